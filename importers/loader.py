@@ -1,0 +1,410 @@
+"""Loading settlement exports into the register: validate, deduplicate, insert, all or nothing.
+
+One call is one database transaction over all the files given: if any row of any file is
+refused, nothing of any of them is written. Rows stream through in chunks, so memory does not
+grow with the file: duplicates and refund originals are looked up in the register itself
+(rows of the same import included, inside the open transaction).
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.orm import aliased
+
+from ledger.models import ImportedFile, Institution, Settlement
+
+from .problems import Notice, Problem
+from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, parse_settlement
+from .sources import SourceError, open_source
+
+CHUNK = 2000
+MAX_PROBLEMS_PER_FILE = 100
+
+Progress = Callable[[Path, int, int], None]  # (file, bytes done, bytes total)
+
+
+@dataclass
+class FileSummary:
+    path: Path
+    sha256: str
+    file_format: str = ""
+    rows: int = 0
+    inserted: int = 0
+    skipped_identical: int = 0
+    already_imported: bool = False
+    file_id: int | None = None
+    problem_count: int = 0
+    notices: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    posted_periods: set[str] = field(default_factory=set)
+
+
+@dataclass
+class ImportResult:
+    files: list[FileSummary]
+    problems: list[Problem]  # at most MAX_PROBLEMS_PER_FILE per file are kept
+    problem_count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+
+class _Known(NamedTuple):
+    code: str
+    name: str
+    fixmedins_type: str
+    medins_lv: str | None
+
+
+class _Refused(Exception):
+    """Raised inside the transaction to roll it back."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_settlements(
+    engine: Engine,
+    paths: Iterable[Path],
+    *,
+    institution: str | None = None,
+    progress: Progress | None = None,
+    user: str | None = None,
+    now: datetime.datetime | None = None,
+) -> ImportResult:
+    """Import settlement exports; ``institution`` is the code for files that carry none
+    (raw 2207 responses are one institution's export and do not name it)."""
+    result = ImportResult([], [], 0)
+    user = user or getpass.getuser()
+    now = now or datetime.datetime.now().replace(microsecond=0)
+    try:
+        with engine.begin() as conn:
+            for path in paths:
+                summary = FileSummary(path, file_sha256(path))
+                result.files.append(summary)
+                _import_file(conn, summary, result, institution, progress, user, now)
+            if result.problem_count == 0:
+                _check_refunds(conn, result)
+            if result.problem_count:
+                raise _Refused
+    except _Refused:
+        for summary in result.files:
+            summary.inserted = 0
+    return result
+
+
+class _FileImport:
+    """State of one file's import: its row, the institutions it names, the chunk in hand."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        summary: FileSummary,
+        result: ImportResult,
+        file_id: int,
+        institution: str | None,
+    ) -> None:
+        self.conn = conn
+        self.summary = summary
+        self.result = result
+        self.file_id = file_id
+        self.context_institution = institution
+        self.institutions = {
+            row.code: _Known(row.code, row.name, row.fixmedins_type, row.medins_lv)
+            for row in conn.execute(
+                select(
+                    Institution.code,
+                    Institution.name,
+                    Institution.fixmedins_type,
+                    Institution.medins_lv,
+                )
+            )
+        }
+        self.unknown_institutions: dict[str, tuple[str, int]] = {}
+        self.chunk: dict[str, dict[str, Any]] = {}
+        self.posted = set(
+            conn.execute(select(Settlement.setl_period).where(Settlement.batch_id.is_not(None)))
+            .scalars()
+            .unique()
+            .all()
+        )
+
+    def report(self, problem: Problem) -> None:
+        self.summary.problem_count += 1
+        self.result.problem_count += 1
+        if self.summary.problem_count <= MAX_PROBLEMS_PER_FILE:
+            self.result.problems.append(problem)
+
+    def institution_of(self, record: dict[str, Any], location: str) -> bool:
+        code = record["fixmedins_code"]
+        known = self.institutions.get(code)
+        if record["fixmedins_type"] is None:
+            if known is None:
+                first = self.unknown_institutions.get(code)
+                count = first[1] + 1 if first else 1
+                self.unknown_institutions[code] = (first[0] if first else location, count)
+                return False
+            record["fixmedins_name"] = record["fixmedins_name"] or known.name
+            return True
+        level = record["medins_lv"]
+        if record["fixmedins_type"] == "1" and level is None:
+            self.report(
+                Problem(location, "medins_lv", "a medical institution needs its level", "", "1-3")
+            )
+            return False
+        if known is None:
+            if not record["fixmedins_name"]:
+                self.report(
+                    Problem(location, "fixmedins_name", "required field is empty", "", "a name")
+                )
+                return False
+            known = _Known(code, record["fixmedins_name"], record["fixmedins_type"], level)
+            self.conn.execute(
+                insert(Institution).values(
+                    code=known.code,
+                    name=known.name,
+                    fixmedins_type=known.fixmedins_type,
+                    medins_lv=known.medins_lv,
+                    spec_hosp=False,
+                    admdvs=None,
+                    source_file_id=self.file_id,
+                )
+            )
+            self.institutions[code] = known
+            return True
+        for name, theirs in (
+            ("fixmedins_type", known.fixmedins_type),
+            ("medins_lv", known.medins_lv),
+        ):
+            if record[name] != theirs:
+                self.report(
+                    Problem(
+                        location,
+                        name,
+                        f"differs from the register's institution {code}",
+                        record[name] or "",
+                        theirs or "empty",
+                    )
+                )
+                return False
+        record["fixmedins_name"] = record["fixmedins_name"] or known.name
+        return True
+
+    def add(self, record: dict[str, Any], line: int, location: str) -> None:
+        same = self.chunk.get(record["setl_id"])
+        if same is not None:
+            self._same_setl_id(
+                record, same["digest"], f"{self.summary.path}:{same['line']}", location
+            )
+            return
+        record["file_id"] = self.file_id
+        record["line"] = line
+        self.chunk[record["setl_id"]] = record
+        if len(self.chunk) >= CHUNK:
+            self.flush()
+
+    def _same_setl_id(self, record: dict[str, Any], digest: str, where: str, location: str) -> None:
+        if digest == record["digest"]:
+            self.summary.skipped_identical += 1
+        else:
+            self.report(
+                Problem(
+                    location,
+                    "setl_id",
+                    f"already imported with different content at {where}",
+                    record["setl_id"],
+                    "the same content or a new setl_id",
+                )
+            )
+
+    def flush(self) -> None:
+        if not self.chunk:
+            return
+        ids = list(self.chunk)
+        existing = self.conn.execute(
+            select(Settlement.setl_id, Settlement.digest, ImportedFile.name, Settlement.line)
+            .join(ImportedFile, ImportedFile.id == Settlement.file_id)
+            .where(Settlement.setl_id.in_(ids))
+        ).all()
+        for setl_id, digest, name, line in existing:
+            record = self.chunk.pop(setl_id)
+            location = f"{self.summary.path}:{record['line']}"
+            self._same_setl_id(record, digest, f"{name}:{line}", location)
+        if self.chunk:
+            self.conn.execute(insert(Settlement), list(self.chunk.values()))
+            self.summary.inserted += len(self.chunk)
+            self.summary.posted_periods |= {
+                r["setl_period"] for r in self.chunk.values() if r["setl_period"] in self.posted
+            }
+        self.chunk.clear()
+
+
+def _import_file(
+    conn: Connection,
+    summary: FileSummary,
+    result: ImportResult,
+    institution: str | None,
+    progress: Progress | None,
+    user: str,
+    now: datetime.datetime,
+) -> None:
+    path = summary.path
+    earlier = conn.execute(
+        select(ImportedFile.id).where(ImportedFile.sha256 == summary.sha256)
+    ).first()
+    if earlier is not None:
+        summary.already_imported = True
+        return
+    try:
+        source = open_source(path)
+    except SourceError as exc:
+        summary.problem_count += 1
+        result.problem_count += 1
+        result.problems.append(exc.problem)
+        return
+    summary.file_format = source.file_format
+    file_id = conn.execute(
+        insert(ImportedFile)
+        .values(
+            kind="settlements",
+            name=str(path),
+            sha256=summary.sha256,
+            file_format=source.file_format,
+            row_count=0,
+            inserted_count=0,
+            skipped_count=0,
+            imported_at=now,
+            imported_by=user,
+        )
+        .returning(ImportedFile.id)
+    ).scalar_one()
+    summary.file_id = file_id
+    state = _FileImport(conn, summary, result, file_id, institution)
+    if source.columns is not None:
+        supplied = {"fixmedins_code"} if institution else set()
+        missing = [
+            c
+            for c in (*REQUIRED_TEXT, *REQUIRED_MONEY)
+            if c not in source.columns and c not in supplied
+        ]
+        if missing:
+            source.close()
+            state.report(
+                Problem(f"{path}:1", "header", "missing columns", ",".join(missing), "all required")
+            )
+            return
+    total = path.stat().st_size
+    try:
+        for count, raw in enumerate(source.rows, start=1):
+            summary.rows += 1
+            if "_shape" in raw.fields:
+                state.report(Problem(raw.location, "row", str(raw.fields["_shape"])))
+                continue
+            fields = raw.fields
+            if not fields.get("fixmedins_code"):
+                if institution is None:
+                    state.report(
+                        Problem(
+                            raw.location,
+                            "fixmedins_code",
+                            "the file does not name the institution (raw 2207 responses never do)",
+                            "",
+                            "the column, or --institution CODE for the institution whose export "
+                            "this is",
+                        )
+                    )
+                    continue
+                fields = {**fields, "fixmedins_code": institution}
+            record, problems, notices = parse_settlement(fields, raw.location)
+            for notice in notices:
+                summary.notices[(notice.field, notice.value, notice.message)] += 1
+            for problem in problems:
+                state.report(problem)
+            if record is None or not state.institution_of(record, raw.location):
+                continue
+            line = int(raw.location.rsplit(":", 1)[1].removeprefix("record "))
+            state.add(record, line, raw.location)
+            if progress is not None and count % 1000 == 0:
+                progress(path, source.position(), total)
+        state.flush()
+    finally:
+        source.close()
+    if progress is not None:
+        progress(path, total, total)
+    for code, (location, count) in sorted(state.unknown_institutions.items()):
+        state.report(
+            Problem(
+                location,
+                "fixmedins_code",
+                f"institution unknown to the register and not described in the file "
+                f"({count} settlements)",
+                code,
+                "a code of `mzledger import institutions` or fixmedins_type/medins_lv columns",
+            )
+        )
+    if summary.rows == 0 and summary.problem_count == 0:
+        state.report(Problem(f"{path}:1", "file", "no settlement rows", "", "at least one row"))
+    conn.execute(
+        update(ImportedFile)
+        .where(ImportedFile.id == file_id)
+        .values(
+            row_count=summary.rows,
+            inserted_count=summary.inserted,
+            skipped_count=summary.skipped_identical,
+        )
+    )
+
+
+def _check_refunds(conn: Connection, result: ImportResult) -> None:
+    """Every refund of this import must reverse a settlement of the register or the import."""
+    file_ids = [s.file_id for s in result.files if s.file_id is not None]
+    if not file_ids:
+        return
+    original = aliased(Settlement)
+    rows = conn.execute(
+        select(ImportedFile.name, Settlement.line, Settlement.init_setl_id)
+        .join(ImportedFile, ImportedFile.id == Settlement.file_id)
+        .outerjoin(original, original.setl_id == Settlement.init_setl_id)
+        .where(
+            Settlement.file_id.in_(file_ids),
+            Settlement.refd_setl_flag.is_(True),
+            original.id.is_(None),
+        )
+        .order_by(Settlement.file_id, Settlement.line)
+        .limit(MAX_PROBLEMS_PER_FILE * len(file_ids))
+    ).all()
+    for name, line, init_setl_id in rows:
+        result.problem_count += 1
+        result.problems.append(
+            Problem(
+                f"{name}:{line}",
+                "init_setl_id",
+                "the refunded settlement is neither in the register nor in this import",
+                init_setl_id or "",
+                "a known setl_id",
+            )
+        )
+
+
+def notices_text(summary: FileSummary) -> list[str]:
+    return [
+        f"{summary.path}: {field_}: {value}: {message} ({count} rows)"
+        for (field_, value, message), count in sorted(summary.notices.items())
+    ]
+
+
+__all__ = ["FileSummary", "ImportResult", "Notice", "file_sha256", "import_settlements"]

@@ -1,0 +1,210 @@
+"""One settlement result row -> a typed register record, or the problems that refuse it.
+
+Pure: no I/O. The field contract is domain.md section 2 (national platform field codes, 2207
+output ``setlinfo``). Money is parsed to ``Decimal`` with at most 2 decimals; an amount with more
+decimals is refused, not rounded, because rounding input would be a guess.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
+from ledger.money import ZERO, parse_amount
+
+from .problems import Notice, Problem
+
+REQUIRED_TEXT = (
+    "setl_id",
+    "mdtrt_id",
+    "psn_no",
+    "psn_type",
+    "insutype",
+    "med_type",
+    "setl_time",
+    "fixmedins_code",
+    "clr_type",
+    "clr_optins",
+)
+OPTIONAL_TEXT = (
+    "psn_name",
+    "certno",
+    "fixmedins_name",
+    "fixmedins_type",
+    "medins_lv",
+    "clr_way",
+    "init_setl_id",
+)
+REQUIRED_MONEY = (
+    "medfee_sumamt",
+    "inscp_scp_amt",
+    "hifp_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "psn_cash_pay",
+)
+OPTIONAL_MONEY = tuple(f for f in MONEY_FIELDS if f not in REQUIRED_MONEY)
+KNOWN_FIELDS = frozenset(
+    REQUIRED_TEXT + OPTIONAL_TEXT + MONEY_FIELDS + ("pool_prop_selfpay", "refd_setl_flag")
+)
+
+# The institution's name, type and level describe the institution, not the settlement: the same
+# settlement from a CSV export (which carries them) and a raw 2207 response (which does not) is
+# the same row.
+DIGEST_FIELDS = KNOWN_FIELDS - {"fixmedins_name", "fixmedins_type", "medins_lv"}
+
+INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险: the only fund these books keep
+KNOWN_PSN_TYPES = frozenset({"1101", "1102", "1103", "1201", "1202", "1203"})
+KNOWN_MED_TYPES = frozenset({"11", "12", "13", "14", "19", "41"})
+TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    return "" if value is None else str(value).strip()
+
+
+def parse_settlement(
+    raw: Mapping[str, Any], location: str
+) -> tuple[dict[str, Any] | None, list[Problem], list[Notice]]:
+    """Validate one row; return the register record (None if refused), problems, notices."""
+    problems: list[Problem] = []
+    notices: list[Notice] = []
+    record: dict[str, Any] = {}
+
+    def problem(field: str, message: str, found: str = "", expected: str = "") -> None:
+        problems.append(Problem(location, field, message, found, expected))
+
+    for name in REQUIRED_TEXT:
+        value = _text(raw, name)
+        if not value:
+            problem(name, "required field is empty", "", "a value")
+        record[name] = value
+    for name in OPTIONAL_TEXT:
+        record[name] = _text(raw, name) or None
+
+    for name in MONEY_FIELDS:
+        text = _text(raw, name)
+        if not text:
+            if name in REQUIRED_MONEY:
+                problem(name, "required amount is empty", "", "yuan such as 12.34")
+            record[name] = ZERO
+            continue
+        try:
+            record[name] = parse_amount(text)
+        except ValueError as exc:
+            problem(name, f"not an amount: {exc}", text, "yuan with at most 2 decimals")
+            record[name] = ZERO
+
+    ratio = _text(raw, "pool_prop_selfpay")
+    record["pool_prop_selfpay"] = None
+    if ratio:
+        try:
+            share = parse_amount(ratio, places=4)
+            if not ZERO <= share <= 1:
+                raise ValueError("outside 0..1")
+            record["pool_prop_selfpay"] = share
+        except ValueError as exc:
+            problem("pool_prop_selfpay", f"not a ratio: {exc}", ratio, "0 to 1, 4 decimals")
+
+    flag = _text(raw, "refd_setl_flag") or "0"
+    if flag not in ("0", "1"):
+        problem("refd_setl_flag", "not a refund flag", flag, "0 or 1")
+    refund = flag == "1"
+    record["refd_setl_flag"] = refund
+
+    setl_time = record["setl_time"]
+    if setl_time:
+        try:
+            if len(setl_time) != 19 or setl_time[10] != " ":
+                raise ValueError
+            when = datetime.datetime.fromisoformat(setl_time)
+            record["setl_time"] = when
+            record["setl_period"] = setl_time[:7]
+        except ValueError:
+            problem("setl_time", "not a settlement time", setl_time, TIME_FORMAT)
+
+    if record["insutype"] and record["insutype"] != INSUTYPE_EMPLOYEE:
+        problem(
+            "insutype",
+            "not employee basic medical insurance",
+            record["insutype"],
+            INSUTYPE_EMPLOYEE,
+        )
+    if record["fixmedins_type"] not in (None, "1", "2"):
+        problem("fixmedins_type", "unknown institution type", record["fixmedins_type"], "1 or 2")
+    if record["medins_lv"] not in (None, "1", "2", "3"):
+        problem("medins_lv", "unknown hospital level", record["medins_lv"], "1, 2, 3 or empty")
+    if record["psn_type"] and record["psn_type"] not in KNOWN_PSN_TYPES:
+        notices.append(Notice("psn_type", record["psn_type"], "kept; not a code mzledger knows"))
+    med_type = record["med_type"]
+    if med_type.startswith("2"):
+        notices.append(Notice("med_type", med_type, "kept; an in-patient type in outpatient data"))
+    elif med_type and med_type not in KNOWN_MED_TYPES:
+        notices.append(Notice("med_type", med_type, "kept; not a code mzledger knows"))
+
+    if refund and not record["init_setl_id"]:
+        problem("init_setl_id", "a refund must name the settlement it reverses", "", "a setl_id")
+    if not refund and record["init_setl_id"]:
+        problem("init_setl_id", "only a refund names another settlement", "", "empty")
+
+    if not problems:
+        _check_amounts(record, refund, problem)
+    if problems:
+        return None, problems, notices
+
+    extra = {
+        str(k): _text(raw, k)
+        for k in raw
+        if k not in KNOWN_FIELDS and _text(raw, k) and not str(k).startswith("_")
+    }
+    record["extra"] = extra or None
+    record["digest"] = settlement_digest(record)
+    return record, problems, notices
+
+
+def _check_amounts(record: dict[str, Any], refund: bool, problem: Any) -> None:
+    for name in MONEY_FIELDS:
+        value: Decimal = record[name]
+        if refund and value > 0:
+            problem(name, "a refund row's amount must not be positive", f"{value}", "<= 0")
+        if not refund and value < 0:
+            problem(
+                name, "negative amount on a settlement that is not a refund", f"{value}", ">= 0"
+            )
+    funds = ("hifp_pay", *OTHER_FUND_FIELDS)
+    _identity(record, "fund_pay_sumamt", funds, problem)
+    _identity(
+        record, "medfee_sumamt", ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt"), problem
+    )
+    _identity(record, "psn_part_amt", ("acct_pay", "acct_mulaid_pay", "psn_cash_pay"), problem)
+
+
+def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], problem: Any) -> None:
+    expected = sum((record[p] for p in parts), ZERO)
+    if record[total] != expected:
+        shown = " + ".join(f"{p} {record[p]}" for p in parts if record[p] or p == parts[0])
+        problem(
+            total,
+            "does not add up",
+            f"{record[total]}",
+            f"{expected} = {shown}",
+        )
+
+
+def settlement_digest(record: Mapping[str, Any]) -> str:
+    """A fingerprint of a settlement's content: same setl_id, same digest = the same row."""
+    parts = []
+    for name in sorted(DIGEST_FIELDS):
+        value = record.get(name)
+        if isinstance(value, datetime.datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S")
+        parts.append(f"{name}={'' if value is None else value}")
+    for key, value in sorted((record.get("extra") or {}).items()):
+        parts.append(f"+{key}={value}")
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()

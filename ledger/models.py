@@ -1,0 +1,212 @@
+"""The settlement register (结算登记簿): SQLAlchemy 2 models, SQLite or PostgreSQL.
+
+Money is stored as exact integer fen and read back as ``Decimal`` yuan, so SQLite (which has no
+decimal type) and PostgreSQL sum to the same fen. Personal data (psn_name, certno) is kept here
+for the agency's own lookups and never leaves the register.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Scaled(TypeDecorator[Decimal]):
+    """A Decimal with a fixed number of places, stored as an exact scaled integer."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def __init__(self, places: int = 2) -> None:
+        super().__init__()
+        self.places = places
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        scaled = value.scaleb(self.places)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimals")
+        return int(scaled)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-self.places)
+
+
+Money = Scaled(2)
+
+#: Money fields of a settlement result (2207 setlinfo), in the platform's order.
+MONEY_FIELDS = (
+    "medfee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_selfpay",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+    "act_pay_dedc",
+    "hifp_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "hifdm_pay",
+    "maf_pay",
+    "oth_pay",
+    "fund_pay_sumamt",
+    "psn_part_amt",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "hosp_part_amt",
+)
+
+#: Funds whose payments belong to other funds' books (kept and reported, never posted here).
+OTHER_FUND_FIELDS = (
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "hifdm_pay",
+    "maf_pay",
+    "oth_pay",
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ImportedFile(Base):
+    """One imported file, recognised again by its sha256 (导入文件)."""
+
+    __tablename__ = "imported_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # settlements | institutions
+    name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    file_format: Mapped[str] = mapped_column(String(20))
+    row_count: Mapped[int] = mapped_column(Integer)
+    inserted_count: Mapped[int] = mapped_column(Integer)
+    skipped_count: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    imported_by: Mapped[str] = mapped_column(String(100))
+
+
+class Institution(Base):
+    """A designated medical institution or retail pharmacy (定点医药机构)."""
+
+    __tablename__ = "institutions"
+
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    fixmedins_type: Mapped[str] = mapped_column(String(1))  # 1 medical institution, 2 pharmacy
+    medins_lv: Mapped[str | None] = mapped_column(String(2))  # 1, 2, 3; None for pharmacies
+    spec_hosp: Mapped[bool] = mapped_column(default=False)  # infectious-disease/psychiatric
+    admdvs: Mapped[str | None] = mapped_column(String(6))  # None: the agency's own region
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("imported_files.id"))
+
+
+class ClearingBatch(Base):
+    """A clearing batch (清算批次): institution x clearing period x clearing category."""
+
+    __tablename__ = "clearing_batches"
+    __table_args__ = (Index("ix_batch_key", "period", "fixmedins_code", "clr_type", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM, by setl_time
+    fixmedins_code: Mapped[str] = mapped_column(ForeignKey("institutions.code"))
+    clr_type: Mapped[str] = mapped_column(String(10))
+    link: Mapped[str] = mapped_column(String(100), unique=True)
+    settlement_count: Mapped[int] = mapped_column(Integer)
+    refund_count: Mapped[int] = mapped_column(Integer)
+
+
+class Posting(Base):
+    """A batch as booked: its Beancount transaction (记账凭证) and where it is written."""
+
+    __tablename__ = "postings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("clearing_batches.id"), unique=True)
+    voucher: Mapped[str] = mapped_column(String(30), unique=True)  # 2023-02-记-0001
+    paid_on: Mapped[datetime.date] = mapped_column(Date)
+    books_file: Mapped[str] = mapped_column(String(200))  # relative to the books directory
+    posted_at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    posted_by: Mapped[str] = mapped_column(String(100))
+
+
+class Settlement(Base):
+    """One settlement result (结算结果, 2207 setlinfo) or refund (2208 reversal)."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (
+        Index("ix_settlements_period_batch_key", "setl_period", "fixmedins_code", "clr_type"),
+        Index("ix_settlements_psn_time", "psn_no", "setl_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    mdtrt_id: Mapped[str] = mapped_column(String(40), index=True)
+    psn_no: Mapped[str] = mapped_column(String(40))
+    psn_name: Mapped[str | None] = mapped_column(String(100))  # personal data: register only
+    certno: Mapped[str | None] = mapped_column(String(40))  # personal data: register only
+    psn_type: Mapped[str] = mapped_column(String(6))
+    insutype: Mapped[str] = mapped_column(String(6))
+    med_type: Mapped[str] = mapped_column(String(6))
+    setl_time: Mapped[datetime.datetime] = mapped_column(DateTime)
+    setl_period: Mapped[str] = mapped_column(String(7))  # YYYY-MM of setl_time
+    fixmedins_code: Mapped[str] = mapped_column(ForeignKey("institutions.code"))
+    fixmedins_name: Mapped[str] = mapped_column(String(200))
+    fixmedins_type: Mapped[str | None] = mapped_column(String(1))  # as the file had it
+    medins_lv: Mapped[str | None] = mapped_column(String(2))  # as the file had it
+
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_selfpay: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    act_pay_dedc: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    pool_prop_selfpay: Mapped[Decimal | None] = mapped_column(Scaled(4))
+    cvlserv_pay: Mapped[Decimal] = mapped_column(Money)
+    hifes_pay: Mapped[Decimal] = mapped_column(Money)
+    hifmi_pay: Mapped[Decimal] = mapped_column(Money)
+    hifob_pay: Mapped[Decimal] = mapped_column(Money)
+    hifdm_pay: Mapped[Decimal] = mapped_column(Money)
+    maf_pay: Mapped[Decimal] = mapped_column(Money)
+    oth_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    psn_part_amt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    hosp_part_amt: Mapped[Decimal] = mapped_column(Money)
+
+    clr_type: Mapped[str] = mapped_column(String(10))
+    clr_way: Mapped[str | None] = mapped_column(String(10))
+    clr_optins: Mapped[str] = mapped_column(String(10))
+    refd_setl_flag: Mapped[bool] = mapped_column(default=False)
+    init_setl_id: Mapped[str | None] = mapped_column(String(40), index=True)
+
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # unknown columns, kept as given
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: same content?
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)  # where in that file
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)

@@ -1,0 +1,360 @@
+"""The ``mzledger`` command: wires ledger, importers, postings and reports; no domain logic.
+
+Exit status: 0 done, 1 the input was refused (nothing written), 2 a usage error.
+Every command finds the books directory in --books, else MZLEDGER_BOOKS, else the current one.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from importers.institutions import import_institutions
+from importers.loader import (
+    ImportResult,
+    import_settlements,
+    notices_text,
+)
+from importers.loader import (
+    Progress as ProgressCallback,
+)
+from ledger.books import (
+    DEFAULT_DB_URL,
+    MANUAL_TEMPLATE,
+    Books,
+    BooksConfig,
+    BooksError,
+    atomic_write,
+    render_main,
+)
+from ledger.chart import DEFAULT_CHART_TEXT, Chart, ChartError, load_chart, render_accounts
+from ledger.register import open_register, resolve_url
+from postings.period import post_period
+from reports.check import CheckResult, check_books
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    help="Books for employee outpatient pooling (职工门诊统筹): settlements -> register -> "
+    "Beancount -> Fava.",
+)
+import_app = typer.Typer(no_args_is_help=True, help="Import settlement exports or lists.")
+app.add_typer(import_app, name="import")
+
+# Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
+# account names and messages are never cut.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(
+    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200
+)
+
+BooksOption = Annotated[
+    Path,
+    typer.Option(
+        "--books",
+        envvar="MZLEDGER_BOOKS",
+        help="Books directory (else MZLEDGER_BOOKS, else the current directory).",
+        show_default=False,
+    ),
+]
+
+
+def refuse(*lines: str) -> NoReturn:
+    for line in lines:
+        err.print(line, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Known failures of the user's environment become a message and exit 1, not a traceback."""
+    try:
+        yield
+    except (BooksError, ChartError) as exc:
+        refuse(str(exc))
+    except OperationalError as exc:
+        refuse(f"register: cannot use the database: {exc.orig}")
+
+
+def _open(books_dir: Path) -> tuple[Books, BooksConfig, Chart, Engine]:
+    books = Books(books_dir)
+    config = books.read_config()
+    chart = load_chart(books.chart_path)
+    engine = open_register(resolve_url(config.db_url, books.root))
+    return books, config, chart, engine
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Books directory to create.")],
+    region: Annotated[str, typer.Option(help="The agency's region code (医保区划).")] = "210300",
+    db: Annotated[str, typer.Option(help="Register URL (SQLite default, or PostgreSQL).")] = (
+        DEFAULT_DB_URL
+    ),
+    title: Annotated[str | None, typer.Option(help="Title of the books.")] = None,
+) -> None:
+    """Create a books directory: settings, chart, main.beancount, an empty register."""
+    with _user_errors():
+        books = Books(directory)
+        config = BooksConfig(region, db, title or BooksConfig.default_title(region))
+        if books.config_path.exists():
+            existing = books.read_config()
+            if existing != config:
+                refuse(
+                    f"{books.config_path}: already initialised with other settings "
+                    f"(found {existing}, asked {config}); edit the file to change them"
+                )
+        elif not (len(region) == 6 and region.isdigit()):
+            refuse(f"--region: not a region code (found '{region}', expected 6 digits)")
+        books.root.mkdir(parents=True, exist_ok=True)
+        atomic_write(books.config_path, config.render())
+        if not books.chart_path.exists():
+            atomic_write(books.chart_path, DEFAULT_CHART_TEXT)
+        chart = load_chart(books.chart_path)
+        if not books.manual.exists():
+            atomic_write(books.manual, MANUAL_TEMPLATE)
+        atomic_write(books.accounts, render_accounts(chart))
+        atomic_write(books.main, render_main(config, books.clearing_periods()))
+        open_register(resolve_url(config.db_url, books.root)).dispose()
+    out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
+
+
+def _progress_wanted() -> bool:
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def _progress_bar() -> Iterator[ProgressCallback | None]:
+    if not _progress_wanted():
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        tasks: dict[Path, object] = {}
+
+        def update(path: Path, done: int, total: int) -> None:
+            if path not in tasks:
+                tasks[path] = progress.add_task(path.name, total=total)
+            progress.update(tasks[path], completed=done)  # type: ignore[arg-type]
+
+        yield update
+
+
+def _print_import(result: ImportResult) -> None:
+    for summary in result.files:
+        if summary.already_imported:
+            out.print(
+                f"{summary.path}: already imported (same sha256), nothing to do", markup=False
+            )
+            continue
+        for line in notices_text(summary):
+            err.print(f"note: {line}", markup=False, soft_wrap=True)
+        if result.ok:
+            out.print(
+                f"{summary.path}: {summary.rows} rows, {summary.inserted} imported, "
+                f"{summary.skipped_identical} already in the register (identical, skipped)",
+                markup=False,
+            )
+            for period in sorted(summary.posted_periods):
+                err.print(
+                    f"note: {summary.path}: settlements of {period}, which is already posted; "
+                    f"`mzledger post --period {period} --replace` takes them into the books",
+                    markup=False,
+                )
+
+
+@import_app.command("settlements")
+def import_settlements_command(
+    files: Annotated[
+        list[Path], typer.Argument(help="Settlement exports.", exists=True, dir_okay=False)
+    ],
+    books_dir: BooksOption = Path("."),
+    institution: Annotated[
+        str | None,
+        typer.Option(help="Institution code for files that do not name it (raw 2207 responses)."),
+    ] = None,
+) -> None:
+    """Import settlement results (CSV, JSON Lines, JSON, raw 2207 responses, XLSX)."""
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        with _progress_bar() as progress:
+            result = import_settlements(engine, files, institution=institution, progress=progress)
+    _print_import(result)
+    if not result.ok:
+        shown = len(result.problems)
+        more = result.problem_count - shown
+        refuse(
+            *(str(p) for p in result.problems),
+            *([f"... and {more} more problems"] if more > 0 else []),
+            f"refused: {result.problem_count} problems; nothing was imported",
+        )
+
+
+@import_app.command("institutions")
+def import_institutions_command(
+    file: Annotated[
+        Path, typer.Argument(help="Institution list (CSV or XLSX).", exists=True, dir_okay=False)
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import the institution list: code, name, type, level, specialty, region."""
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        summary, problems = import_institutions(engine, file)
+    if problems:
+        refuse(
+            *(str(p) for p in problems), f"refused: {len(problems)} problems; nothing was imported"
+        )
+    if summary.already_imported:
+        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+    else:
+        out.print(
+            f"{file}: {summary.rows} institutions, {summary.written} new or changed", markup=False
+        )
+
+
+def _parse_date(value: str) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not a date (found '{value}', expected YYYY-MM-DD)") from None
+
+
+@app.command()
+def post(
+    period: Annotated[str, typer.Option(help="Clearing period, YYYY-MM (by settlement time).")],
+    paid_on: Annotated[
+        datetime.date,
+        typer.Option(parser=_parse_date, help="Payment date, YYYY-MM-DD.", metavar="DATE"),
+    ],
+    books_dir: BooksOption = Path("."),
+    replace: Annotated[
+        bool, typer.Option(help="Post a period that is already posted again.")
+    ] = False,
+) -> None:
+    """Form the period's clearing batches and book them (Shanxi art. 28)."""
+    with _user_errors():
+        books, config, chart, engine = _open(books_dir)
+        result = post_period(engine, books, config, chart, period, paid_on, replace=replace)
+    if result.problems:
+        refuse(*result.problems, f"refused: nothing was posted for {period}")
+    table = Table(title=f"{period}: {len(result.batches)} batches paid on {paid_on}")
+    for column in ("batches", "settlements", "refunds", "pooled (hifp_pay)", "personal account"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(len(result.batches)),
+        str(sum(b.settlement_count for b in result.batches)),
+        str(sum(b.refund_count for b in result.batches)),
+        f"{result.total('hifp_pay'):,}",
+        f"{result.total('acct_pay') + result.total('acct_mulaid_pay'):,}",
+    )
+    out.print(table)
+    vouchers = sorted(b.payment.voucher for b in result.batches if b.payment)
+    out.print(
+        f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}", markup=False
+    )
+    others = {k: v for k, v in result.other_funds.items() if v}
+    if others:
+        out.print(
+            "for other funds' books (not posted here): "
+            + ", ".join(f"{k} {v:,} CNY" for k, v in others.items()),
+            markup=False,
+        )
+
+
+def _print_check(result: CheckResult) -> None:
+    table = Table(title="books vs register, posted batches")
+    table.add_column("account")
+    table.add_column("books", justify="right")
+    table.add_column("register", justify="right")
+    for account, (books_amount, register_amount) in result.accounts.items():
+        table.add_row(account, f"{books_amount:,}", f"{register_amount:,}")
+    out.print(table)
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def check(books_dir: BooksOption = Path(".")) -> None:
+    """bean-check the books and compare them with the register, batch by batch, to the fen."""
+    with _user_errors():
+        books, _config, chart, engine = _open(books_dir)
+        result = check_books(books.main, engine, chart)
+    _print_check(result)
+    if not result.ok:
+        refuse(*result.errors, f"check failed: {len(result.errors)} problems")
+    out.print(
+        f"ok: {result.transaction_count} transactions, {result.batch_count} batches, "
+        "books equal the register",
+        markup=False,
+    )
+
+
+@app.command()
+def fava(
+    books_dir: BooksOption = Path("."),
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5000,
+    host: Annotated[str, typer.Option(help="Address to bind; only loopback by default.")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Serve the books in Fava, read-only, in Chinese, on 127.0.0.1."""
+    from fava.cli import main as fava_main
+
+    with _user_errors():
+        books = Books(books_dir)
+        books.read_config()
+    args: Sequence[str] = ["--read-only", "--host", host, "--port", str(port), str(books.main)]
+    fava_main.main(args=list(args), prog_name="mzledger fava")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to build the demo books.")] = Path(
+        "demo-books"
+    ),
+) -> None:
+    """Generate a small city's settlements, import, post and check them."""
+    from . import synth
+
+    exports = directory / "exports"
+    files = synth.write_city(synth.CitySpec(), exports)
+    init(directory)
+    import_institutions_command(files[0], books_dir=directory)
+    import_settlements_command(files[1:], books_dir=directory)
+    posted = set(Books(directory).clearing_periods())
+    for period in synth.CitySpec().months:
+        if period in posted:
+            out.print(f"{period}: already posted", markup=False)
+            continue
+        year, month = int(period[:4]), int(period[5:])
+        paid_on = datetime.date(year + month // 12, month % 12 + 1, 10)
+        post(period=period, paid_on=paid_on, books_dir=directory)
+    check(books_dir=directory)
+    out.print(
+        f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
+        f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)",
+        markup=False,
+    )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,154 @@
+"""Clearing batches (清算批次): institution x clearing period x clearing category (clr_type).
+
+A batch is what the agency pays an institution in one go and what the books hold as one
+transaction; its settlements stay in the register. The sums are computed in the database
+(GROUP BY), never by loading settlements into Python.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, case, func, select, type_coerce
+
+from ledger.models import MONEY_FIELDS, ClearingBatch, Institution, Money, Posting, Settlement
+from ledger.money import ZERO
+
+#: Batch totals carried into the transaction's metadata besides the posted amounts.
+REPORTED_TOTALS = (
+    "medfee_sumamt",
+    "hifp_pay",
+    "acct_pay",
+    "acct_mulaid_pay",
+    "psn_cash_pay",
+    "cvlserv_pay",
+    "hifes_pay",
+    "hifmi_pay",
+    "hifob_pay",
+    "hifdm_pay",
+    "maf_pay",
+    "oth_pay",
+    "hosp_part_amt",
+)
+
+
+def batch_link(period: str, institution: str, clr_type: str) -> str:
+    """The Beancount link of a batch, ``clr-2023-01-H21030101-11``."""
+    return f"clr-{period}-{institution}-{clr_type}"
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How a batch was booked: voucher number (记账凭证号) and payment date."""
+
+    voucher: str
+    paid_on: datetime.date
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """One clearing batch with the sums the posting rule needs, by med_type for the pool."""
+
+    period: str
+    institution_code: str
+    institution_name: str
+    institution_type: str  # 1 medical institution, 2 pharmacy
+    clr_type: str
+    settlement_count: int
+    refund_count: int
+    pooled_by_med_type: tuple[tuple[str, Decimal], ...]
+    totals: tuple[tuple[str, Decimal], ...]  # REPORTED_TOTALS, in that order
+    payment: Payment | None = None
+
+    @property
+    def link(self) -> str:
+        return batch_link(self.period, self.institution_code, self.clr_type)
+
+    def total(self, name: str) -> Decimal:
+        return dict(self.totals)[name]
+
+    @property
+    def personal(self) -> Decimal:
+        """Personal-account part: own account plus mutual aid (个人账户 + 共济)."""
+        return self.total("acct_pay") + self.total("acct_mulaid_pay")
+
+
+def _sum(column: str) -> ColumnElement[Decimal]:
+    return type_coerce(func.coalesce(func.sum(getattr(Settlement, column)), 0), Money)
+
+
+def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSummary]:
+    """The period's batches: ``posted`` ones (from their register rows) or the unbatched
+    settlements grouped as they would be batched now."""
+    key = (Settlement.fixmedins_code, Settlement.clr_type, Settlement.med_type)
+    query = (
+        select(
+            *key,
+            func.count().label("n"),
+            func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)).label("refunds"),
+            *(_sum(c).label(c) for c in REPORTED_TOTALS),
+        )
+        .where(Settlement.setl_period == period)
+        .group_by(*key)
+        .order_by(*key)
+    )
+    query = query.where(
+        Settlement.batch_id.is_not(None) if posted else Settlement.batch_id.is_(None)
+    )
+    institutions = {
+        row.code: row
+        for row in conn.execute(
+            select(Institution.code, Institution.name, Institution.fixmedins_type)
+        )
+    }
+    payments: dict[tuple[str, str], Payment] = {}
+    if posted:
+        for paid in conn.execute(
+            select(
+                ClearingBatch.fixmedins_code,
+                ClearingBatch.clr_type,
+                Posting.voucher,
+                Posting.paid_on,
+            )
+            .join(Posting, Posting.batch_id == ClearingBatch.id)
+            .where(ClearingBatch.period == period)
+        ):
+            payments[(paid.fixmedins_code, paid.clr_type)] = Payment(paid.voucher, paid.paid_on)
+
+    grouped: dict[tuple[str, str], list[Row[Any]]] = {}
+    for group_row in conn.execute(query):
+        grouped.setdefault((group_row.fixmedins_code, group_row.clr_type), []).append(group_row)
+    batches = []
+    for (code, clr_type), rows in grouped.items():
+        totals = {name: ZERO for name in REPORTED_TOTALS}
+        pooled: dict[str, Decimal] = {}
+        count = refunds = 0
+        for row in rows:
+            count += row.n
+            refunds += row.refunds
+            for name in REPORTED_TOTALS:
+                totals[name] += getattr(row, name)
+            med_type = row.med_type
+            pooled[med_type] = pooled.get(med_type, ZERO) + row.hifp_pay
+        institution = institutions[code]
+        batches.append(
+            BatchSummary(
+                period=period,
+                institution_code=code,
+                institution_name=institution.name,
+                institution_type=institution.fixmedins_type,
+                clr_type=clr_type,
+                settlement_count=count,
+                refund_count=refunds,
+                pooled_by_med_type=tuple(sorted(pooled.items())),
+                totals=tuple(totals.items()),
+                payment=payments.get((code, clr_type)),
+            )
+        )
+    return batches
+
+
+__all__ = ["MONEY_FIELDS", "BatchSummary", "Payment", "batch_link", "summarize"]

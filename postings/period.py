@@ -1,0 +1,178 @@
+"""Posting a clearing period: form its batches in the register, write its books file.
+
+The register and the books move together: batches, vouchers and the settlements' batch links
+are written in one database transaction, the books file is written (temporary file + rename)
+inside it, and the transaction commits only after the file is in place.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import getpass
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, render_main
+from ledger.chart import Chart
+from ledger.models import OTHER_FUND_FIELDS, ClearingBatch, Posting, Settlement
+from ledger.money import ZERO
+
+from .batches import BatchSummary, batch_link, summarize
+from .books_file import render_clearing_file
+from .rules import post_batches
+
+MAX_NAMED = 20
+
+
+@dataclass
+class PostResult:
+    period: str
+    problems: list[str] = field(default_factory=list)
+    batches: list[BatchSummary] = field(default_factory=list)
+    written: bool = False
+
+    def total(self, name: str) -> Decimal:
+        return sum((b.total(name) for b in self.batches), ZERO)
+
+    @property
+    def other_funds(self) -> dict[str, Decimal]:
+        return {name: self.total(name) for name in OTHER_FUND_FIELDS}
+
+
+def period_end(period: str) -> datetime.date:
+    year, month = int(period[:4]), int(period[5:])
+    return datetime.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def post_period(
+    engine: Engine,
+    books: Books,
+    config: BooksConfig,
+    chart: Chart,
+    period: str,
+    paid_on: datetime.date,
+    *,
+    replace: bool = False,
+    user: str | None = None,
+) -> PostResult:
+    result = PostResult(period)
+    if not PERIOD_RE.match(period):
+        result.problems.append(f"--period: not a month (found '{period}', expected YYYY-MM)")
+        return result
+    if paid_on <= period_end(period):
+        result.problems.append(
+            f"--paid-on: payment must come after the clearing period ends "
+            f"(found {paid_on}, expected a date after {period_end(period)})"
+        )
+        return result
+    with engine.begin() as conn:
+        posted = conn.execute(
+            select(func.count()).select_from(ClearingBatch).where(ClearingBatch.period == period)
+        ).scalar_one()
+        if posted and not replace:
+            result.problems.append(
+                f"{period}: already posted ({posted} batches in {books.clearing_file(period)}); "
+                "give --replace to post it again"
+            )
+            return result
+        if posted:
+            _unpost(conn, period)
+        result.problems += _unpostable(conn, chart, period)
+        if result.problems:
+            return result
+        fresh = summarize(conn, period, posted=False)
+        if not fresh:
+            result.problems.append(f"{period}: no settlements in the register for this period")
+            return result
+        _form_batches(conn, fresh, paid_on, user or getpass.getuser())
+        result.batches = summarize(conn, period, posted=True)
+        transactions, problems = post_batches(result.batches, chart)
+        if problems:  # the checks above make this unreachable; never write half a period
+            raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
+        atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
+        periods = sorted(set(books.clearing_periods()) | {period})
+        atomic_write(books.main, render_main(config, periods))
+        result.written = True
+    return result
+
+
+def _unpost(conn: Connection, period: str) -> None:
+    ids = select(ClearingBatch.id).where(ClearingBatch.period == period)
+    conn.execute(update(Settlement).where(Settlement.batch_id.in_(ids)).values(batch_id=None))
+    conn.execute(delete(Posting).where(Posting.batch_id.in_(ids)))
+    conn.execute(delete(ClearingBatch).where(ClearingBatch.period == period))
+
+
+def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
+    """Settlements whose med_type the chart does not map: in-patient or local codes."""
+    mapped = list(chart.med_type_roles)
+    condition = (
+        (Settlement.setl_period == period)
+        & Settlement.batch_id.is_(None)
+        & Settlement.med_type.not_in(mapped)
+    )
+    count = conn.execute(select(func.count()).where(condition)).scalar_one()
+    if not count:
+        return []
+    rows = conn.execute(
+        select(Settlement.setl_id, Settlement.med_type)
+        .where(condition)
+        .order_by(Settlement.setl_id)
+        .limit(MAX_NAMED)
+    ).all()
+    named = ", ".join(f"{r.setl_id} (med_type {r.med_type})" for r in rows)
+    more = f" and {count - len(rows)} more" if count > len(rows) else ""
+    return [
+        f"{period}: {count} settlements have a med_type the chart does not map to an account "
+        f"(in-patient or a local code): {named}{more}; add the code to chart.toml [med_type] "
+        "or correct the data"
+    ]
+
+
+def _form_batches(
+    conn: Connection, batches: list[BatchSummary], paid_on: datetime.date, user: str
+) -> None:
+    month = paid_on.strftime("%Y-%m")
+    prefix = f"{month}-记-"
+    last = conn.execute(
+        select(func.max(Posting.voucher)).where(Posting.voucher.like(f"{prefix}%"))
+    ).scalar_one()
+    sequence = int(last.removeprefix(prefix)) if last else 0
+    now = datetime.datetime.now().replace(microsecond=0)
+    for batch in sorted(batches, key=lambda b: (b.institution_code, b.clr_type)):
+        sequence += 1
+        batch_id = conn.execute(
+            insert(ClearingBatch)
+            .values(
+                period=batch.period,
+                fixmedins_code=batch.institution_code,
+                clr_type=batch.clr_type,
+                link=batch_link(batch.period, batch.institution_code, batch.clr_type),
+                settlement_count=batch.settlement_count,
+                refund_count=batch.refund_count,
+            )
+            .returning(ClearingBatch.id)
+        ).scalar_one()
+        conn.execute(
+            update(Settlement)
+            .where(
+                Settlement.setl_period == batch.period,
+                Settlement.fixmedins_code == batch.institution_code,
+                Settlement.clr_type == batch.clr_type,
+                Settlement.batch_id.is_(None),
+            )
+            .values(batch_id=batch_id)
+        )
+        conn.execute(
+            insert(Posting).values(
+                batch_id=batch_id,
+                voucher=f"{prefix}{sequence:04d}",
+                paid_on=paid_on,
+                books_file=f"clearing/{batch.period}.beancount",
+                posted_at=now,
+                posted_by=user,
+            )
+        )

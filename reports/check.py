@@ -1,0 +1,151 @@
+"""``mzledger check``: the books load cleanly, and they agree with the register to the fen.
+
+For every clearing batch the register holds, the books must have exactly one transaction with
+the batch's link, and per account its amounts must equal the register's sums over the batch's
+settlements. The register side is summed in SQL here, apart from the code that wrote the books,
+so that a hand edit of a generated file or a stale file shows up.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from beancount import loader
+from beancount.core import data
+from sqlalchemy import Engine, func, select, type_coerce
+
+from ledger.chart import Chart
+from ledger.models import ClearingBatch, Institution, Money, Settlement
+from ledger.money import ZERO
+
+LINK_PREFIX = "clr-"
+
+
+@dataclass
+class CheckResult:
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    batch_count: int = 0
+    transaction_count: int = 0
+    #: account -> (books, register) over all posted batches
+    accounts: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _error_text(error: object) -> str:
+    source = getattr(error, "source", None) or {}
+    where = f"{source.get('filename', '?')}:{source.get('lineno', '?')}: " if source else ""
+    return f"{where}{getattr(error, 'message', error)}"
+
+
+def books_batches(entries: list[data.Directive]) -> tuple[dict[str, dict[str, Decimal]], list[str]]:
+    """link -> account -> amount, from the books' clearing transactions."""
+    found: dict[str, dict[str, Decimal]] = {}
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, data.Transaction):
+            continue
+        for link in sorted(entry.links):
+            if not link.startswith(LINK_PREFIX):
+                continue
+            if link in found:
+                problems.append(f"^{link}: more than one transaction in the books")
+                continue
+            amounts: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for posting in entry.postings:
+                if posting.units is not None and posting.units.number is not None:
+                    amounts[posting.account] += posting.units.number
+            found[link] = dict(amounts)
+    return found, problems
+
+
+def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decimal]]:
+    """link -> account -> amount, summed over each batch's settlements in the register."""
+    expected: dict[str, dict[str, Decimal]] = {}
+    with engine.connect() as conn:
+        for link in conn.execute(select(ClearingBatch.link)).scalars():
+            expected[link] = {}
+        rows = conn.execute(
+            select(
+                ClearingBatch.link,
+                Settlement.med_type,
+                Institution.fixmedins_type,
+                type_coerce(func.sum(Settlement.hifp_pay), Money).label("pooled"),
+                type_coerce(
+                    func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay), Money
+                ).label("personal"),
+            )
+            .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+            .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
+            .group_by(ClearingBatch.link, Settlement.med_type, Institution.fixmedins_type)
+        )
+        for row in rows:
+            amounts = expected[row.link]
+            role = chart.med_type_roles.get(row.med_type)
+            # `post` refuses unmapped codes; should one be in a batch, it shows as a difference
+            pooled_account = chart.account(role) if role else f"(med_type {row.med_type})"
+            personal_role = "personal-pharmacy" if row.fixmedins_type == "2" else "personal-clinic"
+            for account, amount in (
+                (pooled_account, row.pooled),
+                (chart.account("bank-pooled"), -row.pooled),
+                (chart.account(personal_role), row.personal),
+                (chart.account("bank-personal"), -row.personal),
+            ):
+                amounts[account] = amounts.get(account, ZERO) + amount
+    return {
+        link: {a: v for a, v in amounts.items() if v != ZERO} for link, amounts in expected.items()
+    }
+
+
+def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
+    result = CheckResult()
+    entries, errors, _options = loader.load_file(str(main_file))
+    result.errors += [_error_text(e) for e in errors]
+    in_books, problems = books_batches(entries)
+    result.errors += problems
+    in_register = register_batches(engine, chart)
+    result.batch_count = len(in_register)
+    result.transaction_count = len(in_books)
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for link in sorted(set(in_books) | set(in_register)):
+        books_side = in_books.get(link)
+        register_side = in_register.get(link)
+        if books_side is None:
+            result.errors.append(f"^{link}: batch is in the register but not in the books")
+            continue
+        if register_side is None:
+            result.errors.append(f"^{link}: transaction in the books has no batch in the register")
+            continue
+        for account in sorted(set(books_side) | set(register_side)):
+            books_amount = books_side.get(account, ZERO)
+            register_amount = register_side.get(account, ZERO)
+            totals[account][0] += books_amount
+            totals[account][1] += register_amount
+            if books_amount != register_amount:
+                result.errors.append(
+                    f"^{link}: {account}: books {books_amount} CNY, register "
+                    f"{register_amount} CNY, difference {books_amount - register_amount} CNY"
+                )
+    result.accounts = {a: (v[0], v[1]) for a, v in sorted(totals.items())}
+    with engine.connect() as conn:
+        late = conn.execute(
+            select(Settlement.setl_period, func.count())
+            .where(
+                Settlement.batch_id.is_(None),
+                Settlement.setl_period.in_(select(ClearingBatch.period).distinct()),
+            )
+            .group_by(Settlement.setl_period)
+            .order_by(Settlement.setl_period)
+        ).all()
+    for period, count in late:
+        result.warnings.append(
+            f"{period}: {count} settlements imported after the period was posted are in no "
+            f"batch yet; `mzledger post --period {period} --replace` takes them in"
+        )
+    return result
