@@ -33,3 +33,7 @@ test: lint unit
 
 clean:
 	rm -rf $(VENV) demo-books .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+BENCH_SETTLEMENTS ?= 200000
+bench: install
+	$(BIN)/python bench/bench.py --settlements $(BENCH_SETTLEMENTS) --out bench-out

@@ -19,7 +19,7 @@ from ledger.models import ImportedFile, Institution
 
 from .loader import file_sha256
 from .problems import Problem
-from .sources import SourceError, open_source
+from .sources import SourceError, open_source, shape_problem
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")
@@ -92,13 +92,19 @@ def import_institutions(
         if missing:
             return summary, [
                 Problem(
-                    f"{path}:1", "header", "missing columns", ",".join(missing), ", ".join(COLUMNS)
+                    f"{path}:1",
+                    name,
+                    "required column missing from the header",
+                    "",
+                    f"a column {name}",
                 )
+                for name in missing
             ]
         for raw in source.rows:
             summary.rows += 1
-            if "_shape" in raw.fields:
-                problems.append(Problem(raw.location, "row", str(raw.fields["_shape"])))
+            unreadable = shape_problem(raw)
+            if unreadable is not None:
+                problems.append(unreadable)
                 continue
             record, row_problems = parse_institution(raw.fields, raw.location)
             problems += row_problems

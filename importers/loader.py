@@ -24,7 +24,7 @@ from ledger.models import ImportedFile, Institution, Settlement
 
 from .problems import Notice, Problem
 from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, parse_settlement
-from .sources import SourceError, open_source
+from .sources import SourceError, open_source, shape_problem
 
 CHUNK = 2000
 MAX_PROBLEMS_PER_FILE = 100
@@ -67,6 +67,11 @@ class _Known(NamedTuple):
 
 class _Refused(Exception):
     """Raised inside the transaction to roll it back."""
+
+
+def _where(name: object, file_format: str, line: int) -> str:
+    """Where a stored row came from, as the file counts: JSON arrays by record, others by line."""
+    return f"{name}:record {line}" if file_format == "json" else f"{name}:{line}"
 
 
 def file_sha256(path: Path) -> str:
@@ -207,9 +212,8 @@ class _FileImport:
     def add(self, record: dict[str, Any], line: int, location: str) -> None:
         same = self.chunk.get(record["setl_id"])
         if same is not None:
-            self._same_setl_id(
-                record, same["digest"], f"{self.summary.path}:{same['line']}", location
-            )
+            where = _where(self.summary.path, self.summary.file_format, same["line"])
+            self._same_setl_id(record, same["digest"], where, location)
             return
         record["file_id"] = self.file_id
         record["line"] = line
@@ -225,7 +229,7 @@ class _FileImport:
                 Problem(
                     location,
                     "setl_id",
-                    f"already imported with different content at {where}",
+                    f"the same setl_id as {where}, with different content",
                     record["setl_id"],
                     "the same content or a new setl_id",
                 )
@@ -236,14 +240,20 @@ class _FileImport:
             return
         ids = list(self.chunk)
         existing = self.conn.execute(
-            select(Settlement.setl_id, Settlement.digest, ImportedFile.name, Settlement.line)
+            select(
+                Settlement.setl_id,
+                Settlement.digest,
+                ImportedFile.name,
+                ImportedFile.file_format,
+                Settlement.line,
+            )
             .join(ImportedFile, ImportedFile.id == Settlement.file_id)
             .where(Settlement.setl_id.in_(ids))
         ).all()
-        for setl_id, digest, name, line in existing:
+        for setl_id, digest, name, file_format, line in existing:
             record = self.chunk.pop(setl_id)
-            location = f"{self.summary.path}:{record['line']}"
-            self._same_setl_id(record, digest, f"{name}:{line}", location)
+            location = _where(self.summary.path, self.summary.file_format, record["line"])
+            self._same_setl_id(record, digest, _where(name, file_format, line), location)
         if self.chunk:
             self.conn.execute(insert(Settlement), list(self.chunk.values()))
             self.summary.inserted += len(self.chunk)
@@ -303,16 +313,24 @@ def _import_file(
         ]
         if missing:
             source.close()
-            state.report(
-                Problem(f"{path}:1", "header", "missing columns", ",".join(missing), "all required")
-            )
+            for name in missing:
+                state.report(
+                    Problem(
+                        f"{path}:1",
+                        name,
+                        "required column missing from the header",
+                        "",
+                        f"a column {name}",
+                    )
+                )
             return
     total = path.stat().st_size
     try:
         for count, raw in enumerate(source.rows, start=1):
             summary.rows += 1
-            if "_shape" in raw.fields:
-                state.report(Problem(raw.location, "row", str(raw.fields["_shape"])))
+            unreadable = shape_problem(raw)
+            if unreadable is not None:
+                state.report(unreadable)
                 continue
             fields = raw.fields
             if not fields.get("fixmedins_code"):
@@ -376,7 +394,9 @@ def _check_refunds(conn: Connection, result: ImportResult) -> None:
         return
     original = aliased(Settlement)
     rows = conn.execute(
-        select(ImportedFile.name, Settlement.line, Settlement.init_setl_id)
+        select(
+            ImportedFile.name, ImportedFile.file_format, Settlement.line, Settlement.init_setl_id
+        )
         .join(ImportedFile, ImportedFile.id == Settlement.file_id)
         .outerjoin(original, original.setl_id == Settlement.init_setl_id)
         .where(
@@ -387,11 +407,11 @@ def _check_refunds(conn: Connection, result: ImportResult) -> None:
         .order_by(Settlement.file_id, Settlement.line)
         .limit(MAX_PROBLEMS_PER_FILE * len(file_ids))
     ).all()
-    for name, line, init_setl_id in rows:
+    for name, file_format, line, init_setl_id in rows:
         result.problem_count += 1
         result.problems.append(
             Problem(
-                f"{name}:{line}",
+                _where(name, file_format, line),
                 "init_setl_id",
                 "the refunded settlement is neither in the register nor in this import",
                 init_setl_id or "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -62,6 +63,7 @@ INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险: the only fund these books
 KNOWN_PSN_TYPES = frozenset({"1101", "1102", "1103", "1201", "1202", "1203"})
 KNOWN_MED_TYPES = frozenset({"11", "12", "13", "14", "19", "41"})
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
 def _text(raw: Mapping[str, Any], name: str) -> str:
@@ -121,7 +123,8 @@ def parse_settlement(
     setl_time = record["setl_time"]
     if setl_time:
         try:
-            if len(setl_time) != 19 or setl_time[10] != " ":
+            # fromisoformat alone would take "2023-03-01 08:40+08" (with a zone) or a week date
+            if not TIME_RE.fullmatch(setl_time):
                 raise ValueError
             when = datetime.datetime.fromisoformat(setl_time)
             record["setl_time"] = when
@@ -140,6 +143,8 @@ def parse_settlement(
         problem("fixmedins_type", "unknown institution type", record["fixmedins_type"], "1 or 2")
     if record["medins_lv"] not in (None, "1", "2", "3"):
         problem("medins_lv", "unknown hospital level", record["medins_lv"], "1, 2, 3 or empty")
+    elif record["fixmedins_type"] == "2" and record["medins_lv"] is not None:
+        problem("medins_lv", "a pharmacy has no level", record["medins_lv"], "empty")
     if record["psn_type"] and record["psn_type"] not in KNOWN_PSN_TYPES:
         notices.append(Notice("psn_type", record["psn_type"], "kept; not a code mzledger knows"))
     med_type = record["med_type"]
@@ -151,7 +156,12 @@ def parse_settlement(
     if refund and not record["init_setl_id"]:
         problem("init_setl_id", "a refund must name the settlement it reverses", "", "a setl_id")
     if not refund and record["init_setl_id"]:
-        problem("init_setl_id", "only a refund names another settlement", "", "empty")
+        problem(
+            "init_setl_id",
+            "only a refund names another settlement",
+            record["init_setl_id"],
+            "empty",
+        )
 
     if not problems:
         _check_amounts(record, refund, problem)

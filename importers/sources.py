@@ -42,6 +42,29 @@ class RawRow:
     fields: dict[str, Any]
 
 
+def _bad_row(location: str, message: str, found: str = "", expected: str = "") -> RawRow:
+    """A row that cannot be read as fields: why travels in its ``_shape`` key."""
+    return RawRow(location, {"_shape": message, "_found": found, "_expected": expected})
+
+
+def shape_problem(raw: RawRow) -> Problem | None:
+    """The problem of a row that could not be read as fields, None for a readable row."""
+    if "_shape" not in raw.fields:
+        return None
+    return Problem(
+        raw.location,
+        "row",
+        str(raw.fields["_shape"]),
+        str(raw.fields.get("_found", "")),
+        str(raw.fields.get("_expected", "")),
+    )
+
+
+def _near(text: str, pos: int) -> str:
+    """The text around a JSON syntax error, for the message."""
+    return text[max(0, pos - 12) : pos + 8].strip()
+
+
 @dataclass
 class Source:
     """An open export: its format, its columns (where it has a header) and a row iterator."""
@@ -104,6 +127,9 @@ def _open_csv(path: Path) -> Source:
     binary = path.open("rb")
     sample = binary.read(SAMPLE_BYTES)
     binary.seek(0)
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        # Whole lines only: a character cut in two at the end would be neither encoding.
+        sample = sample[: sample.rindex(b"\n") + 1]
     try:
         encoding = detect_encoding(sample)
     except ValueError as exc:
@@ -145,40 +171,49 @@ def _open_csv(path: Path) -> Source:
                 if not any(v.strip() for v in values):
                     continue  # a blank line is not a row
                 if len(values) != len(header):
-                    yield RawRow(
+                    yield _bad_row(
                         f"{path}:{line}",
-                        {"_shape": f"{len(values)} values for {len(header)} columns"},
+                        "wrong number of values",
+                        f"{len(values)} values",
+                        f"{len(header)}, one per column of the header",
                     )
                     continue
                 yield RawRow(f"{path}:{line}", dict(zip(header, values, strict=True)))
-        except UnicodeDecodeError:
-            yield RawRow(f"{path}:{line + 1}", {"_shape": f"not valid {encoding} text"})
+        except UnicodeDecodeError as exc:
+            yield _bad_row(
+                f"{path}:{line + 1}",
+                f"not valid {encoding} text",
+                exc.object[exc.start : exc.end].hex(" "),
+                f"{encoding} throughout the file",
+            )
         except csv.Error as exc:
-            yield RawRow(f"{path}:{reader.line_num}", {"_shape": f"unreadable CSV: {exc}"})
+            yield _bad_row(f"{path}:{reader.line_num}", "unreadable CSV", str(exc), "CSV")
 
     return Source(path, "csv", tuple(header), rows(), binary)
 
 
-def _setlinfo(obj: Any) -> dict[str, Any] | str:
-    """A settlement object: a bare setlinfo, or a raw 2207 response wrapping one."""
+def _setlinfo(obj: Any) -> dict[str, Any] | tuple[str, str, str]:
+    """A settlement object: a bare setlinfo, or a raw 2207 response wrapping one; else why not
+    (message, found, expected)."""
     if not isinstance(obj, dict):
-        return "not a JSON object"
+        return ("not a JSON object", f"a JSON {type(obj).__name__}", "an object")
     if "output" in obj or "infcode" in obj:
         infcode = obj.get("infcode", 0)
         if str(infcode) not in ("0", ""):
-            return f"the platform answered infcode {infcode}: {obj.get('err_msg') or ''}".strip()
+            found = f"infcode {infcode}: {obj.get('err_msg') or ''}".strip()
+            return ("the platform answered with an error", found, "infcode 0")
         output = obj.get("output")
         info = output.get("setlinfo") if isinstance(output, dict) else None
         if not isinstance(info, dict):
-            return "a 2207 response without output.setlinfo"
+            return ("a 2207 response without output.setlinfo", "", "an output.setlinfo object")
         return {str(k).lower(): v for k, v in info.items()}
     return {str(k).lower(): v for k, v in obj.items()}
 
 
 def _json_row(location: str, obj: Any) -> RawRow:
     info = _setlinfo(obj)
-    if isinstance(info, str):
-        return RawRow(location, {"_shape": info})
+    if isinstance(info, tuple):
+        return _bad_row(location, *info)
     return RawRow(location, info)
 
 
@@ -194,13 +229,17 @@ def _open_json(path: Path, file_format: str) -> Source:
     if first == b"[":
         import ijson  # streams the array: memory does not grow with the file
 
+        if binary.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+            binary.seek(0)  # no BOM to step over (ijson does not take one)
+
         def array_rows() -> Iterator[RawRow]:
             index = 0
             try:
                 for index, obj in enumerate(ijson.items(binary, "item"), start=1):
                     yield _json_row(f"{path}:record {index}", obj)
             except ijson.JSONError as exc:
-                yield RawRow(f"{path}:record {index + 1}", {"_shape": f"not valid JSON: {exc}"})
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                yield _bad_row(f"{path}:record {index + 1}", "not valid JSON", reason, "JSON")
 
         return Source(path, "json", None, array_rows(), binary)
 
@@ -214,10 +253,27 @@ def _open_json(path: Path, file_format: str) -> Source:
         except json.JSONDecodeError:
             try:
                 obj = json.load(text, parse_float=Decimal)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            except json.JSONDecodeError as exc:
                 binary.close()
                 raise SourceError(
-                    Problem(f"{path}:1", "file", f"not valid JSON: {exc}", "", "JSON")
+                    Problem(
+                        f"{path}:{exc.lineno}",
+                        "file",
+                        f"not valid JSON at column {exc.colno}: {exc.msg}",
+                        _near(exc.doc, exc.pos),
+                        "JSON",
+                    )
+                ) from None
+            except UnicodeDecodeError as exc:
+                binary.close()
+                raise SourceError(
+                    Problem(
+                        f"{path}:1",
+                        "file",
+                        "not valid UTF-8 text",
+                        exc.object[exc.start : exc.end].hex(" "),
+                        "UTF-8",
+                    )
                 ) from None
             return Source(path, "json", None, iter([_json_row(f"{path}:1", obj)]), binary)
 
@@ -230,11 +286,21 @@ def _open_json(path: Path, file_format: str) -> Source:
                 try:
                     obj = json.loads(raw, parse_float=Decimal)
                 except json.JSONDecodeError as exc:
-                    yield RawRow(f"{path}:{line}", {"_shape": f"not valid JSON: {exc.msg}"})
+                    yield _bad_row(
+                        f"{path}:{line}",
+                        f"not valid JSON at column {exc.colno}: {exc.msg}",
+                        _near(raw, exc.pos),
+                        "one JSON object per line",
+                    )
                     continue
                 yield _json_row(f"{path}:{line}", obj)
-        except UnicodeDecodeError:
-            yield RawRow(f"{path}:{line + 1}", {"_shape": "not valid UTF-8 text"})
+        except UnicodeDecodeError as exc:
+            yield _bad_row(
+                f"{path}:{line + 1}",
+                "not valid UTF-8 text",
+                exc.object[exc.start : exc.end].hex(" "),
+                "UTF-8",
+            )
 
     return Source(path, "jsonl", None, line_rows(), binary)
 

@@ -44,14 +44,18 @@ from ledger.register import open_register, resolve_url
 from postings.period import post_period
 from reports.check import CheckResult, check_books
 
+# Plain click messages (no rich boxes) for usage errors: scripts grep them, and a box cuts lines.
 app = typer.Typer(
+    rich_markup_mode=None,
     add_completion=False,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     help="Books for employee outpatient pooling (职工门诊统筹): settlements -> register -> "
     "Beancount -> Fava.",
 )
-import_app = typer.Typer(no_args_is_help=True, help="Import settlement exports or lists.")
+import_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Import settlement exports or lists."
+)
 app.add_typer(import_app, name="import")
 
 # Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
@@ -127,7 +131,7 @@ def init(
         if not books.manual.exists():
             atomic_write(books.manual, MANUAL_TEMPLATE)
         atomic_write(books.accounts, render_accounts(chart))
-        atomic_write(books.main, render_main(config, books.clearing_periods()))
+        atomic_write(books.main, render_main(config, chart.opened_on, books.clearing_periods()))
         open_register(resolve_url(config.db_url, books.root)).dispose()
     out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
 

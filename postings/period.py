@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime
 import getpass
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
@@ -20,7 +20,7 @@ from ledger.chart import Chart
 from ledger.models import OTHER_FUND_FIELDS, ClearingBatch, Posting, Settlement
 from ledger.money import ZERO
 
-from .batches import BatchSummary, batch_link, summarize
+from .batches import BatchSummary, Payment, summarize
 from .books_file import render_clearing_file
 from .rules import post_batches
 
@@ -87,14 +87,13 @@ def post_period(
         if not fresh:
             result.problems.append(f"{period}: no settlements in the register for this period")
             return result
-        _form_batches(conn, fresh, paid_on, user or getpass.getuser())
-        result.batches = summarize(conn, period, posted=True)
+        result.batches = _form_batches(conn, fresh, paid_on, user or getpass.getuser())
         transactions, problems = post_batches(result.batches, chart)
         if problems:  # the checks above make this unreachable; never write half a period
             raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
         atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
         periods = sorted(set(books.clearing_periods()) | {period})
-        atomic_write(books.main, render_main(config, periods))
+        atomic_write(books.main, render_main(config, chart.opened_on, periods))
         result.written = True
     return result
 
@@ -134,7 +133,8 @@ def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
 
 def _form_batches(
     conn: Connection, batches: list[BatchSummary], paid_on: datetime.date, user: str
-) -> None:
+) -> list[BatchSummary]:
+    """Register the batches and their vouchers, and link every settlement to its batch."""
     month = paid_on.strftime("%Y-%m")
     prefix = f"{month}-记-"
     last = conn.execute(
@@ -142,37 +142,45 @@ def _form_batches(
     ).scalar_one()
     sequence = int(last.removeprefix(prefix)) if last else 0
     now = datetime.datetime.now().replace(microsecond=0)
+    formed = []
     for batch in sorted(batches, key=lambda b: (b.institution_code, b.clr_type)):
         sequence += 1
+        payment = Payment(f"{prefix}{sequence:04d}", paid_on)
         batch_id = conn.execute(
             insert(ClearingBatch)
             .values(
                 period=batch.period,
                 fixmedins_code=batch.institution_code,
                 clr_type=batch.clr_type,
-                link=batch_link(batch.period, batch.institution_code, batch.clr_type),
+                link=batch.link,
                 settlement_count=batch.settlement_count,
                 refund_count=batch.refund_count,
             )
             .returning(ClearingBatch.id)
         ).scalar_one()
         conn.execute(
-            update(Settlement)
-            .where(
-                Settlement.setl_period == batch.period,
-                Settlement.fixmedins_code == batch.institution_code,
-                Settlement.clr_type == batch.clr_type,
-                Settlement.batch_id.is_(None),
-            )
-            .values(batch_id=batch_id)
-        )
-        conn.execute(
             insert(Posting).values(
                 batch_id=batch_id,
-                voucher=f"{prefix}{sequence:04d}",
+                voucher=payment.voucher,
                 paid_on=paid_on,
                 books_file=f"clearing/{batch.period}.beancount",
                 posted_at=now,
                 posted_by=user,
             )
         )
+        formed.append(replace(batch, payment=payment))
+    # One statement for the whole period: each settlement finds its batch by the batch key.
+    conn.execute(
+        update(Settlement)
+        .where(Settlement.setl_period == batches[0].period, Settlement.batch_id.is_(None))
+        .values(
+            batch_id=select(ClearingBatch.id)
+            .where(
+                ClearingBatch.period == Settlement.setl_period,
+                ClearingBatch.fixmedins_code == Settlement.fixmedins_code,
+                ClearingBatch.clr_type == Settlement.clr_type,
+            )
+            .scalar_subquery()
+        )
+    )
+    return formed

@@ -1,0 +1,116 @@
+"""`make bench`: time and peak memory of each step on generated data, as a table and JSON.
+
+Each step runs as its own process (the real `mzledger` command), so that its peak resident
+memory is its own (os.wait4). Timings are figures, never test assertions.
+
+    python bench/bench.py --settlements 1000000 --out bench-out
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mzledger import synth
+
+
+def run(step: str, args: list[str], cwd: Path) -> dict[str, object]:
+    """Run ``mzledger ARGS``; return wall seconds and peak RSS in MB."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mzledger", *args],
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        raise SystemExit(f"{step} failed:\n{stderr}")
+    return {
+        "step": step,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--settlements", type=int, default=200_000)
+    parser.add_argument("--institutions", type=int, default=200)
+    parser.add_argument("--out", type=Path, default=Path("bench-out"))
+    options = parser.parse_args()
+    out: Path = options.out.resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    n = options.settlements
+    spec = synth.CitySpec(
+        persons=max(300, n // 10),
+        institutions=options.institutions,
+        months=("2023-01",),
+        settlements_per_month=n,
+    )
+    started = time.perf_counter()
+    files = synth.write_city(spec, out / "exports")
+    generated = time.perf_counter() - started
+    settlements = files[1]
+    size_mb = settlements.stat().st_size / 2**20
+
+    started = time.perf_counter()
+    with settlements.open(encoding="utf-8", newline="") as handle:
+        rows = sum(1 for _ in csv.reader(handle)) - 1
+    floor = time.perf_counter() - started
+
+    results: list[dict[str, object]] = [
+        {
+            "step": f"generate {rows:,} settlements ({size_mb:.0f} MiB CSV)",
+            "seconds": round(generated, 2),
+        },
+        {"step": "baseline: csv.reader over the file", "seconds": round(floor, 2)},
+        run("init", ["init", "books"], out),
+        run(
+            "import institutions",
+            ["import", "institutions", str(files[0]), "--books", "books"],
+            out,
+        ),
+        run(
+            "import settlements",
+            ["import", "settlements", str(settlements), "--books", "books"],
+            out,
+        ),
+        run(
+            "post one month",
+            ["post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books"],
+            out,
+        ),
+        run("check (bean-check + books vs register)", ["check", "--books", "books"], out),
+    ]
+    for result in results:
+        if result["step"] == "import settlements":
+            result["rows_per_second"] = round(rows / float(result["seconds"]))  # type: ignore[arg-type]
+    print(f"{'step':<45} {'seconds':>8} {'rows/s':>10} {'peak MB':>8}")
+    for r in results:
+        print(
+            f"{r['step']:<45} {r['seconds']:>8} {r.get('rows_per_second', ''):>10} "
+            f"{r.get('peak_rss_mb', ''):>8}"
+        )
+    report = {
+        "settlements": rows,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "results": results,
+    }
+    (out / "results.json").write_text(json.dumps(report, indent=2, ensure_ascii=False), "utf-8")
+    print(f"results: {out / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()

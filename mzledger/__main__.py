@@ -1,0 +1,5 @@
+"""`python -m mzledger`."""
+
+from mzledger.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""End to end: the demo city -> register -> books -> bean-check -> totals -> Fava."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from beancount import loader
+from beancount.core import data
+from fava.application import create_app
+from fava.core import FavaLedger
+
+from .conftest import Cli
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("demo")
+    _code, stdout, _err = Cli(root)("demo", "city")
+    return root / "city", stdout
+
+
+def test_demo_books_check_clean_and_reconcile(demo: tuple[Path, str]) -> None:
+    books, stdout = demo
+    assert "books equal the register" in stdout
+    entries, errors, options = loader.load_file(str(books / "main.beancount"))
+    assert errors == []
+    assert options["operating_currency"] == ["CNY"]
+    batches = [e for e in entries if isinstance(e, data.Transaction)]
+    # 4 months x 12 institutions, one transaction per batch, never one per settlement
+    assert len(batches) == 48
+    assert all(len(e.links) == 1 and next(iter(e.links)).startswith("clr-") for e in batches)
+    payees = {e.payee for e in batches}
+    assert len(payees) == 12
+
+
+def test_demo_rerun_changes_nothing(demo: tuple[Path, str]) -> None:
+    books, _ = demo
+    before = {p: p.read_bytes() for p in sorted(books.rglob("*")) if p.is_file()}
+    _code, stdout, _err = Cli(books.parent)("demo", "city")
+    assert "already imported" in stdout and "already posted" in stdout
+    after = {p: p.read_bytes() for p in sorted(books.rglob("*")) if p.is_file()}
+    assert after.keys() == before.keys()
+    for path, content in before.items():
+        if path.suffix != ".sqlite":
+            assert after[path] == content, path
+
+
+def test_demo_loads_in_fava_in_chinese_read_only(demo: tuple[Path, str]) -> None:
+    books, _ = demo
+    ledger = FavaLedger(str(books / "main.beancount"))
+    assert ledger.errors == []
+    assert ledger.fava_options.language == "zh"
+    app = create_app([str(books / "main.beancount")], read_only=True)
+    client = app.test_client()
+    response = client.get("/", follow_redirects=True)
+    assert response.status_code == 200
+    assert "鞍山市 职工基本医疗保险基金" in response.get_data(as_text=True)
+    base = response.request.path.rsplit("/", 2)[0]
+    income = client.get(base + "/api/income_statement")
+    assert income.status_code == 200
+    balances = income.get_json()["data"]["charts"][0]["data"][0]["account_balances"]
+    assert "Expenses:5001-社会保险待遇支出:01-统筹基金待遇支出:03-门诊统筹" in balances
+    # read-only: Fava refuses to write
+    assert client.put(base + "/api/add_entries", json={"entries": []}).status_code == 401
+
+
+def test_no_personal_data_in_books(demo: tuple[Path, str]) -> None:
+    books, _ = demo
+    names, certnos = set(), set()
+    for path in (books / "exports").glob("settlements-*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                names.add(row["psn_name"])
+                certnos.add(row["certno"])
+    assert names and certnos
+    text = "\n".join(p.read_text("utf-8") for p in books.rglob("*.beancount"))
+    assert not any(name in text for name in names)
+    assert not any(certno in text for certno in certnos)
+
+
+def test_mzledger_fava_serves_read_only_on_loopback(demo: tuple[Path, str]) -> None:
+    """The real command: a Fava server process on 127.0.0.1 that answers and will not write."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.error
+    import urllib.request
+
+    books, _ = demo
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mzledger", "fava", "--books", str(books), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode("utf-8")
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                assert process.poll() is None, process.stdout.read() if process.stdout else ""
+                assert time.monotonic() < deadline, "Fava did not answer within 60 s"
+                time.sleep(0.3)
+        assert "职工基本医疗保险基金" in page
+        listening = subprocess.run(
+            ["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True, check=False
+        ).stdout
+        if listening:  # ss is there on Debian; the address must be loopback only
+            local_addresses = {line.split()[3] for line in listening.splitlines()}
+            assert local_addresses == {f"127.0.0.1:{port}"}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -1,0 +1,186 @@
+"""Posting clearing periods: golden books files, refusals, re-posting, and `check`.
+
+The golden cases run on SQLite and on PostgreSQL: the same register content must give the
+same books, byte for byte.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from ledger.books import Books
+from ledger.models import ClearingBatch, Posting, Settlement
+from ledger.register import resolve_url
+
+from .conftest import Cli
+
+GOLDEN = Path(__file__).parent / "golden" / "post"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
+UPDATE = os.environ.get("MZLEDGER_UPDATE_GOLDEN") == "1"
+
+
+def _periods(case: Path) -> list[tuple[str, str]]:
+    lines = (case / "periods.txt").read_text("utf-8").split("\n")
+    return [(p, d) for p, d in (line.split() for line in lines if line.strip())]
+
+
+def _import_case(cli: Cli, case: Path) -> None:
+    shutil.copy(case / "settlements.csv", cli.cwd / "settlements.csv")
+    cli("import", "settlements", "settlements.csv", "--books", "books")
+
+
+def _count(books: Path, model: type) -> int:
+    config = Books(books).read_config()
+    engine = create_engine(resolve_url(config.db_url, books))
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(model)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_books(case: str, books: Path, cli: Cli) -> None:
+    """settlements.csv, posted period by period -> expected/*.beancount, then `check` agrees."""
+    case_dir = GOLDEN / case
+    _import_case(cli, case_dir)
+    for period, paid_on in _periods(case_dir):
+        cli("post", "--period", period, "--paid-on", paid_on, "--books", "books")
+    produced = {p.relative_to(books).as_posix(): p for p in books.rglob("*.beancount")}
+    expected_dir = case_dir / "expected"
+    if UPDATE:
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for name, path in produced.items():
+            (expected_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, expected_dir / name)
+    expected = {
+        p.relative_to(expected_dir).as_posix(): p for p in expected_dir.rglob("*.beancount")
+    }
+    assert sorted(produced) == sorted(expected)
+    for name, path in produced.items():
+        assert path.read_text("utf-8") == expected[name].read_text("utf-8"), name
+    _code, stdout, _stderr = cli("check", "--books", "books")
+    assert "books equal the register" in stdout
+
+
+def test_repost_needs_replace_and_is_reproducible(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    first = (books / "clearing" / "2023-01.beancount").read_bytes()
+    _code, _out, err = cli(
+        "post", "--period", "2023-01", "--paid-on", "2023-02-11", "--books", "books", expect=1
+    )
+    assert "already posted" in err and "--replace" in err
+    assert (books / "clearing" / "2023-01.beancount").read_bytes() == first
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace")
+    assert (books / "clearing" / "2023-01.beancount").read_bytes() == first
+    assert _count(books, ClearingBatch) == _count(books, Posting) == 3
+
+
+def _write_rows(path: Path, template: Path, edits: list[dict[str, str]]) -> None:
+    """A CSV with the template's header and one row per edit of the template's first row."""
+    import csv
+
+    with template.open(encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        first = next(reader)
+        header = reader.fieldnames or []
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        for edit in edits:
+            writer.writerow({**first, **edit})
+
+
+def test_unmapped_med_type_refuses_the_period(books: Path, cli: Cli) -> None:
+    template = GOLDEN / "two_months" / "settlements.csv"
+    _write_rows(
+        cli.cwd / "in.csv",
+        template,
+        [
+            {"setl_id": "U1"},
+            {"setl_id": "U2", "med_type": "21"},
+            {"setl_id": "U3", "med_type": "9901"},
+        ],
+    )
+    _code, _out, err = cli("import", "settlements", "in.csv", "--books", "books")
+    assert "9901" in err and "21" in err  # kept and reported at import
+    _code, _out, err = cli(
+        "post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", expect=1
+    )
+    assert "U2 (med_type 21)" in err and "U3 (med_type 9901)" in err
+    assert not (books / "clearing" / "2023-01.beancount").exists()
+    assert _count(books, ClearingBatch) == 0
+
+
+@pytest.mark.parametrize(
+    ("period", "paid_on", "message"),
+    [
+        ("2023-01", "2023-01-31", "after the clearing period ends"),
+        ("2023-13", "2024-02-01", "not a month"),
+        ("2023-05", "2023-06-10", "no settlements"),
+    ],
+)
+def test_post_refusals(books: Path, cli: Cli, period: str, paid_on: str, message: str) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    _code, _out, err = cli(
+        "post", "--period", period, "--paid-on", paid_on, "--books", "books", expect=1
+    )
+    assert message in err
+    assert _count(books, Posting) == 0
+    assert Books(books).clearing_periods() == []
+
+
+def test_bad_payment_date_is_a_usage_error(books: Path, cli: Cli) -> None:
+    _code, _out, err = cli(
+        "post", "--period", "2023-01", "--paid-on", "10/02/2023", "--books", "books", expect=2
+    )
+    assert "expected YYYY-MM-DD" in err
+
+
+def test_late_settlement_is_reported_then_taken_in_by_replace(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    _write_rows(
+        cli.cwd / "late.csv", GOLDEN / "two_months" / "settlements.csv", [{"setl_id": "L1"}]
+    )
+    _code, _out, err = cli("import", "settlements", "late.csv", "--books", "books")
+    assert "already posted" in err
+    _code, _out, err = cli("check", "--books", "books")
+    assert "2023-01: 1 settlements imported after the period was posted" in err
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace")
+    _code, _out, err = cli("check", "--books", "books")
+    assert "warning" not in err
+    assert _count(books, Settlement) == 10
+
+
+def test_check_finds_an_edited_books_file(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    path = books / "clearing" / "2023-01.beancount"
+    text = path.read_text("utf-8")
+    # Move 0.01 between the pooled expense and the bank: still balanced, no longer the register.
+    edited = text.replace("400.00 CNY", "400.01 CNY", 1).replace("-400.00 CNY", "-400.01 CNY", 1)
+    assert edited != text
+    path.write_text(edited, "utf-8")
+    _code, _out, err = cli("check", "--books", "books", expect=1)
+    assert "difference 0.01 CNY" in err
+    path.write_text(text.replace("^clr-2023-01-H21030301-11", ""), "utf-8")
+    _code, _out, err = cli("check", "--books", "books", expect=1)
+    assert "clr-2023-01-H21030301-11: batch is in the register but not in the books" in err
+
+
+def test_personal_data_never_reaches_the_books(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    outputs: list[str] = []
+    for period, paid_on in _periods(GOLDEN / "two_months"):
+        outputs += cli("post", "--period", period, "--paid-on", paid_on, "--books", "books")[1:]
+    outputs += cli("check", "--books", "books")[1:]
+    texts = [p.read_text("utf-8") for p in books.rglob("*.beancount")] + outputs
+    assert texts
+    for text in texts:
+        assert "测试某" not in text and "210302197001010011" not in text
