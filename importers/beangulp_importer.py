@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import beangulp
 from beancount.core import data
 
-from .problems import Problem
-from .settlement_record import parse_settlement
+from .settlement_rows import SettlementRow, read_settlements
 from .sources import SourceError, detect_format, open_source
 
 IDENTIFYING_FIELDS = frozenset({"setl_id", "hifp_pay", "psn_no"})
@@ -50,20 +48,10 @@ class SettlementImporter(beangulp.Importer):  # type: ignore[misc]
         """No entries: settlements are booked per clearing batch by `mzledger post`."""
         return []
 
-    def records(
-        self, filepath: str, institution: str | None = None
-    ) -> Iterator[tuple[dict[str, Any] | None, list[Problem]]]:
+    def records(self, filepath: str, institution: str | None = None) -> Iterator[SettlementRow]:
         """Each row validated: the register record, or the problems that refuse it."""
         source = open_source(Path(filepath))
         try:
-            for raw in source.rows:
-                fields = raw.fields
-                if "_shape" in fields:
-                    yield None, [Problem(raw.location, "row", str(fields["_shape"]))]
-                    continue
-                if institution and not fields.get("fixmedins_code"):
-                    fields = {**fields, "fixmedins_code": institution}
-                record, problems, _notices = parse_settlement(fields, raw.location)
-                yield record, problems
+            yield from read_settlements(source, institution)
         finally:
             source.close()

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from ledger.models import ImportedFile, Institution
 
-from .loader import file_sha256
+from .loader import earlier_import, file_sha256
 from .problems import Problem
 from .sources import SourceError, open_source, shape_problem
 
@@ -124,9 +124,19 @@ def import_institutions(
     if problems:
         return summary, problems
     with engine.begin() as conn:
-        if conn.execute(select(ImportedFile.id).where(ImportedFile.sha256 == sha)).first():
+        earlier = earlier_import(conn, sha)
+        if earlier == "institutions":
             summary.already_imported = True
             return summary, []
+        if earlier is not None:
+            problem = Problem(
+                str(path),
+                "file",
+                "imported before as another kind of file",
+                earlier,
+                "institutions",
+            )
+            return summary, [problem]
         file_id = conn.execute(
             insert(ImportedFile)
             .values(
@@ -135,7 +145,7 @@ def import_institutions(
                 sha256=sha,
                 file_format=source.file_format,
                 row_count=summary.rows,
-                inserted_count=len(records),
+                inserted_count=0,  # set below, once known
                 skipped_count=0,
                 imported_at=datetime.datetime.now().replace(microsecond=0),
                 imported_by=user or getpass.getuser(),
@@ -174,4 +184,9 @@ def import_institutions(
                     .values(**record, source_file_id=file_id)
                 )
             summary.written += 1
+        conn.execute(
+            update(ImportedFile)
+            .where(ImportedFile.id == file_id)
+            .values(inserted_count=summary.written, skipped_count=summary.rows - summary.written)
+        )
     return summary, []

@@ -12,7 +12,7 @@ import datetime
 import getpass
 import hashlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,11 +20,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import aliased
 
-from ledger.models import ImportedFile, Institution, Settlement
+from ledger.models import MONEY_FIELDS, ImportedFile, Institution, Settlement
 
 from .problems import Notice, Problem
-from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, parse_settlement
-from .sources import SourceError, open_source, shape_problem
+from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, differing_fields
+from .settlement_rows import read_settlements
+from .sources import SourceError, open_source
 
 CHUNK = 2000
 MAX_PROBLEMS_PER_FILE = 100
@@ -72,6 +73,14 @@ class _Refused(Exception):
 def _where(name: object, file_format: str, line: int) -> str:
     """Where a stored row came from, as the file counts: JSON arrays by record, others by line."""
     return f"{name}:record {line}" if file_format == "json" else f"{name}:{line}"
+
+
+def earlier_import(conn: Connection, sha256: str) -> str | None:
+    """The kind of an earlier import of the same bytes, if any."""
+    kind: str | None = conn.execute(
+        select(ImportedFile.kind).where(ImportedFile.sha256 == sha256)
+    ).scalar()
+    return kind
 
 
 def file_sha256(path: Path) -> str:
@@ -209,51 +218,48 @@ class _FileImport:
         record["fixmedins_name"] = record["fixmedins_name"] or known.name
         return True
 
-    def add(self, record: dict[str, Any], line: int, location: str) -> None:
-        same = self.chunk.get(record["setl_id"])
-        if same is not None:
-            where = _where(self.summary.path, self.summary.file_format, same["line"])
-            self._same_setl_id(record, same["digest"], where, location)
-            return
+    def add(self, record: dict[str, Any], line: int) -> None:
         record["file_id"] = self.file_id
         record["line"] = line
+        same = self.chunk.get(record["setl_id"])
+        if same is not None:
+            self._same_setl_id(record, same, self.summary.path, self.summary.file_format)
+            return
         self.chunk[record["setl_id"]] = record
         if len(self.chunk) >= CHUNK:
             self.flush()
 
-    def _same_setl_id(self, record: dict[str, Any], digest: str, where: str, location: str) -> None:
-        if digest == record["digest"]:
+    def _same_setl_id(
+        self, record: dict[str, Any], first: Mapping[str, Any], name: object, file_format: str
+    ) -> None:
+        """A setl_id seen before: identical content is skipped, other content refused."""
+        if first["digest"] == record["digest"]:
             self.summary.skipped_identical += 1
-        else:
-            self.report(
-                Problem(
-                    location,
-                    "setl_id",
-                    f"the same setl_id as {where}, with different content",
-                    record["setl_id"],
-                    "the same content or a new setl_id",
-                )
+            return
+        changed = differing_fields(first, record)
+        self.report(
+            Problem(
+                _where(self.summary.path, self.summary.file_format, record["line"]),
+                "setl_id",
+                f"the same setl_id as {_where(name, file_format, first['line'])}, with different "
+                f"{', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}",
+                record["setl_id"],
+                "the same content or a new setl_id",
             )
+        )
 
     def flush(self) -> None:
         if not self.chunk:
             return
-        ids = list(self.chunk)
         existing = self.conn.execute(
-            select(
-                Settlement.setl_id,
-                Settlement.digest,
-                ImportedFile.name,
-                ImportedFile.file_format,
-                Settlement.line,
-            )
+            select(Settlement.__table__, ImportedFile.name, ImportedFile.file_format)
             .join(ImportedFile, ImportedFile.id == Settlement.file_id)
-            .where(Settlement.setl_id.in_(ids))
+            .where(Settlement.setl_id.in_(list(self.chunk)))
         ).all()
-        for setl_id, digest, name, file_format, line in existing:
-            record = self.chunk.pop(setl_id)
-            location = _where(self.summary.path, self.summary.file_format, record["line"])
-            self._same_setl_id(record, digest, _where(name, file_format, line), location)
+        for row in existing:
+            first = dict(row._mapping)
+            record = self.chunk.pop(first["setl_id"])
+            self._same_setl_id(record, first, first["name"], first["file_format"])
         if self.chunk:
             self.conn.execute(insert(Settlement), list(self.chunk.values()))
             self.summary.inserted += len(self.chunk)
@@ -273,11 +279,18 @@ def _import_file(
     now: datetime.datetime,
 ) -> None:
     path = summary.path
-    earlier = conn.execute(
-        select(ImportedFile.id).where(ImportedFile.sha256 == summary.sha256)
-    ).first()
-    if earlier is not None:
+    earlier = earlier_import(conn, summary.sha256)
+    if earlier == "settlements":
         summary.already_imported = True
+        return
+    if earlier is not None:
+        summary.problem_count += 1
+        result.problem_count += 1
+        result.problems.append(
+            Problem(
+                str(path), "file", "imported before as another kind of file", earlier, "settlements"
+            )
+        )
         return
     try:
         source = open_source(path)
@@ -326,36 +339,14 @@ def _import_file(
             return
     total = path.stat().st_size
     try:
-        for count, raw in enumerate(source.rows, start=1):
+        for count, row in enumerate(read_settlements(source, institution), start=1):
             summary.rows += 1
-            unreadable = shape_problem(raw)
-            if unreadable is not None:
-                state.report(unreadable)
-                continue
-            fields = raw.fields
-            if not fields.get("fixmedins_code"):
-                if institution is None:
-                    state.report(
-                        Problem(
-                            raw.location,
-                            "fixmedins_code",
-                            "the file does not name the institution (raw 2207 responses never do)",
-                            "",
-                            "the column, or --institution CODE for the institution whose export "
-                            "this is",
-                        )
-                    )
-                    continue
-                fields = {**fields, "fixmedins_code": institution}
-            record, problems, notices = parse_settlement(fields, raw.location)
-            for notice in notices:
+            for notice in row.notices:
                 summary.notices[(notice.field, notice.value, notice.message)] += 1
-            for problem in problems:
+            for problem in row.problems:
                 state.report(problem)
-            if record is None or not state.institution_of(record, raw.location):
-                continue
-            line = int(raw.location.rsplit(":", 1)[1].removeprefix("record "))
-            state.add(record, line, raw.location)
+            if row.record is not None and state.institution_of(row.record, row.location):
+                state.add(row.record, row.number)
             if progress is not None and count % 1000 == 0:
                 progress(path, source.position(), total)
         state.flush()
@@ -387,42 +378,137 @@ def _import_file(
     )
 
 
+REFUND_MUST_MATCH = ("psn_no", "fixmedins_code")
+
+
 def _check_refunds(conn: Connection, result: ImportResult) -> None:
-    """Every refund of this import must reverse a settlement of the register or the import."""
+    """Each refund of this import reverses exactly one settlement of the register or the
+    import, of the same person and institution, amount for amount (a 2208 reversal), and no
+    settlement is refunded twice."""
     file_ids = [s.file_id for s in result.files if s.file_id is not None]
     if not file_ids:
         return
-    original = aliased(Settlement)
-    rows = conn.execute(
-        select(
-            ImportedFile.name, ImportedFile.file_format, Settlement.line, Settlement.init_setl_id
-        )
-        .join(ImportedFile, ImportedFile.id == Settlement.file_id)
-        .outerjoin(original, original.setl_id == Settlement.init_setl_id)
-        .where(
-            Settlement.file_id.in_(file_ids),
-            Settlement.refd_setl_flag.is_(True),
-            original.id.is_(None),
-        )
-        .order_by(Settlement.file_id, Settlement.line)
-        .limit(MAX_PROBLEMS_PER_FILE * len(file_ids))
+    limit = MAX_PROBLEMS_PER_FILE * len(file_ids)
+    refund, original = aliased(Settlement), aliased(Settlement)
+    where = (ImportedFile.name, ImportedFile.file_format, refund.line)
+    problems: list[Problem] = []
+
+    def report(name: object, file_format: str, line: int, *problem: str) -> None:
+        problems.append(Problem(_where(name, file_format, line), *problem))
+
+    unknown = conn.execute(
+        select(*where, refund.init_setl_id)
+        .join(ImportedFile, ImportedFile.id == refund.file_id)
+        .outerjoin(original, original.setl_id == refund.init_setl_id)
+        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True), original.id.is_(None))
+        .order_by(refund.file_id, refund.line)
+        .limit(limit)
     ).all()
-    for name, file_format, line, init_setl_id in rows:
-        result.problem_count += 1
-        result.problems.append(
-            Problem(
-                _where(name, file_format, line),
-                "init_setl_id",
-                "the refunded settlement is neither in the register nor in this import",
-                init_setl_id or "",
-                "a known setl_id",
-            )
+    for name, file_format, line, init_setl_id in unknown:
+        report(
+            name,
+            file_format,
+            line,
+            "init_setl_id",
+            "the refunded settlement is neither in the register nor in this import",
+            init_setl_id or "",
+            "a known setl_id",
         )
+    columns = [c.name for c in Settlement.__table__.columns]
+    pairs = conn.execute(
+        select(
+            *where,
+            *(getattr(refund, c) for c in columns),
+            *(getattr(original, c) for c in columns),
+        )
+        .join(ImportedFile, ImportedFile.id == refund.file_id)
+        .join(original, original.setl_id == refund.init_setl_id)
+        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True))
+        .order_by(refund.file_id, refund.line)
+    )
+    for row in pairs:
+        name, file_format, line = row[:3]
+        mine = dict(zip(columns, row[3 : 3 + len(columns)], strict=True))
+        theirs = dict(zip(columns, row[3 + len(columns) :], strict=True))
+        if theirs["refd_setl_flag"]:
+            report(
+                name,
+                file_format,
+                line,
+                "init_setl_id",
+                "names a refund, not a settlement",
+                mine["init_setl_id"],
+                "the setl_id of the settlement reversed",
+            )
+            continue
+        for field_ in REFUND_MUST_MATCH:
+            if mine[field_] != theirs[field_]:
+                report(
+                    name,
+                    file_format,
+                    line,
+                    field_,
+                    f"differs from the refunded settlement {theirs['setl_id']}",
+                    mine[field_],
+                    theirs[field_],
+                )
+        for field_ in MONEY_FIELDS:
+            if mine[field_] != -theirs[field_]:
+                report(
+                    name,
+                    file_format,
+                    line,
+                    field_,
+                    f"a refund reverses {theirs['setl_id']} amount for amount",
+                    str(mine[field_]),
+                    str(-theirs[field_]),
+                )
+        if len(problems) >= limit:
+            break
+    earlier = aliased(Settlement)
+    earlier_file = aliased(ImportedFile)
+    twice = conn.execute(
+        select(
+            *where,
+            refund.init_setl_id,
+            earlier.setl_id,
+            earlier_file.name,
+            earlier_file.file_format,
+            earlier.line,
+        )
+        .join(ImportedFile, ImportedFile.id == refund.file_id)
+        .join(
+            earlier,
+            (earlier.init_setl_id == refund.init_setl_id)
+            & earlier.refd_setl_flag.is_(True)
+            & (earlier.id < refund.id),
+        )
+        .join(earlier_file, earlier_file.id == earlier.file_id)
+        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True))
+        .order_by(refund.file_id, refund.line)
+        .limit(limit)
+    ).all()
+    for name, file_format, line, init_setl_id, other, other_name, other_format, other_line in twice:
+        report(
+            name,
+            file_format,
+            line,
+            "init_setl_id",
+            f"already refunded by {other} at {_where(other_name, other_format, other_line)}",
+            init_setl_id or "",
+            "one refund per settlement",
+        )
+    result.problem_count += len(problems)
+    result.problems += problems
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def notices_text(summary: FileSummary) -> list[str]:
     return [
-        f"{summary.path}: {field_}: {value}: {message} ({count} rows)"
+        f"{summary.path}: {field_}: {value}: {message} ({plural(count, 'row')})"
         for (field_, value, message), count in sorted(summary.notices.items())
     ]
 

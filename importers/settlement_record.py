@@ -207,14 +207,26 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
         )
 
 
+def _canonical(value: Any) -> str:
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return "" if value is None else str(value)
+
+
 def settlement_digest(record: Mapping[str, Any]) -> str:
-    """A fingerprint of a settlement's content: same setl_id, same digest = the same row."""
-    parts = []
-    for name in sorted(DIGEST_FIELDS):
-        value = record.get(name)
-        if isinstance(value, datetime.datetime):
-            value = value.strftime("%Y-%m-%d %H:%M:%S")
-        parts.append(f"{name}={'' if value is None else value}")
-    for key, value in sorted((record.get("extra") or {}).items()):
-        parts.append(f"+{key}={value}")
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    """A fingerprint of a settlement's content: same setl_id, same digest = the same row.
+
+    Only the contract's fields count: extra columns differ between export formats (a full 2207
+    setlinfo has dozens more) and do not make the settlement another one.
+    """
+    text = "\x1f".join(f"{name}={_canonical(record.get(name))}" for name in sorted(DIGEST_FIELDS))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """The contract fields in which two versions of a settlement differ, for the message."""
+    return [
+        name
+        for name in sorted(DIGEST_FIELDS)
+        if _canonical(first.get(name)) != _canonical(second.get(name))
+    ]

@@ -26,6 +26,7 @@ from importers.loader import (
     ImportResult,
     import_settlements,
     notices_text,
+    plural,
 )
 from importers.loader import (
     Progress as ProgressCallback,
@@ -169,9 +170,9 @@ def _print_import(result: ImportResult) -> None:
                 f"{summary.path}: already imported (same sha256), nothing to do", markup=False
             )
             continue
-        for line in notices_text(summary):
-            err.print(f"note: {line}", markup=False, soft_wrap=True)
         if result.ok:
+            for line in notices_text(summary):
+                err.print(f"note: {line}", markup=False, soft_wrap=True)
             out.print(
                 f"{summary.path}: {summary.rows} rows, {summary.inserted} imported, "
                 f"{summary.skipped_identical} already in the register (identical, skipped)",
@@ -208,7 +209,7 @@ def import_settlements_command(
         refuse(
             *(str(p) for p in result.problems),
             *([f"... and {more} more problems"] if more > 0 else []),
-            f"refused: {result.problem_count} problems; nothing was imported",
+            f"refused: {plural(result.problem_count, 'problem')}; nothing was imported",
         )
 
 
@@ -225,7 +226,8 @@ def import_institutions_command(
         summary, problems = import_institutions(engine, file)
     if problems:
         refuse(
-            *(str(p) for p in problems), f"refused: {len(problems)} problems; nothing was imported"
+            *(str(p) for p in problems),
+            f"refused: {plural(len(problems), 'problem')}; nothing was imported",
         )
     if summary.already_imported:
         out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
@@ -304,7 +306,7 @@ def check(books_dir: BooksOption = Path(".")) -> None:
         result = check_books(books.main, engine, chart)
     _print_check(result)
     if not result.ok:
-        refuse(*result.errors, f"check failed: {len(result.errors)} problems")
+        refuse(*result.errors, f"check failed: {plural(len(result.errors), 'problem')}")
     out.print(
         f"ok: {result.transaction_count} transactions, {result.batch_count} batches, "
         "books equal the register",

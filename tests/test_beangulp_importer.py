@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from importers.beangulp_importer import SettlementImporter
@@ -23,7 +24,7 @@ def test_records_and_no_entries() -> None:
     importer = SettlementImporter()
     sample = str(SHARED / "samples" / "settlements-sample.csv")
     rows = list(importer.records(sample))
-    assert [r["setl_id"] for r, problems in rows if r and not problems] == [
+    assert [r.record["setl_id"] for r in rows if r.record and not r.problems] == [
         "X000000000001",
         "X000000000002",
         "X000000000003",
@@ -31,4 +32,5 @@ def test_records_and_no_entries() -> None:
     # settlements are booked per clearing batch, never one entry per settlement
     assert importer.extract(sample, []) == []
     raw = list(importer.records(str(SHARED / "samples" / "2207-response-sample.json"), "H21030101"))
-    assert raw[0][1] == [] and raw[0][0] is not None and raw[0][0]["hifp_pay"] == 30
+    assert raw[0].problems == [] and raw[0].record is not None
+    assert raw[0].record["hifp_pay"] == Decimal("30.00")

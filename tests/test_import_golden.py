@@ -235,9 +235,9 @@ def test_changed_content_of_an_imported_settlement_is_refused(books: Path) -> No
     assert code == 1
     assert stdout == ""
     assert stderr.splitlines() == [
-        "changed.csv:2: setl_id: the same setl_id as in.csv:3, with different content "
-        "(found 'X000000000002', expected the same content or a new setl_id)",
-        "refused: 1 problems; nothing was imported",
+        "changed.csv:2: setl_id: the same setl_id as in.csv:3, with different acct_mulaid_pay, "
+        "acct_pay (found 'X000000000002', expected the same content or a new setl_id)",
+        "refused: 1 problem; nothing was imported",
     ]
     assert dump_register(books) == before
 
