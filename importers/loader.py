@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import aliased
 
 from ledger.models import MONEY_FIELDS, ImportedFile, Institution, Settlement
+from ledger.register import bulk_insert
 
 from .problems import Notice, Problem
 from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, differing_fields
@@ -28,6 +29,7 @@ from .settlement_rows import read_settlements
 from .sources import SourceError, open_source
 
 CHUNK = 2000
+SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
 MAX_PROBLEMS_PER_FILE = 100
 
 Progress = Callable[[Path, int, int], None]  # (file, bytes done, bytes total)
@@ -261,7 +263,7 @@ class _FileImport:
             record = self.chunk.pop(first["setl_id"])
             self._same_setl_id(record, first, first["name"], first["file_format"])
         if self.chunk:
-            self.conn.execute(insert(Settlement), list(self.chunk.values()))
+            bulk_insert(self.conn, SETTLEMENTS, list(self.chunk.values()))
             self.summary.inserted += len(self.chunk)
             self.summary.posted_periods |= {
                 r["setl_period"] for r in self.chunk.values() if r["setl_period"] in self.posted

@@ -66,9 +66,19 @@ TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
 TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
+AMOUNT_RE = re.compile(r"-?\d{1,15}\.\d\d", re.ASCII)  # the usual form: no rounding needed
+
+
 def _text(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
+    if type(value) is str:
+        return value.strip()
     return "" if value is None else str(value).strip()
+
+
+def _amount(text: str) -> Decimal:
+    """``parse_amount``, with a fast path for text already written with exactly 2 decimals."""
+    return Decimal(text) if AMOUNT_RE.fullmatch(text) else parse_amount(text)
 
 
 def parse_settlement(
@@ -98,7 +108,7 @@ def parse_settlement(
             record[name] = ZERO
             continue
         try:
-            record[name] = parse_amount(text)
+            record[name] = _amount(text)
         except ValueError as exc:
             problem(name, f"not an amount: {exc}", text, "yuan with at most 2 decimals")
             record[name] = ZERO
@@ -207,9 +217,11 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
         )
 
 
+DIGEST_ORDER = tuple(sorted(DIGEST_FIELDS))
+
+
 def _canonical(value: Any) -> str:
-    if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+    # str() of a whole-second datetime is "yyyy-MM-dd HH:mm:ss", the platform's own form
     return "" if value is None else str(value)
 
 
@@ -219,14 +231,13 @@ def settlement_digest(record: Mapping[str, Any]) -> str:
     Only the contract's fields count: extra columns differ between export formats (a full 2207
     setlinfo has dozens more) and do not make the settlement another one.
     """
-    text = "\x1f".join(f"{name}={_canonical(record.get(name))}" for name in sorted(DIGEST_FIELDS))
+    get = record.get
+    text = "\x1f".join(["" if (v := get(n)) is None else str(v) for n in DIGEST_ORDER])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
     """The contract fields in which two versions of a settlement differ, for the message."""
     return [
-        name
-        for name in sorted(DIGEST_FIELDS)
-        if _canonical(first.get(name)) != _canonical(second.get(name))
+        name for name in DIGEST_ORDER if _canonical(first.get(name)) != _canonical(second.get(name))
     ]

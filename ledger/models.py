@@ -40,9 +40,10 @@ class Scaled(TypeDecorator[Decimal]):
         if value is None:
             return None
         scaled = value.scaleb(self.places)
-        if scaled != scaled.to_integral_value():
+        stored = int(scaled)
+        if stored != scaled:
             raise ValueError(f"{value} has more than {self.places} decimals")
-        return int(scaled)
+        return stored
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
