@@ -362,7 +362,7 @@ def _import_file(
                 location,
                 "fixmedins_code",
                 f"institution unknown to the register and not described in the file "
-                f"({count} settlements)",
+                f"({plural(count, 'settlement')})",
                 code,
                 "a code of `mzledger import institutions` or fixmedins_type/medins_lv columns",
             )

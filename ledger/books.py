@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 import os
 import re
+import shutil
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -172,3 +173,41 @@ def atomic_write(path: Path, text: str) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
+
+
+def initialise(books: Books, config: BooksConfig) -> None:
+    """Create the books directory, or leave an identical one as it is.
+
+    The register is created first: if it cannot be (an unreachable PostgreSQL, say), no
+    settings file claims books that do not exist.
+    """
+    from .chart import DEFAULT_CHART_TEXT, load_chart, render_accounts
+    from .register import open_register, resolve_url
+
+    if books.config_path.exists():
+        existing = books.read_config()
+        if existing != config:
+            raise BooksError(
+                f"{books.config_path}: already initialised with other settings "
+                f"(found {existing}, asked {config}); edit the file to change them"
+            )
+    elif not re.fullmatch(r"\d{6}", config.region):
+        raise BooksError(
+            f"--region: not a region code (found '{config.region}', expected 6 digits)"
+        )
+    created = not books.root.exists()
+    books.root.mkdir(parents=True, exist_ok=True)
+    try:
+        open_register(resolve_url(config.db_url, books.root)).dispose()
+    except Exception:
+        if created:
+            shutil.rmtree(books.root, ignore_errors=True)
+        raise
+    atomic_write(books.config_path, config.render())
+    if not books.chart_path.exists():
+        atomic_write(books.chart_path, DEFAULT_CHART_TEXT)
+    chart = load_chart(books.chart_path)
+    if not books.manual.exists():
+        atomic_write(books.manual, MANUAL_TEMPLATE)
+    atomic_write(books.accounts, render_accounts(chart))
+    atomic_write(books.main, render_main(config, chart.opened_on, books.clearing_periods()))

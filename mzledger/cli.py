@@ -33,14 +33,12 @@ from importers.loader import (
 )
 from ledger.books import (
     DEFAULT_DB_URL,
-    MANUAL_TEMPLATE,
     Books,
     BooksConfig,
     BooksError,
-    atomic_write,
-    render_main,
+    initialise,
 )
-from ledger.chart import DEFAULT_CHART_TEXT, Chart, ChartError, load_chart, render_accounts
+from ledger.chart import Chart, ChartError, load_chart
 from ledger.register import open_register, resolve_url
 from postings.period import post_period
 from reports.check import CheckResult, check_books
@@ -112,28 +110,9 @@ def init(
     title: Annotated[str | None, typer.Option(help="Title of the books.")] = None,
 ) -> None:
     """Create a books directory: settings, chart, main.beancount, an empty register."""
+    books = Books(directory)
     with _user_errors():
-        books = Books(directory)
-        config = BooksConfig(region, db, title or BooksConfig.default_title(region))
-        if books.config_path.exists():
-            existing = books.read_config()
-            if existing != config:
-                refuse(
-                    f"{books.config_path}: already initialised with other settings "
-                    f"(found {existing}, asked {config}); edit the file to change them"
-                )
-        elif not (len(region) == 6 and region.isdigit()):
-            refuse(f"--region: not a region code (found '{region}', expected 6 digits)")
-        books.root.mkdir(parents=True, exist_ok=True)
-        atomic_write(books.config_path, config.render())
-        if not books.chart_path.exists():
-            atomic_write(books.chart_path, DEFAULT_CHART_TEXT)
-        chart = load_chart(books.chart_path)
-        if not books.manual.exists():
-            atomic_write(books.manual, MANUAL_TEMPLATE)
-        atomic_write(books.accounts, render_accounts(chart))
-        atomic_write(books.main, render_main(config, chart.opened_on, books.clearing_periods()))
-        open_register(resolve_url(config.db_url, books.root)).dispose()
+        initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
     out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
 
 
@@ -262,6 +241,10 @@ def post(
         result = post_period(engine, books, config, chart, period, paid_on, replace=replace)
     if result.problems:
         refuse(*result.problems, f"refused: nothing was posted for {period}")
+    if result.unchanged:
+        out.print(
+            f"{period}: nothing new since it was posted; books file rendered again", markup=False
+        )
     table = Table(title=f"{period}: {len(result.batches)} batches paid on {paid_on}")
     for column in ("batches", "settlements", "refunds", "pooled (hifp_pay)", "personal account"):
         table.add_column(column, justify="right")

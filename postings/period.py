@@ -33,6 +33,7 @@ class PostResult:
     problems: list[str] = field(default_factory=list)
     batches: list[BatchSummary] = field(default_factory=list)
     written: bool = False
+    unchanged: bool = False  # --replace found nothing new: the register was left as it was
 
     def total(self, name: str) -> Decimal:
         return sum((b.total(name) for b in self.batches), ZERO)
@@ -78,16 +79,23 @@ def post_period(
                 "give --replace to post it again"
             )
             return result
-        if posted:
-            _unpost(conn, period)
-        result.problems += _unpostable(conn, chart, period)
-        if result.problems:
-            return result
-        fresh = summarize(conn, period, posted=False)
-        if not fresh:
-            result.problems.append(f"{period}: no settlements in the register for this period")
-            return result
-        result.batches = _form_batches(conn, fresh, paid_on, user or getpass.getuser())
+        if posted and _unchanged(conn, period, paid_on):
+            # Same settlements, same payment date: keep the register as it is (vouchers, ids,
+            # who posted when) and only render the books file again, which restores it if it
+            # was edited by hand and is a no-op otherwise.
+            result.batches = summarize(conn, period, posted=True)
+            result.unchanged = True
+        else:
+            if posted:
+                _unpost(conn, period)
+            result.problems += _unpostable(conn, chart, period)
+            if result.problems:
+                return result
+            fresh = summarize(conn, period, posted=False)
+            if not fresh:
+                result.problems.append(f"{period}: no settlements in the register for this period")
+                return result
+            result.batches = _form_batches(conn, fresh, paid_on, user or getpass.getuser())
         transactions, problems = post_batches(result.batches, chart)
         if problems:  # the checks above make this unreachable; never write half a period
             raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
@@ -96,6 +104,20 @@ def post_period(
         atomic_write(books.main, render_main(config, chart.opened_on, periods))
         result.written = True
     return result
+
+
+def _unchanged(conn: Connection, period: str, paid_on: datetime.date) -> bool:
+    """No settlement of the period is outside a batch, and every batch was paid on paid_on."""
+    unbatched = conn.execute(
+        select(func.count()).where(Settlement.setl_period == period, Settlement.batch_id.is_(None))
+    ).scalar_one()
+    other_dates = conn.execute(
+        select(func.count())
+        .select_from(Posting)
+        .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
+        .where(ClearingBatch.period == period, Posting.paid_on != paid_on)
+    ).scalar_one()
+    return unbatched == 0 and other_dates == 0
 
 
 def _unpost(conn: Connection, period: str) -> None:

@@ -43,6 +43,15 @@ def _count(books: Path, model: type) -> int:
     return int(count)
 
 
+def _rows(books: Path, model: type) -> list[tuple[object, ...]]:
+    config = Books(books).read_config()
+    engine = create_engine(resolve_url(config.db_url, books))
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.execute(select(model.__table__).order_by("id"))]  # type: ignore[attr-defined]
+    engine.dispose()
+    return rows
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_golden_books(case: str, books: Path, cli: Cli) -> None:
     """settlements.csv, posted period by period -> expected/*.beancount, then `check` agrees."""
@@ -76,8 +85,22 @@ def test_repost_needs_replace_and_is_reproducible(books: Path, cli: Cli) -> None
     )
     assert "already posted" in err and "--replace" in err
     assert (books / "clearing" / "2023-01.beancount").read_bytes() == first
-    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace")
+    postings = _rows(books, Posting)
+    _code, out, _err = cli(
+        "post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace"
+    )
+    assert "nothing new" in out
     assert (books / "clearing" / "2023-01.beancount").read_bytes() == first
+    assert _rows(books, Posting) == postings  # the register was left alone
+    # a hand edit of the generated file is undone by the same command
+    path = books / "clearing" / "2023-01.beancount"
+    path.write_text(path.read_text("utf-8").replace("结算4笔", "结算5笔"), "utf-8")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace")
+    assert path.read_bytes() == first
+    # another payment date re-forms the batches, with the same voucher numbers
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-12", "--books", "books", "--replace")
+    moved = path.read_text("utf-8")
+    assert moved == first.decode("utf-8").replace("2023-02-10 *", "2023-02-12 *")
     assert _count(books, ClearingBatch) == _count(books, Posting) == 3
 
 
