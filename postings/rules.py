@@ -21,11 +21,15 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from ledger.chart import Chart
+from ledger.models import OTHER_FUND_FIELDS
 from ledger.money import ZERO
 
 from .batches import BatchSummary
 
 META_SOURCE = "mzledger"
+#: Batch totals the legs do not show: the whole cost, the cash part, and every other fund's part
+#: (for those funds' own books). The pooled and personal parts are the legs themselves.
+META_TOTALS = ("medfee_sumamt", "psn_cash_pay", *OTHER_FUND_FIELDS)
 
 
 def _leg(account: str, number: Decimal, currency: str) -> data.Posting:
@@ -74,7 +78,7 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
         "settlement_count": Decimal(batch.settlement_count),
         "refund_count": Decimal(batch.refund_count),
     }
-    meta.update(batch.totals)
+    meta.update((name, batch.total(name)) for name in META_TOTALS)
     narration = (
         f"{batch.period} 门诊费用清算 清算类别{batch.clr_type} "
         f"结算{batch.settlement_count}笔 退费{batch.refund_count}笔"
