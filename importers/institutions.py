@@ -6,8 +6,6 @@ what the register knew of that code. All rows are checked before anything is wri
 
 from __future__ import annotations
 
-import datetime
-import getpass
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
-from ledger.models import ImportedFile, Institution
+from ledger.models import Institution
 
-from .loader import earlier_import, file_sha256
+from .lists import begin_file, end_file, read_list
 from .problems import Problem
-from .sources import SourceError, open_source, shape_problem
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")
@@ -79,79 +76,28 @@ def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any
 def import_institutions(
     engine: Engine, path: Path, *, user: str | None = None
 ) -> tuple[InstitutionImport, list[Problem]]:
-    summary = InstitutionImport(path)
-    sha = file_sha256(path)
-    try:
-        source = open_source(path)
-    except SourceError as exc:
-        return summary, [exc.problem]
-    records: dict[str, dict[str, Any]] = {}  # an institution list is small: thousands of rows
-    problems: list[Problem] = []
-    try:
-        missing = [c for c in REQUIRED if source.columns is not None and c not in source.columns]
-        if missing:
-            return summary, [
+    listed = read_list(path, REQUIRED, parse_institution)
+    summary = InstitutionImport(path, rows=listed.rows)
+    records: dict[str, dict[str, Any]] = {}
+    for location, record in listed.records:
+        if records.get(record["code"], record) != record:
+            listed.problems.append(
                 Problem(
-                    f"{path}:1",
-                    name,
-                    "required column missing from the header",
-                    "",
-                    f"a column {name}",
+                    location,
+                    "fixmedins_code",
+                    "listed twice with different data",
+                    record["code"],
+                    "once",
                 )
-                for name in missing
-            ]
-        for raw in source.rows:
-            summary.rows += 1
-            unreadable = shape_problem(raw)
-            if unreadable is not None:
-                problems.append(unreadable)
-                continue
-            record, row_problems = parse_institution(raw.fields, raw.location)
-            problems += row_problems
-            if record["code"] in records and records[record["code"]] != record:
-                problems.append(
-                    Problem(
-                        raw.location,
-                        "fixmedins_code",
-                        "listed twice with different data",
-                        record["code"],
-                        "once",
-                    )
-                )
-            records[record["code"]] = record
-    finally:
-        source.close()
-    if problems:
-        return summary, problems
+            )
+        records[record["code"]] = record
+    if listed.problems:
+        return summary, listed.problems
     with engine.begin() as conn:
-        earlier = earlier_import(conn, sha)
-        if earlier == "institutions":
-            summary.already_imported = True
-            return summary, []
-        if earlier is not None:
-            problem = Problem(
-                str(path),
-                "file",
-                "imported before as another kind of file",
-                earlier,
-                "institutions",
-            )
-            return summary, [problem]
-        file_id = conn.execute(
-            insert(ImportedFile)
-            .values(
-                kind="institutions",
-                name=str(path),
-                sha256=sha,
-                file_format=source.file_format,
-                row_count=summary.rows,
-                inserted_count=0,  # set below, once known
-                skipped_count=0,
-                imported_at=datetime.datetime.now().replace(microsecond=0),
-                imported_by=user or getpass.getuser(),
-            )
-            .returning(ImportedFile.id)
-        ).scalar_one()
+        file_id = begin_file(conn, "institutions", listed, user)
+        if file_id is None:
+            summary.already_imported = not listed.problems
+            return summary, listed.problems
         known = {
             row.code: row
             for row in conn.execute(
@@ -162,6 +108,7 @@ def import_institutions(
                     Institution.medins_lv,
                     Institution.spec_hosp,
                     Institution.admdvs,
+                    Institution.listed,
                 )
             )
         }
@@ -173,20 +120,14 @@ def import_institutions(
                 record["medins_lv"],
                 record["spec_hosp"],
                 record["admdvs"],
+                True,
             ):
                 continue
+            values = {**record, "listed": True, "source_file_id": file_id}
             if old is None:
-                conn.execute(insert(Institution).values(**record, source_file_id=file_id))
+                conn.execute(insert(Institution).values(**values))
             else:  # settlements refer to the code: change the row in place
-                conn.execute(
-                    update(Institution)
-                    .where(Institution.code == code)
-                    .values(**record, source_file_id=file_id)
-                )
+                conn.execute(update(Institution).where(Institution.code == code).values(**values))
             summary.written += 1
-        conn.execute(
-            update(ImportedFile)
-            .where(ImportedFile.id == file_id)
-            .values(inserted_count=summary.written, skipped_count=summary.rows - summary.written)
-        )
+        end_file(conn, file_id, summary.written, summary.rows)
     return summary, []

@@ -39,6 +39,9 @@ OPTIONAL_TEXT = (
     "medins_lv",
     "clr_way",
     "init_setl_id",
+    "rx_no",  # optional audit columns: prescription of a pharmacy purchase
+    "rx_institution",
+    "drug_code",
 )
 REQUIRED_MONEY = (
     "medfee_sumamt",
@@ -51,7 +54,10 @@ REQUIRED_MONEY = (
 )
 OPTIONAL_MONEY = tuple(f for f in MONEY_FIELDS if f not in REQUIRED_MONEY)
 KNOWN_FIELDS = frozenset(
-    REQUIRED_TEXT + OPTIONAL_TEXT + MONEY_FIELDS + ("pool_prop_selfpay", "refd_setl_flag")
+    REQUIRED_TEXT
+    + OPTIONAL_TEXT
+    + MONEY_FIELDS
+    + ("pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
 )
 
 # The institution's name, type and level describe the institution, not the settlement: the same
@@ -63,6 +69,7 @@ INSUTYPE_EMPLOYEE = "310"  # 职工基本医疗保险: the only fund these books
 KNOWN_PSN_TYPES = frozenset({"1101", "1102", "1103", "1201", "1202", "1203"})
 KNOWN_MED_TYPES = frozenset({"11", "12", "13", "14", "19", "41"})
 TIME_FORMAT = "yyyy-MM-dd HH:mm:ss"
+DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 
 
@@ -129,6 +136,20 @@ def parse_settlement(
         problem("refd_setl_flag", "not a refund flag", flag, "0 or 1")
     refund = flag == "1"
     record["refd_setl_flag"] = refund
+
+    emergency = _text(raw, "emergency_flag")
+    record["emergency_flag"] = None if not emergency else emergency == "1"
+    if emergency not in ("", "0", "1"):
+        problem("emergency_flag", "not a flag", emergency, "0, 1 or empty")
+    rx_date = _text(raw, "rx_date")
+    record["rx_date"] = None
+    if rx_date:
+        try:
+            if not DATE_RE.fullmatch(rx_date):
+                raise ValueError
+            record["rx_date"] = datetime.date.fromisoformat(rx_date)
+        except ValueError:
+            problem("rx_date", "not a date", rx_date, "yyyy-MM-dd")
 
     setl_time = record["setl_time"]
     if setl_time:

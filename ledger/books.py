@@ -152,13 +152,13 @@ MANUAL_TEMPLATE = (
 )
 
 
-def atomic_write(path: Path, text: str) -> bool:
+def atomic_write(path: Path, text: str | bytes) -> bool:
     """Write ``text`` to ``path`` through a temporary file and a rename.
 
     Returns False, writing nothing, when the file already holds exactly this text, so that
     re-running a command leaves the file (and its modification time) alone.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if path.is_file() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)

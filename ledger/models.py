@@ -24,6 +24,7 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false as sa_false
 
 
 class Scaled(TypeDecorator[Decimal]):
@@ -121,6 +122,9 @@ class Institution(Base):
     medins_lv: Mapped[str | None] = mapped_column(String(2))  # 1, 2, 3; None for pharmacies
     spec_hosp: Mapped[bool] = mapped_column(default=False)  # infectious-disease/psychiatric
     admdvs: Mapped[str | None] = mapped_column(String(6))  # None: the agency's own region
+    # On an imported institution list (定点医药机构名单); one known only from settlement rows is
+    # not, and the audit treats it as non-designated (Shanxi art. 26(1)).
+    listed: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
     source_file_id: Mapped[int | None] = mapped_column(ForeignKey("imported_files.id"))
 
 
@@ -206,8 +210,36 @@ class Settlement(Base):
     refd_setl_flag: Mapped[bool] = mapped_column(default=False)
     init_setl_id: Mapped[str | None] = mapped_column(String(40), index=True)
 
+    # Optional audit columns (issue 3): the 急危重 flag of a visit outside the city, and the
+    # prescription a pharmacy purchase was made on (Shanxi art. 11, 14, 26(2)).
+    emergency_flag: Mapped[bool | None] = mapped_column()
+    rx_no: Mapped[str | None] = mapped_column(String(40))
+    rx_institution: Mapped[str | None] = mapped_column(String(30))
+    rx_date: Mapped[datetime.date | None] = mapped_column(Date)
+    drug_code: Mapped[str | None] = mapped_column(String(50))
+
     extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # unknown columns, kept as given
     digest: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: same content?
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"), index=True)
     line: Mapped[int] = mapped_column(Integer)  # where in that file
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
+
+
+#: Kinds of person record (人员备案/状态) the benefit rules look at.
+PERSON_RECORDS = ("long-term-residence", "referral", "arrears")
+
+
+class PersonRecord(Base):
+    """A dated record of a person: 异地长期居住备案, 转诊转院备案, or 欠费期间 (arrears)."""
+
+    __tablename__ = "person_records"
+    __table_args__ = (
+        Index("ix_person_records_key", "psn_no", "record", "begndate", "enddate", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    psn_no: Mapped[str] = mapped_column(String(40))
+    record: Mapped[str] = mapped_column(String(30))  # one of PERSON_RECORDS
+    begndate: Mapped[datetime.date] = mapped_column(Date)
+    enddate: Mapped[datetime.date | None] = mapped_column(Date)  # inclusive; None = open
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))

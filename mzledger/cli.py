@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -31,17 +32,23 @@ from importers.loader import (
 from importers.loader import (
     Progress as ProgressCallback,
 )
+from importers.persons import import_persons
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
     BooksConfig,
     BooksError,
+    atomic_write,
     initialise,
 )
 from ledger.chart import Chart, ChartError, load_chart
 from ledger.register import open_register, resolve_url
 from postings.period import post_period
+from reports.audit import AuditResult, parse_period
+from reports.audit import audit as run_audit
+from reports.audit_output import as_csv, as_json, as_xlsx
 from reports.check import CheckResult, check_books
+from reports.policy import Policy, PolicyError, load_policy, shipped_policy
 
 # Plain click messages (no rich boxes) for usage errors: scripts grep them, and a box cuts lines.
 app = typer.Typer(
@@ -86,7 +93,7 @@ def _user_errors() -> Iterator[None]:
     """Known failures of the user's environment become a message and exit 1, not a traceback."""
     try:
         yield
-    except (BooksError, ChartError) as exc:
+    except (BooksError, ChartError, PolicyError) as exc:
         refuse(str(exc))
     except OperationalError as exc:
         refuse(f"register: cannot use the database: {exc.orig}")
@@ -216,6 +223,28 @@ def import_institutions_command(
         )
 
 
+@import_app.command("persons")
+def import_persons_command(
+    file: Annotated[
+        Path, typer.Argument(help="Person records (CSV or XLSX).", exists=True, dir_okay=False)
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        summary, problems = import_persons(engine, file)
+    if problems:
+        refuse(
+            *(str(p) for p in problems),
+            f"refused: {plural(len(problems), 'problem')}; nothing was imported",
+        )
+    if summary.already_imported:
+        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+    else:
+        out.print(f"{file}: {summary.rows} records, {summary.written} new", markup=False)
+
+
 def _parse_date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
@@ -297,6 +326,83 @@ def check(books_dir: BooksOption = Path(".")) -> None:
     )
 
 
+class AuditFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def _policy(books: Books, config: BooksConfig) -> Policy:
+    """The books' own policy.toml if there is one, else the one shipped for the region."""
+    own = books.root / "policy.toml"
+    return load_policy(own) if own.is_file() else shipped_policy(config.region)
+
+
+@app.command()
+def audit(
+    period: Annotated[str, typer.Option(help="A year (2023) or a month (2023-01).")],
+    books_dir: BooksOption = Path("."),
+    output_format: Annotated[
+        AuditFormat, typer.Option("--format", help="How to write the findings.")
+    ] = AuditFormat.table,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Recompute every pooled payment by the rules and check them: exit 3 when findings."""
+    try:
+        parse_period(period)
+    except ValueError:
+        raise typer.BadParameter(
+            f"not a period (found '{period}', expected YYYY or YYYY-MM)", param_hint="--period"
+        ) from None
+    if output_format is AuditFormat.xlsx and out_file is None:
+        raise typer.BadParameter("xlsx needs a file", param_hint="--out")
+    with _user_errors():
+        books, config, _chart, engine = _open(books_dir)
+        result = run_audit(engine, _policy(books, config), config.region, period)
+    if result.errors:
+        refuse(*result.errors, "audit stopped: nothing was written")
+    rendered: str | bytes | None = None
+    if output_format is AuditFormat.json:
+        rendered = as_json(result)
+    elif output_format is AuditFormat.csv:
+        rendered = as_csv(result)
+    elif output_format is AuditFormat.xlsx:
+        rendered = as_xlsx(result)
+    if rendered is not None and out_file is not None:
+        atomic_write(out_file, rendered)
+    elif isinstance(rendered, str):
+        sys.stdout.write(rendered)
+    else:
+        _print_findings(result)
+    counts = result.by_rule()
+    summary = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
+    err.print(
+        f"audit {period}: {result.settlements} settlements, {result.recomputed} recomputed, "
+        f"{plural(len(result.findings), 'finding')}" + (f" ({summary})" if summary else ""),
+        markup=False,
+    )
+    if result.findings:
+        raise typer.Exit(3)
+
+
+def _print_findings(result: AuditResult) -> None:
+    table = Table(title=f"稽核发现 {result.period}")
+    for column in ("rule", "setl_id", "psn_no", "institution", "reported", "expected", "说明"):
+        table.add_column(column, justify="right" if column in ("reported", "expected") else "left")
+    for finding in result.findings:
+        table.add_row(
+            finding.rule,
+            finding.setl_id,
+            finding.psn_no,
+            finding.institution,
+            "" if finding.reported_hifp_pay is None else f"{finding.reported_hifp_pay:,}",
+            "" if finding.expected_hifp_pay is None else f"{finding.expected_hifp_pay:,}",
+            finding.explanation_zh,
+        )
+    out.print(table)
+
+
 @app.command()
 def fava(
     books_dir: BooksOption = Path("."),
@@ -325,10 +431,13 @@ def demo(
     from . import synth
 
     exports = directory / "exports"
-    files = synth.write_city(synth.CitySpec(), exports)
+    files = {path.name: path for path in synth.write_city(synth.CitySpec(), exports)}
     init(directory)
-    import_institutions_command(files[0], books_dir=directory)
-    import_settlements_command(files[1:], books_dir=directory)
+    import_institutions_command(files["institutions.csv"], books_dir=directory)
+    if "persons.csv" in files:
+        import_persons_command(files["persons.csv"], books_dir=directory)
+    settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
+    import_settlements_command(settlements, books_dir=directory)
     posted = set(Books(directory).clearing_periods())
     for period in synth.CitySpec().months:
         if period in posted:
@@ -340,7 +449,8 @@ def demo(
     check(books_dir=directory)
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
-        f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)",
+        f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)\n"
+        f"audit the year: mzledger audit --period 2023 --books {directory}",
         markup=False,
     )
 

@@ -1,0 +1,115 @@
+"""Small reference lists (institutions, person records): read whole, checked, then written.
+
+Such lists hold thousands of rows, not millions, so they are read into memory and every row
+is checked before the register is touched.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, insert, update
+
+from ledger.models import ImportedFile
+
+from .loader import earlier_import, file_sha256
+from .problems import Problem
+from .sources import SourceError, open_source, shape_problem
+
+RowParser = Callable[[dict[str, Any], str], tuple[dict[str, Any], list[Problem]]]
+
+
+@dataclass
+class ListFile:
+    path: Path
+    sha256: str = ""
+    file_format: str = ""
+    records: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (location, record)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return len(self.records)
+
+
+def read_list(path: Path, required: Sequence[str], parse: RowParser) -> ListFile:
+    """Every row parsed; problems collected for the whole file."""
+    result = ListFile(path, file_sha256(path))
+    try:
+        source = open_source(path)
+    except SourceError as exc:
+        result.problems.append(exc.problem)
+        return result
+    result.file_format = source.file_format
+    try:
+        if source.columns is not None:
+            result.problems += [
+                Problem(
+                    f"{path}:1",
+                    name,
+                    "required column missing from the header",
+                    "",
+                    f"a column {name}",
+                )
+                for name in required
+                if name not in source.columns
+            ]
+            if result.problems:
+                return result
+        for raw in source.rows:
+            unreadable = shape_problem(raw)
+            if unreadable is not None:
+                result.problems.append(unreadable)
+                continue
+            record, problems = parse(raw.fields, raw.location)
+            result.problems += problems
+            result.records.append((raw.location, record))
+    finally:
+        source.close()
+    if not result.records and not result.problems:
+        result.problems.append(Problem(f"{path}:1", "file", "no rows", "", "at least one row"))
+    return result
+
+
+def begin_file(conn: Connection, kind: str, listed: ListFile, user: str | None) -> int | None:
+    """Register the file being imported; None when these bytes were imported as this kind
+    before. A problem is added when they were imported as another kind."""
+    earlier = earlier_import(conn, listed.sha256)
+    if earlier == kind:
+        return None
+    if earlier is not None:
+        listed.problems.append(
+            Problem(
+                str(listed.path), "file", "imported before as another kind of file", earlier, kind
+            )
+        )
+        return None
+    file_id: int = conn.execute(
+        insert(ImportedFile)
+        .values(
+            kind=kind,
+            name=str(listed.path),
+            sha256=listed.sha256,
+            file_format=listed.file_format,
+            row_count=listed.rows,
+            inserted_count=0,
+            skipped_count=0,
+            imported_at=datetime.datetime.now().replace(microsecond=0),
+            imported_by=user or getpass.getuser(),
+        )
+        .returning(ImportedFile.id)
+    ).scalar_one()
+    return file_id
+
+
+def end_file(conn: Connection, file_id: int, written: int, rows: int) -> None:
+    conn.execute(
+        update(ImportedFile)
+        .where(ImportedFile.id == file_id)
+        .values(inserted_count=written, skipped_count=rows - written)
+    )

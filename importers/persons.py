@@ -1,0 +1,111 @@
+"""Person records (人员备案): 异地长期居住备案, 转诊转院备案, and arrears periods (欠费期间).
+
+``mzledger import persons FILE`` (CSV or XLSX), one row per record: ``psn_no, record,
+begndate, enddate`` (ISO dates, enddate inclusive, empty = open). Records add up: a record
+already in the register is skipped; nothing is deleted by a later file.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from ledger.models import PERSON_RECORDS, PersonRecord
+
+from .lists import begin_file, end_file, read_list
+from .problems import Problem
+
+REQUIRED = ("psn_no", "record", "begndate", "enddate")
+
+
+@dataclass
+class PersonImport:
+    path: Path
+    rows: int = 0
+    written: int = 0
+    already_imported: bool = False
+
+
+def _date(text: str) -> datetime.date:
+    if len(text) != 10:
+        raise ValueError(text)
+    return datetime.date.fromisoformat(text)
+
+
+def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
+    """One row -> a ``person_records`` record; pure."""
+
+    def text(name: str) -> str:
+        value = raw.get(name)
+        return "" if value is None else str(value).strip()
+
+    problems: list[Problem] = []
+    record: dict[str, Any] = {"psn_no": text("psn_no"), "record": text("record")}
+    if not record["psn_no"]:
+        problems.append(Problem(location, "psn_no", "required field is empty", "", "a value"))
+    if record["record"] not in PERSON_RECORDS:
+        problems.append(
+            Problem(
+                location,
+                "record",
+                "unknown kind of record",
+                record["record"],
+                ", ".join(PERSON_RECORDS),
+            )
+        )
+    for name, required in (("begndate", True), ("enddate", False)):
+        value = text(name)
+        record[name] = None
+        if not value:
+            if required:
+                problems.append(Problem(location, name, "required date is empty", "", "yyyy-MM-dd"))
+            continue
+        try:
+            record[name] = _date(value)
+        except ValueError:
+            problems.append(Problem(location, name, "not a date", value, "yyyy-MM-dd"))
+    if record["begndate"] and record["enddate"] and record["enddate"] < record["begndate"]:
+        problems.append(
+            Problem(
+                location,
+                "enddate",
+                "ends before it begins",
+                str(record["enddate"]),
+                f"{record['begndate']} or later",
+            )
+        )
+    return record, problems
+
+
+def import_persons(
+    engine: Engine, path: Path, *, user: str | None = None
+) -> tuple[PersonImport, list[Problem]]:
+    listed = read_list(path, REQUIRED, parse_person_record)
+    summary = PersonImport(path, rows=listed.rows)
+    if listed.problems:
+        return summary, listed.problems
+    with engine.begin() as conn:
+        file_id = begin_file(conn, "persons", listed, user)
+        if file_id is None:
+            summary.already_imported = not listed.problems
+            return summary, listed.problems
+        key = (
+            PersonRecord.psn_no,
+            PersonRecord.record,
+            PersonRecord.begndate,
+            PersonRecord.enddate,
+        )
+        known = {tuple(row) for row in conn.execute(select(*key))}
+        for _location, record in listed.records:
+            identity = (record["psn_no"], record["record"], record["begndate"], record["enddate"])
+            if identity in known:
+                continue
+            known.add(identity)
+            conn.execute(insert(PersonRecord).values(**record, file_id=file_id))
+            summary.written += 1
+        end_file(conn, file_id, summary.written, summary.rows)
+    return summary, []

@@ -1,0 +1,305 @@
+"""A region's outpatient-pooling benefit rule (门诊统筹待遇政策), read from a TOML data file.
+
+One file per region (医保区划), ``ledger/policies/<region>.toml``: the deductible (起付标准), the
+pooled-fund ratios (统筹基金支付比例) for in-work and retired people, and the cap (最高支付限额),
+per tier of institution and per dated period. A second city is a new file, not new code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, cast
+
+from ledger.money import ZERO, parse_amount
+
+#: The tiers every period must price, exactly these: hospital levels 1..3 and outside the city.
+TIERS = ("level-1", "level-2", "level-3", "outside")
+SCOPES = ("year", "month")
+RATIO_PLACES = 4
+
+_TOP_FIELDS = ("region", "name", "document", "med_types", "period")
+_PERIOD_FIELDS = ("begins", "ends", "scope", "cap", "article", "tiers")
+_TIER_FIELDS = ("deductible", "in_work", "retired")
+_REGION = re.compile(r"[0-9]{6}")
+
+
+class PolicyError(ValueError):
+    """A policy file is not usable; one line per problem, each naming the file and the field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """The terms at one tier of institution: 起付标准 and 统筹基金支付比例 (在职 / 退休)."""
+
+    deductible: Decimal
+    in_work: Decimal
+    retired: Decimal
+
+    def ratio(self, retired: bool) -> Decimal:
+        return self.retired if retired else self.in_work
+
+
+@dataclass(frozen=True)
+class PolicyPeriod:
+    """Terms in force from ``begins`` to ``ends`` (inclusive; ``None`` = still in force)."""
+
+    begins: datetime.date
+    ends: datetime.date | None
+    scope: Literal["year", "month"]
+    cap: Decimal
+    # A read-only mapping; left out of the hash because mappings are not hashable.
+    tiers: Mapping[str, Tier] = field(hash=False)
+    article: str
+
+    def covers(self, day: datetime.date) -> bool:
+        return self.begins <= day and (self.ends is None or day <= self.ends)
+
+    def key(self, day: datetime.date) -> str:
+        """The accumulation key of ``day``: ``"2023"`` (natural year) or ``"2022-12"`` (month)."""
+        return f"{day.year:04d}" if self.scope == "year" else f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    region: str
+    name: str
+    document: str
+    #: med_type codes this rule recomputes (e.g. 11 普通门诊); others are not outpatient pooling.
+    med_types: frozenset[str]
+    #: In date order, not overlapping.
+    periods: tuple[PolicyPeriod, ...]
+
+    def period_for(self, day: datetime.date) -> PolicyPeriod | None:
+        for period in self.periods:
+            if period.covers(day):
+                return period
+        return None
+
+
+class _Problems:
+    """Collects every problem of a file, so one run shows them all."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.items: list[str] = []
+
+    def add(self, where: str, what: str) -> None:
+        self.items.append(f"{self.source}: {where}: {what}")
+
+
+def _found(value: object) -> str:
+    return f"{type(value).__name__} {value!r}" if not isinstance(value, str) else repr(value)
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str, problems: _Problems) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        shown = "nothing" if value is None else _found(value)
+        problems.add(where, f"missing or empty (found {shown}, expected a text in quotes)")
+        return ""
+    return value
+
+
+def _decimal(
+    value: object, where: str, problems: _Problems, *, places: int, ratio: bool
+) -> Decimal:
+    expected = (
+        'a ratio in quotes such as "0.60"' if ratio else 'an amount in quotes such as "300.00"'
+    )
+    if not isinstance(value, str):
+        # TOML numbers are floats (or ints) and would not stay exact decimals.
+        shown = "nothing" if value is None else _found(value)
+        problems.add(where, f"not a quoted number (found {shown}, expected {expected})")
+        return ZERO
+    try:
+        number = parse_amount(value, places)
+    except ValueError as exc:
+        problems.add(where, f"{exc} (found {value!r}, expected {expected})")
+        return ZERO
+    if number < 0 or (ratio and number > 1):
+        bounds = "between 0 and 1" if ratio else "0 or more"
+        problems.add(where, f"out of range (found {value!r}, expected {bounds})")
+    return number
+
+
+def _date(
+    raw: Mapping[str, Any], key: str, where: str, problems: _Problems
+) -> datetime.date | None:
+    value = raw.get(key)
+    # tomllib gives a datetime for "2023-01-01T00:00", which is a date subclass: refuse it too.
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value
+    shown = "nothing" if value is None else _found(value)
+    problems.add(where, f"not a date (found {shown}, expected an unquoted date such as 2023-01-01)")
+    return None
+
+
+def _unknown(raw: Mapping[str, Any], known: tuple[str, ...], where: str, p: _Problems) -> None:
+    for key in raw:
+        if key not in known:
+            prefix = f"{where}." if where else ""
+            p.add(f"{prefix}{key}", f"unknown field (expected one of {', '.join(known)})")
+
+
+def _tier(raw: object, where: str, problems: _Problems) -> Tier:
+    if not isinstance(raw, dict):
+        problems.add(where, f"not a table (found {_found(raw)}, expected {{ deductible = ... }})")
+        return Tier(ZERO, ZERO, ZERO)
+    _unknown(raw, _TIER_FIELDS, where, problems)
+    return Tier(
+        deductible=_decimal(
+            raw.get("deductible"), f"{where}.deductible", problems, places=2, ratio=False
+        ),
+        in_work=_decimal(
+            raw.get("in_work"), f"{where}.in_work", problems, places=RATIO_PLACES, ratio=True
+        ),
+        retired=_decimal(
+            raw.get("retired"), f"{where}.retired", problems, places=RATIO_PLACES, ratio=True
+        ),
+    )
+
+
+def _period(raw: object, where: str, problems: _Problems) -> PolicyPeriod | None:
+    if not isinstance(raw, dict):
+        problems.add(where, f"not a table (found {_found(raw)}, expected [[period]])")
+        return None
+    _unknown(raw, _PERIOD_FIELDS, where, problems)
+    begins = _date(raw, "begins", f"{where}.begins", problems)
+    ends = _date(raw, "ends", f"{where}.ends", problems) if "ends" in raw else None
+    if begins is not None and ends is not None and ends < begins:
+        problems.add(
+            f"{where}.ends",
+            f"before begins (found {ends}, expected on or after {begins})",
+        )
+    scope = raw.get("scope")
+    if scope not in SCOPES:
+        shown = "nothing" if scope is None else _found(scope)
+        problems.add(f"{where}.scope", f"not a known scope (found {shown}, expected year or month)")
+    cap = _decimal(raw.get("cap"), f"{where}.cap", problems, places=2, ratio=False)
+    article = _text(raw, "article", f"{where}.article", problems)
+    tiers_raw = raw.get("tiers")
+    tiers: dict[str, Tier] = {}
+    if not isinstance(tiers_raw, dict):
+        shown = "nothing" if tiers_raw is None else _found(tiers_raw)
+        problems.add(f"{where}.tiers", f"missing (found {shown}, expected [period.tiers])")
+    else:
+        for name in TIERS:
+            if name not in tiers_raw:
+                problems.add(f"{where}.tiers.{name}", "missing (every period prices all 4 tiers)")
+            else:
+                tiers[name] = _tier(tiers_raw[name], f"{where}.tiers.{name}", problems)
+        for name in tiers_raw:
+            if name not in TIERS:
+                problems.add(
+                    f"{where}.tiers.{name}", f"unknown tier (expected one of {', '.join(TIERS)})"
+                )
+    if begins is None or scope not in SCOPES:
+        return None
+    return PolicyPeriod(
+        begins=begins,
+        ends=ends,
+        scope=cast(Literal["year", "month"], scope),
+        cap=cap,
+        tiers=MappingProxyType(tiers),
+        article=article,
+    )
+
+
+def _check_overlaps(periods: list[tuple[int, PolicyPeriod]], problems: _Problems) -> None:
+    ordered = sorted(periods, key=lambda item: item[1].begins)
+    for (index_a, a), (index_b, b) in itertools.pairwise(ordered):
+        if a.ends is None or a.ends >= b.begins:
+            until = "with no end" if a.ends is None else f"to {a.ends}"
+            problems.add(
+                f"period[{index_b}].begins",
+                f"overlaps period[{index_a}] ({a.begins} {until}) "
+                f"(found {b.begins}, expected after the end of period[{index_a}])",
+            )
+
+
+def parse_policy(text: str, source: str) -> Policy:
+    """Parse and check a policy file; every problem is reported at once in one PolicyError.
+
+    Fields are named as in the file; periods are counted from 1 (``period[2]`` = the second).
+    """
+    try:
+        raw: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError([f"{source}: not valid TOML: {exc}"]) from None
+    problems = _Problems(source)
+    _unknown(raw, _TOP_FIELDS, "", problems)
+    region = _text(raw, "region", "region", problems)
+    if region and not _REGION.fullmatch(region):
+        problems.add("region", f"not a region code (found {region!r}, expected 6 digits)")
+    name = _text(raw, "name", "name", problems)
+    document = _text(raw, "document", "document", problems)
+    med_types_raw = raw.get("med_types")
+    if (
+        not isinstance(med_types_raw, list)
+        or not med_types_raw
+        or not all(isinstance(code, str) and code for code in med_types_raw)
+    ):
+        shown = "nothing" if med_types_raw is None else _found(med_types_raw)
+        problems.add("med_types", f'not a list of codes (found {shown}, expected ["11", "12"])')
+        med_types_raw = []
+    periods_raw = raw.get("period")
+    periods: list[tuple[int, PolicyPeriod]] = []
+    if not isinstance(periods_raw, list) or not periods_raw:
+        problems.add("period", "missing (expected at least one [[period]])")
+    else:
+        for index, item in enumerate(periods_raw, start=1):
+            period = _period(item, f"period[{index}]", problems)
+            if period is not None:
+                periods.append((index, period))
+        _check_overlaps(periods, problems)
+    if problems.items:
+        raise PolicyError(problems.items)
+    return Policy(
+        region=region,
+        name=name,
+        document=document,
+        med_types=frozenset(med_types_raw),
+        periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
+    )
+
+
+def load_policy(path: Path) -> Policy:
+    return parse_policy(path.read_text("utf-8"), str(path))
+
+
+def shipped_policy(region: str) -> Policy:
+    """The policy shipped for ``region`` in ``ledger/policies/<region>.toml``."""
+    folder = resources.files("ledger").joinpath("policies")
+    shipped = sorted(
+        entry.name.removesuffix(".toml")
+        for entry in (folder.iterdir() if folder.is_dir() else ())
+        if entry.name.endswith(".toml")
+    )
+    # The region becomes a file name: only a plain code may reach the file system.
+    resource = folder.joinpath(f"{region}.toml") if _REGION.fullmatch(region) else None
+    if resource is None or not resource.is_file():
+        raise PolicyError(
+            [
+                f"ledger/policies: region {region!r}: no policy shipped "
+                f"(found {', '.join(shipped) or 'none'}, expected ledger/policies/{region}.toml)"
+            ]
+        )
+    source = f"ledger/policies/{region}.toml"
+    policy = parse_policy(resource.read_text("utf-8"), source)
+    if policy.region != region:
+        found = f"found {policy.region!r}, expected {region!r}"
+        raise PolicyError([f"{source}: region: not the region of the file's name ({found})"])
+    return policy
