@@ -78,3 +78,68 @@ def books(tmp_path: Path, register_url: str, cli: Cli) -> Path:
     """Initialised books in tmp_path/books, on the parametrised register."""
     cli("init", "books", "--db", register_url)
     return tmp_path / "books"
+
+
+SAMPLE_HEADER = (
+    (SHARED / "samples" / "settlements-sample.csv").read_text("utf-8").splitlines()[0].split(",")
+)
+AUDIT_COLUMNS = ["emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code"]
+
+
+def settlement(
+    setl_id: str,
+    psn_no: str,
+    setl_time: str,
+    institution: str,
+    inscp: str,
+    hifp: str,
+    **fields: str,
+) -> dict[str, str]:
+    """One settlement row that satisfies the three identities: the person pays the rest of the
+    policy-scope amount, from the account (``acct``) and in cash."""
+    from decimal import Decimal
+
+    medfee, pooled = Decimal(inscp), Decimal(hifp)
+    acct = Decimal(fields.pop("acct", "0"))
+    person = medfee - pooled
+    row = dict.fromkeys(SAMPLE_HEADER + AUDIT_COLUMNS, "")
+    row.update(
+        setl_id=setl_id,
+        mdtrt_id=fields.pop("mdtrt_id", "M" + setl_id),
+        psn_no=psn_no,
+        psn_type=fields.pop("psn_type", "1101"),
+        insutype="310",
+        med_type=fields.pop("med_type", "11"),
+        setl_time=setl_time,
+        fixmedins_code=institution,
+        clr_type=fields.pop("clr_type", "11"),
+        clr_optins="210300",
+        refd_setl_flag="0",
+    )
+    money = dict.fromkeys(
+        [name for name in SAMPLE_HEADER if name.endswith(("_amt", "_pay", "_selfpay"))], "0.00"
+    )
+    money.update(
+        medfee_sumamt=f"{medfee}",
+        inscp_scp_amt=f"{medfee}",
+        hifp_pay=f"{pooled}",
+        fund_pay_sumamt=f"{pooled}",
+        psn_part_amt=f"{person}",
+        acct_pay=f"{acct}",
+        psn_cash_pay=f"{person - acct}",
+        act_pay_dedc=fields.pop("act_pay_dedc", "0.00"),
+    )
+    money.pop("pool_prop_selfpay", None)
+    row.update(money)
+    row.update(fields)
+    return row
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
