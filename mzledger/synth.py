@@ -3,7 +3,14 @@
 Used by the demo, the tests and the benchmarks. Everything is drawn from ``random.Random``
 instances seeded from the spec (never the global generator, never the clock); amounts are drawn
 as integer fen and carried as ``Decimal``, never float. Pooled payments follow the Anshan rules
-(domain.md section 4) so that an audit recomputation over the generated data finds no deviation.
+(domain.md section 4) so that an audit recomputation over the generated data finds no deviation,
+except for the handful of mistakes planted on purpose (``CitySpec.plant_mistakes``), which are
+listed in ``planted.json`` beside the exports: the audit's known answer.
+
+The city: designated hospitals and pharmacies (``institutions.csv``), two hospitals outside the
+city where a few insured persons are treated (long-term residence elsewhere, referral, emergency
+or none of these), person records (``persons.csv``: residence, referral, arrears periods) and one
+settlement file per month, with pharmacy purchases carrying their prescription.
 """
 
 from __future__ import annotations
@@ -14,15 +21,17 @@ import contextlib
 import csv
 import heapq
 import itertools
+import json
 import os
 import random
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import IO
 
 SETTLEMENT_HEADER: tuple[str, ...] = (
     "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno", "psn_type", "insutype", "med_type",
@@ -32,27 +41,42 @@ SETTLEMENT_HEADER: tuple[str, ...] = (
     "hifob_pay", "maf_pay", "oth_pay", "fund_pay_sumamt", "psn_part_amt", "acct_pay",
     "acct_mulaid_pay", "psn_cash_pay", "hosp_part_amt", "clr_type", "clr_way", "clr_optins",
     "refd_setl_flag", "init_setl_id",
+    # Optional audit columns: 急危重 flag of a visit outside the city ("1"/"0"; empty in the city)
+    # and the prescription of a pharmacy purchase (empty elsewhere).
+    "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code",
 )  # fmt: skip
 INSTITUTION_HEADER: tuple[str, ...] = (
     "fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs",
 )  # fmt: skip
+PERSON_HEADER: tuple[str, ...] = ("psn_no", "record", "begndate", "enddate")
 # Every money column of the settlement header (pool_prop_selfpay is a ratio, not money).
 MONEY_FIELDS: tuple[str, ...] = tuple(
     f for f in SETTLEMENT_HEADER[13:33] if f != "pool_prop_selfpay"
 )
+LONG_TERM, REFERRAL, ARREARS = "long-term-residence", "referral", "arrears"
+PLANTED_RULES: tuple[str, ...] = (
+    "annual-cap-exceeded", "arrears-period", "benefit-mismatch", "duplicate-visit-deductible",
+    "flexible-worker-personal-account", "monthly-cap-exceeded", "non-designated-institution",
+    "outside-city-not-covered", "prescription-expired", "prescription-not-designated",
+    "same-drug-two-institutions",
+)  # fmt: skip
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 DAY = 86_400
 OPEN, CLOSE = 8 * 3600, 20 * 3600  # settlement times fall in [08:00:00, 20:00:00)
 DEC_2022 = "2022-12"  # Anshan art. 32: transitional month with its own deductible and cap
-DEDUCTIBLE = {"1": Decimal(300), "2": Decimal(400), "3": Decimal(600)}
-RATIO = {  # tier -> (in work, retired), Anshan art. 9
+OUTSIDE = "outside"  # tier: referred outside the city, or unreferred emergency (Anshan art. 10)
+DEDUCTIBLE = {"1": Decimal(300), "2": Decimal(400), "3": Decimal(600), OUTSIDE: Decimal(600)}
+RATIO = {  # tier -> (in work, retired), Anshan art. 9 and 10
     "1": (Decimal("0.60"), Decimal("0.65")),
     "2": (Decimal("0.55"), Decimal("0.60")),
     "3": (Decimal("0.50"), Decimal("0.55")),
+    OUTSIDE: (Decimal("0.50"), Decimal("0.50")),
 }
 ANNUAL_CAP = Decimal(3000)
+DEC_DEDUCTIBLE, DEC_CAP = Decimal(30), Decimal(300)
+RX_VALID_DAYS = 3  # Shanxi art. 11: an e-prescription is valid for 3 days
 
 PSN_TYPES = (("1101", 55), ("1102", 5), ("1103", 8), ("1201", 27), ("1202", 3), ("1203", 2))
 FLEXIBLE = frozenset({"1103", "1203"})  # no personal account (Anshan art. 12)
@@ -74,6 +98,30 @@ _NAME_POOLS: dict[str, list[str]] = {
     "P": [f"示例{b}大药房（{s}店）" for b in ("康宁", "仁和堂", "益民", "同济", "百姓", "福寿")
           for s in ("春晖", "新华", "长乐")],
 }  # fmt: skip
+# Hospitals outside the city (admdvs, level, name): the first level-3 and the first level-2 whose
+# region is not the city's own are listed.
+_REMOTE = (
+    ("210100", "3", "示例沈阳医科大学附属医院"), ("110100", "2", "示例北京市某区医院"),
+    ("310100", "3", "示例上海市某医院"), ("120100", "2", "示例天津市某区医院"),
+)  # fmt: skip
+_ATC = "ABCDGHJLMNRS"
+_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+
+# Planted mistakes (CitySpec.plant_mistakes). Each kind is planted once, on the first settlement
+# that fits it from its start date on. The 2023 kinds start in the 2023 months of the spec in
+# this order (spread evenly over them); arrears and the cap start with the year, as they need a
+# person who happens to be in arrears or at the cap.
+_PLANTS_2023 = (
+    "over", "flexible", "rx-expired", "outside", "no-deductible", "duplicate",
+    "rx-not-designated", "non-designated", "under", "same-drug", "arrears", "annual-cap",
+)  # fmt: skip
+_FROM_JANUARY = frozenset({"arrears", "annual-cap"})
+# Kinds after which the person has no further covered settlement in the key (year or month):
+# their reported running total leaves the rule's, so no later settlement may depend on either.
+_CLOSING = frozenset(
+    {"monthly-cap", "annual-cap", "over", "under", "no-deductible", "outside", "arrears",
+     "non-designated", "duplicate"}
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -81,13 +129,17 @@ class CitySpec:
     """Shape of the synthetic city; equal specs always produce byte-identical output."""
 
     persons: int = 300
-    # At least 4: a pharmacy and hospitals of levels 1, 2, 3; from 8 on also a specialty
-    # (spec_hosp=1) level-2 hospital, which the benefit rules treat as level 1.
+    # In-city institutions, at least 4: a pharmacy and hospitals of levels 1, 2, 3; from 8 on
+    # also a specialty (spec_hosp=1) level-2 hospital, which the benefit rules treat as level 1.
+    # Two hospitals outside the city come on top.
     institutions: int = 12
     months: tuple[str, ...] = ("2022-12", "2023-01", "2023-02", "2023-03")
     settlements_per_month: int = 400  # new settlements; shared-visit and refund rows come on top
     seed: int = 20230101
     region: str = "210300"
+    # Plant about a dozen rule violations (listed in planted.json); False: none, every
+    # settlement follows the rules (benchmarks).
+    plant_mistakes: bool = True
 
 
 @dataclass(frozen=True)
@@ -97,6 +149,7 @@ class _Inst:
     kind: str  # fixmedins_type: "1" medical institution, "2" pharmacy
     lv: str  # "1"/"2"/"3"; "" for pharmacies
     spec: bool  # infectious-disease / psychiatric specialty hospital
+    admdvs: str
 
     @property
     def tier(self) -> str:
@@ -113,21 +166,46 @@ class _Person:
     mult: int  # amount multiplier: a few heavy users, so the caps actually bind
 
 
+# A person record: (record, first day, last day or None = open), days as ordinals.
+_Record = tuple[str, int, int | None]
+# A prescription: (rx_no, rx_institution, rx_date, drug_code).
+_Rx = tuple[str, str, str, str]
+
+
 @dataclass(frozen=True)
 class _Visit:
     person: int
     inst: _Inst
     mdtrt_id: str
     med_type: str
+    plant: str = ""  # a planted follow-up settlement: "duplicate" or "same-drug"
+    rx: _Rx | None = None
 
 
 class _Acc:
-    """Running outpatient-pooling state of one person for one benefit period."""
+    """Running outpatient-pooling state of one person for one benefit key (year or month)."""
 
-    __slots__ = ("ded", "paid", "period")
+    __slots__ = ("ded", "key", "paid")
 
-    def __init__(self, period: str) -> None:
-        self.period, self.ded, self.paid = period, ZERO, ZERO
+    def __init__(self, key: str) -> None:
+        self.key, self.ded, self.paid = key, ZERO, ZERO
+
+
+@dataclass(frozen=True)
+class _Calc:
+    """One pooling-type settlement as the rule sees it, with what it would pay if covered."""
+
+    inscp: Decimal
+    covered: bool
+    why_not: str  # "" when covered; "arrears" or "outside" (unreferred, no emergency)
+    d_l: Decimal  # deductible of the tier (of the would-be tier when not covered)
+    cap: Decimal
+    ratio: Decimal
+    borne: Decimal  # deductible borne before, in the key
+    paid: Decimal  # pooled payments before, in the key (reported = recomputed for a free person)
+    ded: Decimal  # deductible it would bear
+    full: Decimal  # (E - deductible) x ratio, rounded, before the cap
+    pay: Decimal  # what the rule pays when covered
 
 
 def _validate(spec: CitySpec) -> None:
@@ -165,7 +243,16 @@ def _pick(rng: random.Random, cum: Sequence[int]) -> int:
 
 
 def _month_of(t: int) -> str:
-    return date.fromordinal(t // DAY).strftime("%Y-%m")
+    return date.fromordinal(t // DAY).isoformat()[:7]
+
+
+def _first_day(month: str) -> int:
+    return date(int(month[:4]), int(month[5:]), 1).toordinal()
+
+
+def _key(month: str) -> str | None:
+    """Benefit accumulation key: None before the rules (2022-12), that month, then the year."""
+    return None if month < DEC_2022 else DEC_2022 if month == DEC_2022 else month[:4]
 
 
 def _timestamp(t: int) -> str:
@@ -174,6 +261,7 @@ def _timestamp(t: int) -> str:
 
 
 def _institutions(spec: CitySpec) -> list[_Inst]:
+    """The city's institutions (codes ``[HP]<region[:4]>01nn``), then two outside the city."""
     rng = random.Random(f"{spec.seed}/institutions")
     pools = {k: rng.sample(v, len(v)) for k, v in _NAME_POOLS.items()}
     plan = [("1", "1", False), ("1", "2", False), ("1", "3", False), ("2", "", False)]
@@ -194,16 +282,28 @@ def _institutions(spec: CitySpec) -> list[_Inst]:
         name = pool[k % len(pool)] + (f"第{k // len(pool) + 1}分院" if k >= len(pool) else "")
         # Like the sample's H21030101: region prefix, district 01, sequence number.
         code = f"{'P' if kind == '2' else 'H'}{spec.region[:4]}01{i:0{width}d}"
-        out.append(_Inst(code, name, kind, lv, spec_hosp))
+        out.append(_Inst(code, name, kind, lv, spec_hosp, spec.region))
+    for lv in ("3", "2"):
+        adm, _, name = next(r for r in _REMOTE if r[1] == lv and r[0] != spec.region)
+        out.append(_Inst(f"H{adm[:4]}0001", name, "1", lv, False, adm))
     return out
 
 
+def _undesignated(spec: CitySpec) -> tuple[_Inst, str]:
+    """A clinic that is not on the institution list, and a prescriber that is not either.
+
+    District 99 never occurs in a listed code (those use 01), so neither can collide.
+    """
+    clinic = _Inst(f"H{spec.region[:4]}9901", "示例某某诊所", "1", "1", False, spec.region)
+    return clinic, f"H{spec.region[:4]}9902"
+
+
 def institution_rows(spec: CitySpec) -> list[dict[str, str]]:
-    """Rows of institutions.csv: every institution is in-city (admdvs = spec.region)."""
+    """Rows of institutions.csv: the in-city ones (admdvs = spec.region), then the two outside."""
     _validate(spec)
     return [
         {"fixmedins_code": i.code, "fixmedins_name": i.name, "fixmedins_type": i.kind,
-         "medins_lv": i.lv, "spec_hosp": "1" if i.spec else "0", "admdvs": spec.region}
+         "medins_lv": i.lv, "spec_hosp": "1" if i.spec else "0", "admdvs": i.admdvs}
         for i in _institutions(spec)
     ]  # fmt: skip
 
@@ -238,6 +338,64 @@ def _persons(spec: CitySpec) -> tuple[list[_Person], list[int]]:
     return persons, list(itertools.accumulate(weights))
 
 
+def _records(spec: CitySpec, person_cum: Sequence[int]) -> dict[int, list[_Record]]:
+    """Person records, disjoint groups: ~2 % long-term residence elsewhere (some ended within
+    the months), ~3 % referral (one to three months), ~1 % arrears periods (among frequent
+    visitors, so that they do settle during arrears)."""
+    rng = random.Random(f"{spec.seed}/records")
+    months = spec.months or ("2023-01",)
+    first = _first_day(months[0])
+    y, m = int(months[-1][:4]), int(months[-1][5:])
+    span = _first_day(months[-1]) + calendar.monthrange(y, m)[1] - first
+    n = spec.persons
+    weights = [b - a for a, b in itertools.pairwise([0, *person_cum])]
+    order = rng.sample(range(n), n)
+    arrears = [i for i in order if weights[i] >= 2][: n // 100]
+    taken = set(arrears)
+    rest = [i for i in order if i not in taken]
+    long_term, referral = rest[: n * 2 // 100], rest[n * 2 // 100 : n * 5 // 100]
+    records: dict[int, list[_Record]] = {}
+    for i in long_term:
+        since = first - rng.randint(30, 700)
+        until = first + rng.randrange(span) if rng.randrange(3) == 0 else None
+        records[i] = [(LONG_TERM, since, until)]
+    for i in referral:
+        since = first + rng.randrange(-20, span)
+        records[i] = [(REFERRAL, since, since + rng.randint(29, 89))]
+    for i in arrears:
+        since = first + rng.randrange(max(1, span - 14))
+        records[i] = [(ARREARS, since, since + rng.randint(20, 45))]
+    return records
+
+
+def person_rows(spec: CitySpec) -> list[dict[str, str]]:
+    """Rows of persons.csv, one per record, in (psn_no, record, begndate) order."""
+    _validate(spec)
+    persons, cum = _persons(spec)
+    rows = [
+        {"psn_no": persons[i].no, "record": rec,
+         "begndate": date.fromordinal(since).isoformat(),
+         "enddate": "" if until is None else date.fromordinal(until).isoformat()}
+        for i, recs in _records(spec, cum).items()
+        for rec, since, until in recs
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r["psn_no"], r["record"], r["begndate"]))
+
+
+def _drug_codes(spec: CitySpec) -> list[str]:
+    """Fictional drug codes shaped like the national ones (e.g. XA01ABC123A001)."""
+    rng = random.Random(f"{spec.seed}/drugs")
+    codes: dict[str, None] = {}
+    while len(codes) < 60:
+        letters = "".join(rng.choice(_LETTERS) for _ in range(3))
+        code = (
+            f"X{rng.choice(_ATC)}{rng.randint(1, 16):02d}{letters}{rng.randint(1, 999):03d}"
+            f"{rng.choice('ABCDE')}{rng.randint(1, 99):03d}"
+        )
+        codes[code] = None
+    return list(codes)
+
+
 class _Stream:
     """Settlement rows in setl_time order, one day of draws at a time.
 
@@ -251,18 +409,53 @@ class _Stream:
         self.months = frozenset(spec.months)
         insts = _institutions(spec)
         self.pharmacies = [i for i in insts if i.kind == "2"]
-        self.hospitals = {lv: [i for i in insts if i.lv == lv] for lv in ("1", "2", "3")}
+        city = [i for i in insts if i.kind == "1" and i.admdvs == spec.region]
+        self.hospitals = {lv: [i for i in city if i.lv == lv] for lv in ("1", "2", "3")}
+        self.remote = [i for i in insts if i.admdvs != spec.region]
+        self.prescribers = [i.code for i in city]
+        self.undesignated, self.bad_prescriber = _undesignated(spec)
+        self.drugs = _drug_codes(spec)
         self.persons, self.person_cum = _persons(spec)
+        self.records = _records(spec, self.person_cum)
+        self.long_term = sorted(i for i, r in self.records.items() if r[0][0] == LONG_TERM)
+        self.referral = sorted(i for i, r in self.records.items() if r[0][0] == REFERRAL)
         self.rng = random.Random(f"{spec.seed}/settlements")
         self.setl_no = self.rng.randrange(10**11, 2 * 10**11)
         self.mdtrt_no = self.rng.randrange(10**10, 2 * 10**10)
+        self.rx_no = self.rng.randrange(10**11, 2 * 10**11)
         self.state: dict[int, _Acc] = {}
         self.pending: list[tuple[int, int, _Visit | dict[str, str]]] = []
         self.seq = 0
+        # Planting: kind -> (from time, key); persons closed for a key; persons with a planted
+        # follow-up still to come; what was planted.
+        self.slots: dict[str, tuple[int, str]] = {}
+        self.closed: dict[int, str] = {}
+        self.reserved: set[int] = set()
+        self.planted: list[dict[str, str]] = []
+        if spec.plant_mistakes:
+            if DEC_2022 in self.months:
+                self.slots["monthly-cap"] = (_first_day(DEC_2022) * DAY, DEC_2022)
+            m2023 = [m for m in spec.months if m.startswith("2023")]
+            for n, kind in enumerate(_PLANTS_2023 if m2023 else ()):
+                m = m2023[0 if kind in _FROM_JANUARY else n * len(m2023) // len(_PLANTS_2023)]
+                self.slots[kind] = (_first_day(m) * DAY, "2023")
 
     def _push(self, t: int, item: _Visit | dict[str, str]) -> None:
         self.seq += 1
         heapq.heappush(self.pending, (t, self.seq, item))
+
+    def _has(self, person: int, record: str, day: int) -> bool:
+        return any(
+            r == record and since <= day and (until is None or day <= until)
+            for r, since, until in self.records.get(person, ())
+        )
+
+    def _free(self, person: int, key: str) -> bool:
+        """May a mistake be planted on this person in this key?"""
+        return self.closed.get(person) != key and person not in self.reserved
+
+    def _note(self, rule: str, row_setl_id: str, note: str) -> None:
+        self.planted.append({"rule": rule, "setl_id": row_setl_id, "note": note})
 
     def rows(self) -> Iterator[dict[str, str]]:
         rng = self.rng
@@ -281,7 +474,7 @@ class _Stream:
                 for s in sorted(rng.randrange(OPEN, CLOSE) for _ in range(counts[day])):
                     t = (first + day) * DAY + s
                     yield from self._flush(t)
-                    yield self._settle(t, self._new_visit(), force and day == ndays - 1)
+                    yield self._settle(t, self._new_visit(t), force and day == ndays - 1)
                     force = force and day != ndays - 1
             yield from self._flush((first + ndays) * DAY - 1)
 
@@ -289,20 +482,43 @@ class _Stream:
         while self.pending and self.pending[0][0] <= until:
             t, _, item = heapq.heappop(self.pending)
             if isinstance(item, _Visit):
+                key = _key(_month_of(t))
+                if not item.plant and key is not None and self.closed.get(item.person) == key:
+                    continue  # a closed person has no further covered settlement in the key
                 yield self._settle(t, item, False)
             else:
                 yield self._refund(t, item)
 
-    def _new_visit(self) -> _Visit:
+    def _new_visit(self, t: int) -> _Visit:
         rng = self.rng
-        person = _pick(rng, self.person_cum)
-        if rng.randrange(100) < 30:
-            inst, med_type = rng.choice(self.pharmacies), "41"
+        r = rng.randrange(100)
+        if r < 3:  # a hospital outside the city
+            inst = rng.choice(self.remote)
+            med_type = "13" if rng.randrange(100) < 35 else "11"
+            s = rng.randrange(10)
+            if s < 4 and self.long_term:
+                person = rng.choice(self.long_term)
+            elif s < 7 and self.referral:
+                person = rng.choice(self.referral)
+            else:
+                person = _pick(rng, self.person_cum)
         else:
-            r = rng.randrange(100)
-            inst = rng.choice(self.hospitals["1" if r < 45 else "2" if r < 75 else "3"])
-            r = rng.randrange(100)
-            med_type = "11" if r < 72 else "12" if r < 84 else "13" if r < 95 else "14"
+            person = _pick(rng, self.person_cum)
+            if r < 33:
+                inst, med_type = rng.choice(self.pharmacies), "41"
+            else:
+                r = rng.randrange(100)
+                inst = rng.choice(self.hospitals["1" if r < 45 else "2" if r < 75 else "3"])
+                r = rng.randrange(100)
+                med_type = "11" if r < 72 else "12" if r < 84 else "13" if r < 95 else "14"
+        key = _key(_month_of(t))
+        if key is not None and self.closed:
+            for _ in range(20):
+                if self.closed.get(person) != key:
+                    break
+                person = _pick(rng, self.person_cum)
+            else:  # nobody else drawn: a purchase, which never uses pooling
+                inst, med_type = rng.choice(self.pharmacies), "41"
         self.mdtrt_no += 1
         return _Visit(person, inst, f"XM{self.mdtrt_no:011d}", med_type)
 
@@ -320,10 +536,94 @@ class _Stream:
             at = (t // DAY + d) * DAY + rng.randrange(OPEN, CLOSE)
         return at if _month_of(at) in self.months else None
 
+    def _flag(self, v: _Visit, day: int) -> str:
+        """emergency_flag: empty in the city; outside it "1" on an emergency (13) visit of a
+        person with neither a residence nor a referral record that day (the only case where the
+        急危重 list decides), else "0"."""
+        if v.inst.admdvs == self.spec.region:
+            return ""
+        unreferred = not (self._has(v.person, LONG_TERM, day) or self._has(v.person, REFERRAL, day))
+        return "1" if v.med_type == "13" and unreferred else "0"
+
+    def _calc(self, v: _Visit, inscp: Decimal, day: int, key: str) -> _Calc:
+        """The rule's view of a pooling-type settlement."""
+        person, inst = v.person, v.inst
+        remote = inst.admdvs != self.spec.region
+        long_term = remote and self._has(person, LONG_TERM, day)
+        referred = remote and self._has(person, REFERRAL, day)
+        flag = self._flag(v, day)
+        tier = inst.tier if not remote or long_term else OUTSIDE
+        why_not = (
+            "arrears"
+            if self._has(person, ARREARS, day)
+            else "outside"
+            if remote and not (long_term or referred or flag == "1")
+            else ""
+        )
+        acc = self.state.get(person)
+        if acc is None or acc.key != key:  # December 2022 does not carry into 2023
+            acc = self.state[person] = _Acc(key)
+        d_l, cap = (DEC_DEDUCTIBLE, DEC_CAP) if key == DEC_2022 else (DEDUCTIBLE[tier], ANNUAL_CAP)
+        ratio = RATIO[tier][self.persons[person].psn_type.startswith("12")]
+        ded = min(inscp, max(ZERO, d_l - acc.ded))
+        full = _round((inscp - ded) * ratio)
+        # cap - paid is on the fen, so capping after rounding equals capping before it
+        return _Calc(inscp, not why_not, why_not, d_l, cap, ratio, acc.ded, acc.paid, ded, full,
+                     min(full, cap - acc.paid))  # fmt: skip
+
+    def _plant_pooled(
+        self, kind: str, c: _Calc, v: _Visit
+    ) -> tuple[Decimal, Decimal, list[tuple[str, str]]] | None:
+        """A planted pooled payment: (reported deductible, reported hifp_pay, [(rule, note)])."""
+        rng = self.rng
+        expected = f"expected {_money(c.pay if c.covered else ZERO)}"
+        if kind in ("annual-cap", "monthly-cap") and c.covered and c.full - (c.cap - c.paid) >= 1:
+            rule = f"{kind}-exceeded"
+            note = (f"paid {_money(c.full)} with {_money(c.cap - c.paid)} left of the "
+                    f"{_money(c.cap)} cap ({_money(c.paid)} paid before); {expected}")  # fmt: skip
+            return c.ded, c.full, [(rule, note), ("benefit-mismatch", note)]
+        if kind in ("over", "under") and c.covered and c.pay == c.full and c.pay >= 20:
+            delta = _yuan(rng.randint(100, 900)) * (1 if kind == "over" else -1)
+            if c.paid + c.pay + delta <= c.cap:
+                note = f"hifp_pay {_money(delta)} off the rule; {expected}"
+                return c.ded, c.pay + delta, [("benefit-mismatch", note)]
+        if kind == "no-deductible" and c.covered and c.ded > 0:
+            pay = min(_round(c.inscp * c.ratio), c.cap - c.paid)
+            if pay != c.pay:
+                note = f"deductible {_money(c.ded)} not applied; {expected}"
+                return ZERO, pay, [("benefit-mismatch", note)]
+        paid_anyway = c.pay >= 1 and (c.covered or c.why_not == kind)
+        if kind in ("outside", "arrears") and paid_anyway and not c.covered:
+            rule = "outside-city-not-covered" if kind == "outside" else "arrears-period"
+            what = "unreferred visit outside the city, no emergency" if kind == "outside" else (
+                "settled during an arrears period"
+            )  # fmt: skip
+            note = f"{what}, paid {_money(c.pay)}; expected 0.00"
+            return c.ded, c.pay, [(rule, note), ("benefit-mismatch", note)]
+        if (
+            kind == "non-designated"
+            and paid_anyway
+            and c.covered
+            and v.inst.admdvs == self.spec.region
+            and v.inst.tier == "1"
+            and not v.inst.spec
+            and v.med_type == "11"
+        ):
+            note = f"settled at {self.undesignated.code}, not on the list, paid {_money(c.pay)}"
+            note += "; expected 0.00"
+            return c.ded, c.pay, [("non-designated-institution", note), ("benefit-mismatch", note)]
+        return None
+
     def _settle(self, t: int, v: _Visit, force_refund: bool) -> dict[str, str]:
         rng = self.rng
-        person, inst, month = self.persons[v.person], v.inst, _month_of(t)
-        refund_at = self._refund_time(t, force_refund)
+        day = t // DAY
+        key = _key(_month_of(t))
+        person = self.persons[v.person]
+        refund_at = None if v.plant else self._refund_time(t, force_refund)
+        kinds: list[str] = []
+        if self.slots and not v.plant and refund_at is None and key and self._free(v.person, key):
+            kinds = [k for k, (since, k_key) in self.slots.items() if since <= t and k_key == key]
+        inst = v.inst
         if inst.kind == "2":
             fen = rng.randint(800, 30_000)
         elif v.med_type == "12":  # registration only
@@ -340,35 +640,54 @@ class _Stream:
         pre = _yuan(rng.randint(100, 5_000) if rng.randrange(100) < 15 else 0)
         medfee = ful + over + pre + inscp
         ded = pay = cvl = maf = ZERO
-        prop = ""
+        prop, flag = "", self._flag(v, day)
+        found: list[tuple[str, str]] = []  # planted on this settlement: (rule, note)
+        plant = ""
         # Pharmacy purchases and chronic-disease (14) visits do not use outpatient pooling here;
         # nothing before the rules took effect (2022-12) does either.
-        if inst.kind == "1" and v.med_type != "14" and month >= DEC_2022:
-            ratio = RATIO[inst.tier][person.psn_type.startswith("12")]
-            period, d_l, cap = (
-                (DEC_2022, Decimal(30), Decimal(300))
-                if month == DEC_2022
-                else (month[:4], DEDUCTIBLE[inst.tier], ANNUAL_CAP)
-            )
-            acc = self.state.get(v.person)
-            if acc is None or acc.period != period:  # December 2022 does not carry into 2023
-                acc = self.state[v.person] = _Acc(period)
-            ded = min(inscp, max(ZERO, d_l - acc.ded))
-            pay = _round(min((inscp - ded) * ratio, cap - acc.paid))
-            prop = f"{ratio:.4f}"
+        if inst.kind == "1" and v.med_type != "14" and key is not None:
+            c = self._calc(v, inscp, day, key)
+            if c.covered:
+                ded, pay, prop = c.ded, c.pay, f"{c.ratio:.4f}"
+            for kind in kinds:
+                made = self._plant_pooled(kind, c, v)
+                if made is not None:
+                    ded, pay, found = made
+                    prop, plant = f"{c.ratio:.4f}", kind
+                    if kind == "non-designated":
+                        inst = self.undesignated
+                    break
+            if v.plant == "duplicate":  # the rule: 0 (the first settlement exhausted it)
+                ded = min(inscp, c.d_l)
+                found = [("duplicate-visit-deductible",
+                          f"deductible charged again ({_money(ded)}) in a second settlement of "
+                          f"visit {v.mdtrt_id}; due 0.00 after the first")]  # fmt: skip
+                plant = "duplicate"
+                self.reserved.discard(v.person)
+            acc = self.state[v.person]
             # A settlement that will be refunded is computed from the state at its time but does
             # not enter the state: the audit recomputes the year without it and its refund, so
-            # every later settlement must already be computed as if it never happened.
-            if refund_at is None:
-                acc.ded += ded
-                acc.paid += pay
+            # every later settlement must already be computed as if it never happened. The state
+            # follows the rule, never a planted amount.
+            if c.covered and plant != "non-designated" and refund_at is None:
+                acc.ded += c.ded
+                acc.paid += c.pay
                 # Occasionally a second settlement of the same visit, same day, same institution.
                 # Only when this one exhausted the deductible, so it bears none both by the
                 # cumulative rule and by Shanxi art. 22 (only a visit's first settlement bears it).
-                if acc.ded >= d_l and rng.randrange(100) < 4:
+                dup = "duplicate" in kinds and not plant and c.ded > 0
+                if (
+                    acc.ded >= c.d_l
+                    and not v.plant
+                    and not plant
+                    and (dup or rng.randrange(25) == 0)
+                ):
                     t2 = t + rng.randrange(300, 5_400)
-                    if t2 % DAY < CLOSE and t2 // DAY == t // DAY:
-                        self._push(t2, replace(v, med_type="11"))
+                    if t2 % DAY < CLOSE and t2 // DAY == day:
+                        self._push(t2, replace(v, med_type="11", plant="duplicate" if dup else ""))
+                        if dup:
+                            del self.slots["duplicate"]
+                            self.reserved.add(v.person)
             if person.psn_type == "1102":  # civil-servant subsidy on the policy-scope remainder
                 cvl = _round((inscp - pay) * rng.randint(10, 30) / 100)
         if rng.randrange(1000) < 5:  # a handful of medical-aid payments
@@ -382,9 +701,25 @@ class _Stream:
             if acct and rng.randrange(100) < 4:  # family mutual-aid account pays part
                 mulaid = rng.randint(1, acct)
                 acct -= mulaid
+        elif "flexible" in kinds and not found and part_fen > 0:
+            acct = rng.randint(1, part_fen)
+            found = [("flexible-worker-personal-account",
+                      f"psn_type {person.psn_type} has no personal account, acct_pay "
+                      f"{_money(_yuan(acct))}")]  # fmt: skip
+            plant = "flexible"
+        rx = ("", "", "", "")
+        if inst.kind == "2":
+            rx, plant, found = self._prescription(t, v, kinds, plant, found)
         self.setl_no += 1
+        setl_id = f"X{self.setl_no:012d}"
+        if plant and key is not None:
+            for rule, note in found:
+                self._note(rule, setl_id, note)
+            self.slots.pop(plant, None)
+            if plant in _CLOSING:
+                self.closed[v.person] = key
         row = {
-            "setl_id": f"X{self.setl_no:012d}", "mdtrt_id": v.mdtrt_id, "psn_no": person.no,
+            "setl_id": setl_id, "mdtrt_id": v.mdtrt_id, "psn_no": person.no,
             "psn_name": person.name, "certno": person.certno, "psn_type": person.psn_type,
             "insutype": "310", "med_type": v.med_type, "setl_time": _timestamp(t),
             "fixmedins_code": inst.code, "fixmedins_name": inst.name,
@@ -400,10 +735,48 @@ class _Stream:
             "psn_cash_pay": _money(_yuan(part_fen - acct - mulaid)), "hosp_part_amt": "0.00",
             "clr_type": "13" if inst.kind == "2" else "11", "clr_way": "1",
             "clr_optins": self.spec.region, "refd_setl_flag": "0", "init_setl_id": "",
+            "emergency_flag": flag, "rx_no": rx[0], "rx_institution": rx[1], "rx_date": rx[2],
+            "drug_code": rx[3],
         }  # fmt: skip
         if refund_at is not None:
             self._push(refund_at, dict(row))
         return row
+
+    def _prescription(
+        self, t: int, v: _Visit, kinds: Sequence[str], plant: str, found: list[tuple[str, str]]
+    ) -> tuple[_Rx, str, list[tuple[str, str]]]:
+        """The prescription of a pharmacy purchase (written 0-3 days before), possibly planted."""
+        rng = self.rng
+        day = t // DAY
+        if v.rx is not None:  # the planted second purchase of one prescription's drug
+            note = f"rx {v.rx[0]} drug {v.rx[3]} already bought at another pharmacy"
+            return v.rx, "same-drug", [("same-drug-two-institutions", note)]
+        self.rx_no += 1
+        rx_no, prescriber = f"CF{self.rx_no:012d}", rng.choice(self.prescribers)
+        lag, drug = rng.randint(0, RX_VALID_DAYS), rng.choice(self.drugs)
+        t2 = (day + 1) * DAY + OPEN  # the earliest a second purchase of it is planted
+        if not plant:
+            if "rx-expired" in kinds:
+                lag, plant = RX_VALID_DAYS + 2, "rx-expired"
+                found = [("prescription-expired", f"rx written {lag} days before the purchase")]
+            elif "rx-not-designated" in kinds:
+                prescriber, plant = self.bad_prescriber, "rx-not-designated"
+                note = f"rx written by {prescriber}, not a designated institution"
+                found = [("prescription-not-designated", note)]
+            elif (
+                "same-drug" in kinds
+                and (others := [p for p in self.pharmacies if p is not v.inst])
+                and _month_of(t2) in self.months
+            ):
+                lag = rng.randint(0, RX_VALID_DAYS - 1)  # still valid on the next day
+                rx = (rx_no, prescriber, date.fromordinal(day - lag).isoformat(), drug)
+                other = rng.choice(others)
+                t2 += rng.randrange(CLOSE - OPEN)
+                self.mdtrt_no += 1
+                second = _Visit(v.person, other, f"XM{self.mdtrt_no:011d}", "41", "same-drug", rx)
+                self._push(t2, second)
+                del self.slots["same-drug"]
+        return (rx_no, prescriber, date.fromordinal(day - lag).isoformat(), drug), plant, found
 
     def _refund(self, t: int, orig: dict[str, str]) -> dict[str, str]:
         """2208 reversal: new setl_id, same visit, every money field negated."""
@@ -420,14 +793,24 @@ def iter_settlement_rows(spec: CitySpec) -> Iterator[dict[str, str]]:
     return _Stream(spec).rows()
 
 
-def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> Path:
+def planted_mistakes(spec: CitySpec) -> list[dict[str, str]]:
+    """What planted.json lists for this spec (runs the whole stream, keeping nothing else)."""
+    stream = _Stream(spec)
+    for _ in stream.rows():
+        pass
+    return _sorted_planted(stream.planted)
+
+
+def _sorted_planted(planted: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(planted, key=lambda p: (p["rule"], p["setl_id"]))
+
+
+def _write_atomic(path: Path, write: Callable[[IO[str]], None]) -> Path:
     """Write via a temp file in the same directory and os.replace: readers never see half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(header), lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            write(fh)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
     except BaseException:
@@ -437,13 +820,28 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]
     return path
 
 
+def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]) -> Path:
+    def write(fh: IO[str]) -> None:
+        writer = csv.DictWriter(fh, fieldnames=list(header), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    return _write_atomic(path, write)
+
+
 def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
-    """Writes out_dir/institutions.csv and out_dir/settlements-YYYY-MM.csv (one per month);
-    returns the paths, institutions first."""
+    """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
+    (one per month) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id;
+    an empty list when none are planted). Returns the paths of the CSV files: institutions,
+    persons, then the months in order."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [_write_csv(out_dir / "institutions.csv", INSTITUTION_HEADER, institution_rows(spec))]
-    groups = itertools.groupby(iter_settlement_rows(spec), key=lambda r: r["setl_time"][:7])
+    paths = [
+        _write_csv(out_dir / "institutions.csv", INSTITUTION_HEADER, institution_rows(spec)),
+        _write_csv(out_dir / "persons.csv", PERSON_HEADER, person_rows(spec)),
+    ]
+    stream = _Stream(spec)
+    groups = itertools.groupby(stream.rows(), key=lambda r: r["setl_time"][:7])
     current = next(groups, None)
     for month in spec.months:
         rows: Iterable[dict[str, str]] = ()
@@ -452,4 +850,12 @@ def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
         paths.append(_write_csv(out_dir / f"settlements-{month}.csv", SETTLEMENT_HEADER, rows))
         if current is not None and current[0] == month:
             current = next(groups, None)
+    if current is not None:
+        raise RuntimeError(f"settlements dated {current[0]}, outside the spec's months")
+
+    def write_planted(fh: IO[str]) -> None:
+        planted = _sorted_planted(stream.planted)
+        fh.write(json.dumps(planted, ensure_ascii=False, indent=2) + "\n")
+
+    _write_atomic(out_dir / "planted.json", write_planted)
     return paths

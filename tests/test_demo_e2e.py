@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -28,11 +29,16 @@ def test_demo_books_check_clean_and_reconcile(demo: tuple[Path, str]) -> None:
     assert errors == []
     assert options["operating_currency"] == ["CNY"]
     batches = [e for e in entries if isinstance(e, data.Transaction)]
-    # 4 months x 12 institutions, one transaction per batch, never one per settlement
-    assert len(batches) == 48
-    assert all(len(e.links) == 1 and next(iter(e.links)).startswith("clr-") for e in batches)
-    payees = {e.payee for e in batches}
-    assert len(payees) == 12
+    # one transaction per clearing batch (month x institution x clr_type), never per settlement
+    keys, settlements = set(), 0
+    for path in (books / "exports").glob("settlements-*.csv"):
+        with path.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                keys.add((row["setl_time"][:7], row["fixmedins_code"], row["clr_type"]))
+                settlements += 1
+    assert len(batches) == len(keys) and settlements > 10 * len(keys)
+    assert {next(iter(e.links)) for e in batches} == {f"clr-{p}-{i}-{c}" for p, i, c in keys}
+    assert sum(int(e.meta["settlement_count"]) for e in batches) == settlements
 
 
 def test_demo_rerun_changes_nothing(demo: tuple[Path, str]) -> None:
@@ -119,3 +125,17 @@ def test_mzledger_fava_serves_read_only_on_loopback(demo: tuple[Path, str]) -> N
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_demo_audit_finds_exactly_the_planted_mistakes(demo: tuple[Path, str]) -> None:
+    books, _ = demo
+    planted = json.loads((books / "exports" / "planted.json").read_text("utf-8"))
+    assert len(planted) >= 10
+    found = set()
+    for period in ("2022-12", "2023"):
+        code, out, _err = Cli(books.parent)(
+            "audit", "--period", period, "--format", "json", "--books", str(books), expect=None
+        )
+        assert code == 3
+        found |= {(f["rule"], f["setl_id"]) for f in json.loads(out)}
+    assert found == {(p["rule"], p["setl_id"]) for p in planted}
