@@ -7,7 +7,6 @@ what the register knew of that code. All rows are checked before anything is wri
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,11 @@ from sqlalchemy import Engine, insert, select, update
 
 from ledger.models import Institution
 
-from .lists import begin_file, end_file, read_list
+from .lists import ListImport, begin_file, end_file, read_list
 from .problems import Problem
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")
-
-
-@dataclass
-class InstitutionImport:
-    path: Path
-    rows: int = 0
-    written: int = 0
-    already_imported: bool = False
 
 
 def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -75,9 +66,9 @@ def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any
 
 def import_institutions(
     engine: Engine, path: Path, *, user: str | None = None
-) -> tuple[InstitutionImport, list[Problem]]:
+) -> tuple[ListImport, list[Problem]]:
     listed = read_list(path, REQUIRED, parse_institution)
-    summary = InstitutionImport(path, rows=listed.rows)
+    summary = ListImport(path, rows=listed.rows)
     records: dict[str, dict[str, Any]] = {}
     for location, record in listed.records:
         if records.get(record["code"], record) != record:

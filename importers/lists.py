@@ -19,7 +19,7 @@ from ledger.models import ImportedFile
 
 from .loader import earlier_import, file_sha256
 from .problems import Problem
-from .sources import SourceError, open_source, shape_problem
+from .sources import SourceError, missing_columns, open_source, shape_problem
 
 RowParser = Callable[[dict[str, Any], str], tuple[dict[str, Any], list[Problem]]]
 
@@ -37,6 +37,16 @@ class ListFile:
         return len(self.records)
 
 
+@dataclass
+class ListImport:
+    """What an import of a list did: rows read, rows new or changed, or nothing (same bytes)."""
+
+    path: Path
+    rows: int = 0
+    written: int = 0
+    already_imported: bool = False
+
+
 def read_list(path: Path, required: Sequence[str], parse: RowParser) -> ListFile:
     """Every row parsed; problems collected for the whole file."""
     result = ListFile(path, file_sha256(path))
@@ -47,20 +57,9 @@ def read_list(path: Path, required: Sequence[str], parse: RowParser) -> ListFile
         return result
     result.file_format = source.file_format
     try:
-        if source.columns is not None:
-            result.problems += [
-                Problem(
-                    f"{path}:1",
-                    name,
-                    "required column missing from the header",
-                    "",
-                    f"a column {name}",
-                )
-                for name in required
-                if name not in source.columns
-            ]
-            if result.problems:
-                return result
+        result.problems += missing_columns(source, required)
+        if result.problems:
+            return result
         for raw in source.rows:
             unreadable = shape_problem(raw)
             if unreadable is not None:

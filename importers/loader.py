@@ -26,7 +26,7 @@ from ledger.register import bulk_insert
 from .problems import Notice, Problem
 from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, differing_fields
 from .settlement_rows import read_settlements
-from .sources import SourceError, open_source
+from .sources import SourceError, missing_columns, open_source
 
 CHUNK = 2000
 SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
@@ -319,26 +319,15 @@ def _import_file(
     ).scalar_one()
     summary.file_id = file_id
     state = _FileImport(conn, summary, result, file_id, institution)
-    if source.columns is not None:
-        supplied = {"fixmedins_code"} if institution else set()
-        missing = [
-            c
-            for c in (*REQUIRED_TEXT, *REQUIRED_MONEY)
-            if c not in source.columns and c not in supplied
-        ]
-        if missing:
-            source.close()
-            for name in missing:
-                state.report(
-                    Problem(
-                        f"{path}:1",
-                        name,
-                        "required column missing from the header",
-                        "",
-                        f"a column {name}",
-                    )
-                )
-            return
+    supplied = {"fixmedins_code"} if institution else set()
+    missing = missing_columns(
+        source, [c for c in (*REQUIRED_TEXT, *REQUIRED_MONEY) if c not in supplied]
+    )
+    if missing:
+        source.close()
+        for problem in missing:
+            state.report(problem)
+        return
     total = path.stat().st_size
     try:
         for count, row in enumerate(read_settlements(source, institution), start=1):

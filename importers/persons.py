@@ -8,7 +8,6 @@ already in the register is skipped; nothing is deleted by a later file.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,10 @@ from sqlalchemy import Engine, insert, select
 
 from ledger.models import PERSON_RECORDS, PersonRecord
 
-from .lists import begin_file, end_file, read_list
+from .lists import ListImport, begin_file, end_file, read_list
 from .problems import Problem
 
 REQUIRED = ("psn_no", "record", "begndate", "enddate")
-
-
-@dataclass
-class PersonImport:
-    path: Path
-    rows: int = 0
-    written: int = 0
-    already_imported: bool = False
 
 
 def _date(text: str) -> datetime.date:
@@ -83,9 +74,9 @@ def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, A
 
 def import_persons(
     engine: Engine, path: Path, *, user: str | None = None
-) -> tuple[PersonImport, list[Problem]]:
+) -> tuple[ListImport, list[Problem]]:
     listed = read_list(path, REQUIRED, parse_person_record)
-    summary = PersonImport(path, rows=listed.rows)
+    summary = ListImport(path, rows=listed.rows)
     if listed.problems:
         return summary, listed.problems
     with engine.begin() as conn:

@@ -14,7 +14,7 @@ import csv
 import datetime
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -58,6 +58,23 @@ def shape_problem(raw: RawRow) -> Problem | None:
         str(raw.fields.get("_found", "")),
         str(raw.fields.get("_expected", "")),
     )
+
+
+def missing_columns(source: Source, required: Iterable[str]) -> list[Problem]:
+    """One problem per required column the header lacks (files without a header: none)."""
+    if source.columns is None:
+        return []
+    return [
+        Problem(
+            f"{source.path}:1",
+            name,
+            "required column missing from the header",
+            "",
+            f"a column {name}",
+        )
+        for name in required
+        if name not in source.columns
+    ]
 
 
 def _near(text: str, pos: int) -> str:

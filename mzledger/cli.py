@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from importers.institutions import import_institutions
+from importers.lists import ListImport
 from importers.loader import (
     ImportResult,
     import_settlements,
@@ -33,6 +34,7 @@ from importers.loader import (
     Progress as ProgressCallback,
 )
 from importers.persons import import_persons
+from importers.problems import Problem
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
@@ -199,17 +201,15 @@ def import_settlements_command(
         )
 
 
-@import_app.command("institutions")
-def import_institutions_command(
-    file: Annotated[
-        Path, typer.Argument(help="Institution list (CSV or XLSX).", exists=True, dir_okay=False)
-    ],
-    books_dir: BooksOption = Path("."),
+def _import_list(
+    books_dir: Path,
+    file: Path,
+    importer: Callable[[Engine, Path], tuple[ListImport, list[Problem]]],
+    what: str,
 ) -> None:
-    """Import the institution list: code, name, type, level, specialty, region."""
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir)
-        summary, problems = import_institutions(engine, file)
+        summary, problems = importer(engine, file)
     if problems:
         refuse(
             *(str(p) for p in problems),
@@ -218,9 +218,18 @@ def import_institutions_command(
     if summary.already_imported:
         out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
     else:
-        out.print(
-            f"{file}: {summary.rows} institutions, {summary.written} new or changed", markup=False
-        )
+        out.print(f"{file}: {summary.rows} {what}, {summary.written} new or changed", markup=False)
+
+
+@import_app.command("institutions")
+def import_institutions_command(
+    file: Annotated[
+        Path, typer.Argument(help="Institution list (CSV or XLSX).", exists=True, dir_okay=False)
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import the institution list: code, name, type, level, specialty, region."""
+    _import_list(books_dir, file, import_institutions, "institutions")
 
 
 @import_app.command("persons")
@@ -231,18 +240,7 @@ def import_persons_command(
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
-    with _user_errors():
-        _books, _config, _chart, engine = _open(books_dir)
-        summary, problems = import_persons(engine, file)
-    if problems:
-        refuse(
-            *(str(p) for p in problems),
-            f"refused: {plural(len(problems), 'problem')}; nothing was imported",
-        )
-    if summary.already_imported:
-        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
-    else:
-        out.print(f"{file}: {summary.rows} records, {summary.written} new", markup=False)
+    _import_list(books_dir, file, import_persons, "records")
 
 
 def _parse_date(value: str) -> datetime.date:

@@ -14,24 +14,24 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, case, func, select, type_coerce
 
-from ledger.models import MONEY_FIELDS, ClearingBatch, Institution, Money, Posting, Settlement
+from ledger.models import (
+    OTHER_FUND_FIELDS,
+    ClearingBatch,
+    Institution,
+    Money,
+    Posting,
+    Settlement,
+)
 from ledger.money import ZERO
 
-#: Batch totals carried into the transaction's metadata besides the posted amounts.
+#: Batch totals the posting rule and the transaction's metadata need.
 REPORTED_TOTALS = (
     "medfee_sumamt",
     "hifp_pay",
     "acct_pay",
     "acct_mulaid_pay",
     "psn_cash_pay",
-    "cvlserv_pay",
-    "hifes_pay",
-    "hifmi_pay",
-    "hifob_pay",
-    "hifdm_pay",
-    "maf_pay",
-    "oth_pay",
-    "hosp_part_amt",
+    *OTHER_FUND_FIELDS,
 )
 
 
@@ -151,4 +151,4 @@ def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSumma
     return batches
 
 
-__all__ = ["MONEY_FIELDS", "BatchSummary", "Payment", "batch_link", "summarize"]
+__all__ = ["BatchSummary", "Payment", "batch_link", "summarize"]
