@@ -376,8 +376,12 @@ def audit(
     counts = result.by_rule()
     summary = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
     err.print(
-        f"audit {period}: {result.settlements} settlements, {result.recomputed} recomputed, "
-        f"{plural(len(result.findings), 'finding')}" + (f" ({summary})" if summary else ""),
+        f"audit {period}: {result.settlements} settlements, {result.recomputed} recomputed"
+        + "".join(
+            f", {n} not recomputed ({why})" for why, n in sorted(result.not_recomputed.items())
+        )
+        + f"; {plural(len(result.findings), 'finding')}"
+        + (f" ({summary})" if summary else ""),
         markup=False,
     )
     if result.findings:
