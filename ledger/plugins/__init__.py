@@ -1,0 +1,1 @@
+"""Beancount plugins of mzledger, each loaded by ``plugin "ledger.plugins.NAME"``."""
