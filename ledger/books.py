@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from .locks import LOCKS_FILE, LOCKS_HEADER
+
 CONFIG_NAME = "mzledger.toml"
 DEFAULT_DB_URL = "sqlite:///register.sqlite"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -84,6 +86,10 @@ class Books:
         return self.root / "accounts.beancount"
 
     @property
+    def locks(self) -> Path:
+        return self.root / LOCKS_FILE
+
+    @property
     def manual(self) -> Path:
         return self.root / "manual.beancount"
 
@@ -141,9 +147,19 @@ def render_main(config: BooksConfig, since: datetime.date, clearing_periods: lis
         "",
         'include "accounts.beancount"',
         'include "manual.beancount"',
+        f'include "{LOCKS_FILE}"',
     ]
     lines += [f'include "clearing/{period}.beancount"' for period in clearing_periods]
+    # Last, so that it checks the entries as every other plugin has left them.
+    lines += ["", 'plugin "ledger.plugins.lock"']
     return "\n".join(lines) + "\n"
+
+
+def write_main(books: Books, config: BooksConfig, since: datetime.date, periods: list[str]) -> None:
+    """``main.beancount`` and the locks file it includes (books from before locks get one)."""
+    if not books.locks.exists():
+        atomic_write(books.locks, LOCKS_HEADER)
+    atomic_write(books.main, render_main(config, since, periods))
 
 
 MANUAL_TEMPLATE = (
@@ -210,4 +226,4 @@ def initialise(books: Books, config: BooksConfig) -> None:
     if not books.manual.exists():
         atomic_write(books.manual, MANUAL_TEMPLATE)
     atomic_write(books.accounts, render_accounts(chart))
-    atomic_write(books.main, render_main(config, chart.opened_on, books.clearing_periods()))
+    write_main(books, config, chart.opened_on, books.clearing_periods())

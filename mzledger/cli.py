@@ -50,7 +50,9 @@ from reports.audit import AuditResult, parse_period
 from reports.audit import audit as run_audit
 from reports.audit_output import as_csv, as_json, as_xlsx
 from reports.check import CheckResult, check_books
+from reports.fund_report import build_month_report
 from reports.policy import Policy, PolicyError, load_policy, shipped_policy
+from reports.report_output import report_dir, write_month_report
 
 # Plain click messages (no rich boxes) for usage errors: scripts grep them, and a box cuts lines.
 app = typer.Typer(
@@ -403,6 +405,39 @@ def _print_findings(result: AuditResult) -> None:
             finding.explanation_zh,
         )
     out.print(table)
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="The month, YYYY-MM (by payment date).")],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
+
+    Written to <books>/reports/<period>/; exit 4 when the books and the register disagree.
+    """
+    with _user_errors():
+        books, _config, chart, engine = _open(books_dir)
+        try:
+            month_report = build_month_report(books.main, engine, chart, period)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+        paths = write_month_report(month_report, report_dir(books.root, period))
+    for path in paths:
+        out.print(f"written: {path}", markup=False)
+    for warning in month_report.warnings:
+        err.print(f"note: {warning}", markup=False)
+    failed = [c for c in month_report.checks if not c.ok]
+    for check in failed:
+        err.print(
+            f"{check.label}: {check.left_label} {check.left} != {check.right_label} "
+            f"{check.right} (difference {check.difference})",
+            markup=False,
+        )
+    if failed:
+        err.print(f"report {period}: the books and the register disagree", markup=False)
+        raise typer.Exit(4)
+    out.print(f"report {period}: books and register agree", markup=False)
 
 
 @app.command()

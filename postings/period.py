@@ -13,10 +13,12 @@ import getpass
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from beancount import loader
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, render_main
+from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, write_main
 from ledger.chart import Chart
+from ledger.locks import locked_months
 from ledger.models import OTHER_FUND_FIELDS, ClearingBatch, Posting, Settlement
 from ledger.money import ZERO
 
@@ -69,7 +71,30 @@ def post_period(
             f"(found {paid_on}, expected a date after {period_end(period)})"
         )
         return result
+    entries, _errors, _options = loader.load_file(str(books.main))
+    locked = locked_months(entries)
+    if paid_on.strftime("%Y-%m") in locked:
+        result.problems.append(
+            f"--paid-on: {paid_on} falls in {paid_on:%Y-%m}, which is locked "
+            "(locks.beancount): it must be reopened first"
+        )
+        return result
     with engine.begin() as conn:
+        booked_in = {
+            paid.strftime("%Y-%m")
+            for paid in conn.execute(
+                select(Posting.paid_on)
+                .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
+                .where(ClearingBatch.period == period)
+                .distinct()
+            ).scalars()
+        }
+        if booked_in & locked:
+            result.problems.append(
+                f"{period}: its transactions are booked in "
+                f"{', '.join(sorted(booked_in & locked))}, which is locked: reopen it first"
+            )
+            return result
         posted = conn.execute(
             select(func.count()).select_from(ClearingBatch).where(ClearingBatch.period == period)
         ).scalar_one()
@@ -101,7 +126,7 @@ def post_period(
             raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
         atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
         periods = sorted(set(books.clearing_periods()) | {period})
-        atomic_write(books.main, render_main(config, chart.opened_on, periods))
+        write_main(books, config, chart.opened_on, periods)
         result.written = True
     return result
 

@@ -6,6 +6,7 @@ import datetime
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -342,11 +343,9 @@ def test_fava_reports_the_lock_error_on_the_demo_books(tmp_path: Path) -> None:
     Cli(tmp_path)("demo", "city")
     books = tmp_path / "city"
     main = books / "main.beancount"
-    text = main.read_text("utf-8")
-    # The plugin line and the include, as main.beancount will carry them.
-    text = text.replace("\n\n", '\nplugin "ledger.plugins.lock"\n\n', 1)
-    main.write_text(text + f'include "{locks.LOCKS_FILE}"\n', "utf-8")
-    (books / locks.LOCKS_FILE).write_text(locks.LOCKS_HEADER, "utf-8")
+    # the books carry the plugin and the locks file from `init` on
+    assert 'plugin "ledger.plugins.lock"' in main.read_text("utf-8")
+    assert (books / locks.LOCKS_FILE).read_text("utf-8") == locks.LOCKS_HEADER
     files = lock(books, "2023-01")
     assert files.count > 0
     assert not FavaLedger(str(main)).errors
@@ -356,7 +355,7 @@ def test_fava_reports_the_lock_error_on_the_demo_books(tmp_path: Path) -> None:
     # The first leg of the first transaction: its balancing bank leg is changed alike.
     first = next(n for n, line in enumerate(lines) if line.startswith("  Expenses:"))
     amount = lines[first].split()[-2]
-    bumped = f"{float(amount) + 1:.2f}"
+    bumped = f"{Decimal(amount) + 1:.2f}"
     lines[first] = lines[first].replace(amount, bumped)
     bank = next(n for n in range(first, len(lines)) if f"-{amount} " in lines[n])
     lines[bank] = lines[bank].replace(f"-{amount}", f"-{bumped}")

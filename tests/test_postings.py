@@ -207,3 +207,69 @@ def test_personal_data_never_reaches_the_books(books: Path, cli: Cli) -> None:
     assert texts
     for text in texts:
         assert "测试某" not in text and "210302197001010011" not in text
+
+
+def test_post_refuses_to_write_into_a_locked_month(books: Path, cli: Cli) -> None:
+    import datetime
+
+    from beancount import loader
+
+    from ledger.books import atomic_write
+    from ledger.locks import append_to_locks_file, prepare_lock
+
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    entries, errors, _ = loader.load_file(str(books / "main.beancount"))
+    assert errors == []
+    files = prepare_lock(
+        entries, "2023-02", "审计", datetime.datetime(2023, 3, 5, 10, 0), root=books
+    )
+    atomic_write(books / files.manifest_path, files.manifest_text)
+    locks_file = books / "locks.beancount"
+    atomic_write(locks_file, append_to_locks_file(locks_file.read_text("utf-8"), files.entry_text))
+    before = {p: p.read_bytes() for p in books.rglob("*.beancount")}
+    _code, _out, err = cli(
+        "post", "--period", "2023-02", "--paid-on", "2023-02-28", "--books", "books", expect=1
+    )
+    assert "after the clearing period ends" in err  # (checked first)
+    _code, _out, err = cli(
+        "post",
+        "--period",
+        "2023-01",
+        "--paid-on",
+        "2023-02-11",
+        "--books",
+        "books",
+        "--replace",
+        expect=1,
+    )
+    assert "2023-02, which is locked" in err
+    _code, _out, err = cli(
+        "post",
+        "--period",
+        "2023-01",
+        "--paid-on",
+        "2023-03-01",
+        "--books",
+        "books",
+        "--replace",
+        expect=1,
+    )
+    assert "booked in 2023-02, which is locked" in err
+    assert {p: p.read_bytes() for p in books.rglob("*.beancount")} == before
+    cli("post", "--period", "2023-02", "--paid-on", "2023-03-10", "--books", "books")
+    _code, out, _err = cli("check", "--books", "books")
+    assert "books equal the register" in out
+
+
+def test_report_command_writes_the_month_and_checks_it(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    for period, paid_on in _periods(GOLDEN / "two_months"):
+        cli("post", "--period", period, "--paid-on", paid_on, "--books", "books")
+    _code, out, _err = cli("report", "--period", "2023-03", "--books", "books")
+    assert "books and register agree" in out
+    written = sorted(p.name for p in (books / "reports" / "2023-03").iterdir())
+    assert written == ["fund-report-2023-03.html", "fund-report-2023-03.xlsx"]
+    html = (books / "reports" / "2023-03" / "fund-report-2023-03.html").read_text("utf-8")
+    assert "-400.00" in html  # February's refund of a chronic-disease visit, paid in March
+    cli("report", "--period", "2023-3", "--books", "books", expect=2)
