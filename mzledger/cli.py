@@ -51,6 +51,8 @@ from reports.audit import audit as run_audit
 from reports.audit_output import as_csv, as_json, as_xlsx
 from reports.check import CheckResult, check_books
 from reports.fund_report import build_month_report
+from reports.platform_totals import compare as compare_platform_totals
+from reports.platform_totals import read_platform_totals, register_totals, render_comparison
 from reports.policy import Policy, PolicyError, load_policy, shipped_policy
 from reports.report_output import report_dir, write_month_report
 
@@ -243,6 +245,36 @@ def import_persons_command(
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
     _import_list(books_dir, file, import_persons, "records")
+
+
+@import_app.command("platform-totals")
+def import_platform_totals_command(
+    file: Annotated[
+        Path, typer.Argument(help="The platform's 3201 totals (CSV).", exists=True, dir_okay=False)
+    ],
+    period: Annotated[str, typer.Option(help="The month they cover, YYYY-MM (settlement time).")],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Compare the platform's totals (insutype x clr_type x agency) with the register's.
+
+    Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
+    """
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        try:
+            ours = register_totals(engine, period)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--period") from None
+        theirs, problems = read_platform_totals(file)
+    if problems:
+        refuse(
+            *(str(p) for p in problems),
+            f"refused: {plural(len(problems), 'problem')}; nothing was compared",
+        )
+    comparisons = compare_platform_totals(ours, theirs)
+    out.print(render_comparison(comparisons, period), markup=False)
+    if not all(c.agreed for c in comparisons):
+        raise typer.Exit(4)
 
 
 def _parse_date(value: str) -> datetime.date:

@@ -273,3 +273,28 @@ def test_report_command_writes_the_month_and_checks_it(books: Path, cli: Cli) ->
     html = (books / "reports" / "2023-03" / "fund-report-2023-03.html").read_text("utf-8")
     assert "-400.00" in html  # February's refund of a chronic-disease visit, paid in March
     cli("report", "--period", "2023-3", "--books", "books", expect=2)
+
+
+def test_platform_totals_command(books: Path, cli: Cli) -> None:
+    _import_case(cli, GOLDEN / "two_months")
+    header = (
+        "insutype,clr_type,clr_optins,medfee_sumamt,fund_pay_sumamt,acct_pay,fixmedins_setl_cnt"
+    )
+    # January by hand: clinic (11) medfee 500+800+300+20-500, funds 120+400+60-120, account
+    # 200+100+100-200 over 5 rows; pharmacy (13) 88.50+100, account 60 over 2 rows
+    agreed = f"{header}\n310,11,210300,1120.00,460.00,200.00,5\n310,13,210300,188.50,0.00,60.00,2\n"
+    (cli.cwd / "ok.csv").write_text(agreed, "utf-8")
+    _code, out, _err = cli(
+        "import", "platform-totals", "ok.csv", "--period", "2023-01", "--books", "books"
+    )
+    assert "一致 2 组，不一致 0 组" in out
+    (cli.cwd / "off.csv").write_text(agreed.replace("460.00", "460.01"), "utf-8")
+    _code, out, _err = cli(
+        "import", "platform-totals", "off.csv", "--period", "2023-01", "--books", "books", expect=4
+    )
+    assert "不一致：基金支付总额" in out
+    (cli.cwd / "bad.csv").write_text(agreed.replace("460.00", "4x"), "utf-8")
+    _code, _out, err = cli(
+        "import", "platform-totals", "bad.csv", "--period", "2023-01", "--books", "books", expect=1
+    )
+    assert "bad.csv:2: fund_pay_sumamt" in err
