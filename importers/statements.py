@@ -12,7 +12,8 @@ all of them, as ``file:line: field: what is wrong (found X, expected Y)``. Nothi
 - a date must read with one of the layout's formats (and not as two different days);
 - amounts are yuan with at most 2 decimals (``ledger.money.parse_amount``); thousands
   separators are accepted only where they are separators (``1,234.56``, not ``1,23.4``);
-- with debit and credit columns exactly one of the two is filled on each line;
+- with debit and credit columns exactly one of the two is filled on each line (a negative
+  figure, a reversal 冲正, counts with its sign: -100.00 in the debit column is money in);
 - the lines must be in date order (the layout's ``order``);
 - with a balance column, each balance must equal the one before plus the line's amount, to the
   fen (the line, the figure found and the figure expected are named);
@@ -28,7 +29,6 @@ the first 64 KiB, as it is asked about every file in a directory, settlement exp
 
 from __future__ import annotations
 
-import _csv
 import codecs
 import csv
 import datetime
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import beangulp
 from beancount.core import data
@@ -49,6 +49,9 @@ from ledger.money import parse_amount
 
 from .problems import Problem
 from .sources import SAMPLE_BYTES, detect_encoding
+
+if TYPE_CHECKING:
+    import _csv
 
 LAYOUTS_PACKAGE = "importers"
 LAYOUTS_DIR = "bank_layouts"
@@ -367,14 +370,18 @@ def _columns_problems(path: Path, table: _Table, layout: BankLayout) -> list[Pro
     where = f"{path}:{table.header_line}"
     names = [h.casefold() for h in table.header]
     problems: list[Problem] = []
-    for column in layout.columns():
+    wanted = layout.columns()
+    hint = ""
+    if not any(column.casefold() in names for column in wanted):
+        hint = f" (line {table.header_line} has none of them: title lines above it? skip_rows)"
+    for column in wanted:
         count = names.count(column.casefold())
         if count == 0:
             problems.append(
                 Problem(
                     where,
                     column,
-                    f"column of layout {layout.name} missing from the header",
+                    f"column of layout {layout.name} missing from the header{hint}",
                     "",
                     f"a column {column}",
                 )
@@ -393,7 +400,7 @@ def parse_money(text: str) -> Decimal:
     text = text.strip()
     if "," in text:
         if not _THOUSANDS.fullmatch(text):
-            raise ValueError("not a number (commas only as thousands separators)")
+            raise ValueError("not a number: commas only as thousands separators")
         text = text.replace(",", "")
     return parse_amount(text)
 
@@ -417,6 +424,11 @@ def parse_date(text: str, formats: tuple[str, ...]) -> datetime.date:
         read = ", ".join(f"{day} by {fmt}" for day, fmt in days.items())
         raise ValueError(f"ambiguous date: {read}")
     return next(iter(days))
+
+
+def _formats(formats: tuple[str, ...]) -> str:
+    listed = ", ".join(formats[:-1]) + " or " if len(formats) > 1 else ""
+    return f"a date written {listed}{formats[-1]}"
 
 
 def _unpadded(text: str) -> str:
@@ -514,7 +526,7 @@ class _RowReader:
         try:
             date = parse_date(date_text, layout.date_formats)
         except ValueError as exc:
-            self.add(line, layout.date, str(exc), date_text, " or ".join(layout.date_formats))
+            self.add(line, layout.date, str(exc), date_text, _formats(layout.date_formats))
         amount = self.amount(line, cell)
         balance: Decimal | None = None
         balance_text = ""

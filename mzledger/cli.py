@@ -288,9 +288,14 @@ def _parse_date(value: str) -> datetime.date:
 def post(
     period: Annotated[str, typer.Option(help="Clearing period, YYYY-MM (by settlement time).")],
     paid_on: Annotated[
-        datetime.date,
-        typer.Option(parser=_parse_date, help="Payment date, YYYY-MM-DD.", metavar="DATE"),
-    ],
+        datetime.date | None,
+        typer.Option(
+            parser=_parse_date,
+            help="Payment date, YYYY-MM-DD: book every batch as paid that day. Without it the "
+            "batches are cleared but unpaid, and bank statement lines book them.",
+            metavar="DATE",
+        ),
+    ] = None,
     books_dir: BooksOption = Path("."),
     replace: Annotated[
         bool, typer.Option(help="Post a period that is already posted again.")
@@ -306,7 +311,9 @@ def post(
         out.print(
             f"{period}: nothing new since it was posted; books file rendered again", markup=False
         )
-    table = Table(title=f"{period}: {len(result.batches)} batches paid on {paid_on}")
+    paid = [b for b in result.batches if b.payment]
+    title = f"paid on {paid_on}" if paid_on else "cleared, unpaid (outstanding payments)"
+    table = Table(title=f"{period}: {len(result.batches)} batches {title}")
     for column in ("batches", "settlements", "refunds", "pooled (hifp_pay)", "personal account"):
         table.add_column(column, justify="right")
     table.add_row(
@@ -317,10 +324,12 @@ def post(
         f"{result.total('acct_pay') + result.total('acct_mulaid_pay'):,}",
     )
     out.print(table)
-    vouchers = sorted(b.payment.voucher for b in result.batches if b.payment)
-    out.print(
-        f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}", markup=False
-    )
+    vouchers = sorted(b.payment.voucher for b in paid if b.payment)
+    if vouchers:
+        out.print(
+            f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}",
+            markup=False,
+        )
     others = {k: v for k, v in result.other_funds.items() if v}
     if others:
         out.print(

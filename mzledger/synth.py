@@ -11,6 +11,16 @@ The city: designated hospitals and pharmacies (``institutions.csv``), two hospit
 city where a few insured persons are treated (long-term residence elsewhere, referral, emergency
 or none of these), person records (``persons.csv``: residence, referral, arrears periods) and one
 settlement file per month, with pharmacy purchases carrying their prescription.
+
+The bank side: the agency pays each month's clearing batches (settlements grouped by month,
+institution and clr_type) on the 10th of the next month, the pooled part (hifp_pay) from the
+统筹基金 disbursement account (100401), the personal-account part (acct_pay + acct_mulaid_pay)
+from the 个人账户 one (100402). ``bank-<code>-<YYYY-MM>.csv`` is each account's statement of a
+payment month in the generic layout: the fiscal special account's transfer in on the 2nd (the
+month's payments rounded up to 10,000.00), one line per batch on the 10th (a batch whose refunds
+exceed its settlements brings money back), quarterly interest on the 21st of March, June,
+September and December. ``bank-accounts.json`` says which statements belong to which books
+account. The batch sums are gathered while the settlements stream by; rows are never kept.
 """
 
 from __future__ import annotations
@@ -26,10 +36,12 @@ import os
 import random
 import re
 import tempfile
+import tomllib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from importlib import resources
 from pathlib import Path
 from typing import IO
 
@@ -60,6 +72,21 @@ PLANTED_RULES: tuple[str, ...] = (
     "outside-city-not-covered", "prescription-expired", "prescription-not-designated",
     "same-drug-two-institutions",
 )  # fmt: skip
+
+# Bank statements of the disbursement accounts (支出户), in the shipped "generic" layout.
+BANK_HEADER: tuple[str, ...] = ("交易日期", "借方金额", "贷方金额", "余额", "对方户名", "对方账号", "摘要")
+# (code, books account, the bank's file encoding): the banks differ.
+BANK_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("100401", "Assets:1004-支出户存款:01-统筹基金", "utf-8"),
+    ("100402", "Assets:1004-支出户存款:02-个人账户", "gb18030"),
+)
+FISCAL_ACCOUNT_NAME = "鞍山市社会保险基金财政专户"  # the default region's (210300) fiscal account
+FISCAL_SUFFIX = "社会保险基金财政专户"
+TOPUP_DAY, PAY_DAY, INTEREST_DAY = 2, 10, 21
+TOPUP_UNIT = Decimal("10000.00")  # the fiscal transfer: the month's payments rounded up to this
+INTEREST_RATE = Decimal("0.0035")  # a year, demand deposit; credited quarterly (a quarter of it)
+TOPUP_SUMMARY, INTEREST_SUMMARY = "财政专户拨入", "结息"
+PAY_SUMMARY = "门诊统筹结算款"  # followed by the batch's link
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")

@@ -8,13 +8,14 @@ inside it, and the transaction commits only after the file is in place.
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime
 import getpass
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount import loader
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, true, update
 
 from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, write_main
 from ledger.chart import Chart
@@ -56,16 +57,21 @@ def post_period(
     config: BooksConfig,
     chart: Chart,
     period: str,
-    paid_on: datetime.date,
+    paid_on: datetime.date | None,
     *,
     replace: bool = False,
     user: str | None = None,
 ) -> PostResult:
+    """Form the period's clearing batches; with ``paid_on``, pay and book them all on that day.
+
+    Without it the batches are cleared but unpaid (outstanding payments): a bank statement
+    line books each one on the day the bank paid it (``postings.payments``).
+    """
     result = PostResult(period)
     if not PERIOD_RE.match(period):
         result.problems.append(f"--period: not a month (found '{period}', expected YYYY-MM)")
         return result
-    if paid_on <= period_end(period):
+    if paid_on is not None and paid_on <= period_end(period):
         result.problems.append(
             f"--paid-on: payment must come after the clearing period ends "
             f"(found {paid_on}, expected a date after {period_end(period)})"
@@ -73,7 +79,7 @@ def post_period(
         return result
     entries, _errors, _options = loader.load_file(str(books.main))
     locked = locked_months(entries)
-    if paid_on.strftime("%Y-%m") in locked:
+    if paid_on is not None and paid_on.strftime("%Y-%m") in locked:
         result.problems.append(
             f"--paid-on: {paid_on} falls in {paid_on:%Y-%m}, which is locked "
             "(locks.beancount): it must be reopened first"
@@ -120,19 +126,72 @@ def post_period(
             if not fresh:
                 result.problems.append(f"{period}: no settlements in the register for this period")
                 return result
-            result.batches = _form_batches(conn, fresh, paid_on, user or getpass.getuser())
-        transactions, problems = post_batches(result.batches, chart)
-        if problems:  # the checks above make this unreachable; never write half a period
-            raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
-        atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
-        periods = sorted(set(books.clearing_periods()) | {period})
-        write_main(books, config, chart.opened_on, periods)
+            ids = _form_batches(conn, fresh)
+            payments = pay_batches(conn, ids, paid_on, user) if paid_on is not None else {}
+            result.batches = [
+                dataclasses.replace(b, payment=payments.get((b.institution_code, b.clr_type)))
+                for b in fresh
+            ]
+        render_period(books, config, chart, period, result.batches)
         result.written = True
     return result
 
 
-def _unchanged(conn: Connection, period: str, paid_on: datetime.date) -> bool:
-    """No settlement of the period is outside a batch, and every batch was paid on paid_on."""
+def render_period(
+    books: Books, config: BooksConfig, chart: Chart, period: str, batches: list[BatchSummary]
+) -> None:
+    """Write the period's books file from its paid batches, and main.beancount."""
+    transactions, problems = post_batches([b for b in batches if b.payment], chart)
+    if problems:  # `post` checks the mapping first; never write half a period
+        raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
+    atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
+    periods = sorted(set(books.clearing_periods()) | {period})
+    write_main(books, config, chart.opened_on, periods)
+
+
+def pay_batches(
+    conn: Connection, batch_ids: list[int], paid_on: datetime.date, user: str | None = None
+) -> dict[tuple[str, str], Payment]:
+    """Book batches as paid on ``paid_on``: a voucher each (记账凭证号), a sequence per payment
+    month in (institution, clr_type) order. Returns the payments by batch key."""
+    month = paid_on.strftime("%Y-%m")
+    prefix = f"{month}-记-"
+    last = conn.execute(
+        select(func.max(Posting.voucher)).where(Posting.voucher.like(f"{prefix}%"))
+    ).scalar_one()
+    sequence = int(last.removeprefix(prefix)) if last else 0
+    now = datetime.datetime.now().replace(microsecond=0)
+    payments: dict[tuple[str, str], Payment] = {}
+    rows = conn.execute(
+        select(
+            ClearingBatch.id,
+            ClearingBatch.period,
+            ClearingBatch.fixmedins_code,
+            ClearingBatch.clr_type,
+        )
+        .where(ClearingBatch.id.in_(batch_ids))
+        .order_by(ClearingBatch.period, ClearingBatch.fixmedins_code, ClearingBatch.clr_type)
+    ).all()
+    for batch_id, period, code, clr_type in rows:
+        sequence += 1
+        payment = Payment(f"{prefix}{sequence:04d}", paid_on)
+        conn.execute(
+            insert(Posting).values(
+                batch_id=batch_id,
+                voucher=payment.voucher,
+                paid_on=paid_on,
+                books_file=f"clearing/{period}.beancount",
+                posted_at=now,
+                posted_by=user or getpass.getuser(),
+            )
+        )
+        payments[(code, clr_type)] = payment
+    return payments
+
+
+def _unchanged(conn: Connection, period: str, paid_on: datetime.date | None) -> bool:
+    """No settlement of the period is outside a batch, and every batch was paid on paid_on
+    (or, without a date, none was paid)."""
     unbatched = conn.execute(
         select(func.count()).where(Settlement.setl_period == period, Settlement.batch_id.is_(None))
     ).scalar_one()
@@ -140,8 +199,19 @@ def _unchanged(conn: Connection, period: str, paid_on: datetime.date) -> bool:
         select(func.count())
         .select_from(Posting)
         .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
-        .where(ClearingBatch.period == period, Posting.paid_on != paid_on)
+        .where(
+            ClearingBatch.period == period,
+            Posting.paid_on != paid_on if paid_on is not None else true(),
+        )
     ).scalar_one()
+    if paid_on is not None:
+        paid = conn.execute(
+            select(func.count())
+            .select_from(ClearingBatch)
+            .join(Posting, Posting.batch_id == ClearingBatch.id, isouter=True)
+            .where(ClearingBatch.period == period, Posting.id.is_(None))
+        ).scalar_one()
+        other_dates += paid  # a batch still unpaid is a change too
     return unbatched == 0 and other_dates == 0
 
 
@@ -178,44 +248,24 @@ def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
     ]
 
 
-def _form_batches(
-    conn: Connection, batches: list[BatchSummary], paid_on: datetime.date, user: str
-) -> list[BatchSummary]:
-    """Register the batches and their vouchers, and link every settlement to its batch."""
-    month = paid_on.strftime("%Y-%m")
-    prefix = f"{month}-记-"
-    last = conn.execute(
-        select(func.max(Posting.voucher)).where(Posting.voucher.like(f"{prefix}%"))
-    ).scalar_one()
-    sequence = int(last.removeprefix(prefix)) if last else 0
-    now = datetime.datetime.now().replace(microsecond=0)
-    formed = []
+def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:
+    """Register the batches and link every settlement to its batch; returns their ids."""
+    ids = []
     for batch in sorted(batches, key=lambda b: (b.institution_code, b.clr_type)):
-        sequence += 1
-        payment = Payment(f"{prefix}{sequence:04d}", paid_on)
-        batch_id = conn.execute(
-            insert(ClearingBatch)
-            .values(
-                period=batch.period,
-                fixmedins_code=batch.institution_code,
-                clr_type=batch.clr_type,
-                link=batch.link,
-                settlement_count=batch.settlement_count,
-                refund_count=batch.refund_count,
-            )
-            .returning(ClearingBatch.id)
-        ).scalar_one()
-        conn.execute(
-            insert(Posting).values(
-                batch_id=batch_id,
-                voucher=payment.voucher,
-                paid_on=paid_on,
-                books_file=f"clearing/{batch.period}.beancount",
-                posted_at=now,
-                posted_by=user,
-            )
+        ids.append(
+            conn.execute(
+                insert(ClearingBatch)
+                .values(
+                    period=batch.period,
+                    fixmedins_code=batch.institution_code,
+                    clr_type=batch.clr_type,
+                    link=batch.link,
+                    settlement_count=batch.settlement_count,
+                    refund_count=batch.refund_count,
+                )
+                .returning(ClearingBatch.id)
+            ).scalar_one()
         )
-        formed.append(replace(batch, payment=payment))
     # One statement for the whole period: each settlement finds its batch by the batch key.
     conn.execute(
         update(Settlement)
@@ -230,4 +280,4 @@ def _form_batches(
             .scalar_subquery()
         )
     )
-    return formed
+    return ids

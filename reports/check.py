@@ -18,7 +18,7 @@ from beancount.core import data
 from sqlalchemy import Engine, func, select, type_coerce
 
 from ledger.chart import Chart
-from ledger.models import ClearingBatch, Institution, Money, Settlement
+from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
 from ledger.money import ZERO
 
 LINK_PREFIX = "clr-"
@@ -69,7 +69,11 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
     """link -> account -> amount, summed over each batch's settlements in the register."""
     expected: dict[str, dict[str, Decimal]] = {}
     with engine.connect() as conn:
-        for link in conn.execute(select(ClearingBatch.link)).scalars():
+        # only paid batches are in the books (cash basis); unpaid ones are outstanding payments
+        paid = select(Posting.batch_id)
+        for link in conn.execute(
+            select(ClearingBatch.link).where(ClearingBatch.id.in_(paid))
+        ).scalars():
             expected[link] = {}
         rows = conn.execute(
             select(
@@ -83,6 +87,7 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
             )
             .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
             .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
+            .where(ClearingBatch.id.in_(paid))
             .group_by(ClearingBatch.link, Settlement.med_type, Institution.fixmedins_type)
         )
         for row in rows:

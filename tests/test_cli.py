@@ -55,7 +55,7 @@ def test_init_twice_is_a_no_op_and_other_settings_are_refused(cli: Cli, tmp_path
 
 
 def test_usage_errors_exit_2(cli: Cli) -> None:
-    cli("post", "--period", "2023-01", expect=2)
+    cli("post", "--paid-on", "2023-02-10", expect=2)
     cli("import", "settlements", "missing.csv", expect=2)
     cli("frobnicate", expect=2)
 
