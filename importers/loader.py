@@ -493,8 +493,8 @@ def _check_refunds(conn: Connection, result: ImportResult) -> None:
     result.problems += problems
 
 
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
 
 def notices_text(summary: FileSummary) -> list[str]:

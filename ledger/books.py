@@ -100,6 +100,18 @@ class Books:
     def clearing_file(self, period: str) -> Path:
         return self.clearing_dir / f"{period}.beancount"
 
+    @property
+    def bank_dir(self) -> Path:
+        return self.root / "bank"
+
+    def bank_file(self, month: str) -> Path:
+        return self.bank_dir / f"{month}.beancount"
+
+    def bank_months(self) -> list[str]:
+        if not self.bank_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.bank_dir.glob("*.beancount") if PERIOD_RE.match(p.stem))
+
     def clearing_periods(self) -> list[str]:
         if not self.clearing_dir.is_dir():
             return []
@@ -130,7 +142,12 @@ class Books:
         )
 
 
-def render_main(config: BooksConfig, since: datetime.date, clearing_periods: list[str]) -> str:
+def render_main(
+    config: BooksConfig,
+    since: datetime.date,
+    clearing_periods: list[str],
+    bank_months: list[str] | None = None,
+) -> str:
     """``main.beancount``: options, Fava options and the includes, in a fixed order.
 
     ``since`` is the chart's opening date, so that settings do not widen the books' date range.
@@ -141,6 +158,7 @@ def render_main(config: BooksConfig, since: datetime.date, clearing_periods: lis
         'option "operating_currency" "CNY"',
         'option "name_assets" "Assets"',
         'option "name_expenses" "Expenses"',
+        'option "name_income" "Income"',
         "",
         f'{since.isoformat()} custom "fava-option" "language" "zh"',
         f'{since.isoformat()} custom "fava-option" "locale" "zh_CN"',
@@ -150,16 +168,20 @@ def render_main(config: BooksConfig, since: datetime.date, clearing_periods: lis
         f'include "{LOCKS_FILE}"',
     ]
     lines += [f'include "clearing/{period}.beancount"' for period in clearing_periods]
+    lines += [f'include "bank/{month}.beancount"' for month in bank_months or []]
     # Last, so that it checks the entries as every other plugin has left them.
     lines += ["", 'plugin "ledger.plugins.lock"']
     return "\n".join(lines) + "\n"
 
 
-def write_main(books: Books, config: BooksConfig, since: datetime.date, periods: list[str]) -> None:
-    """``main.beancount`` and the locks file it includes (books from before locks get one)."""
+def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
+    """``main.beancount`` including every generated file there is, and the locks file it
+    includes (books from before locks get one)."""
     if not books.locks.exists():
         atomic_write(books.locks, LOCKS_HEADER)
-    atomic_write(books.main, render_main(config, since, periods))
+    atomic_write(
+        books.main, render_main(config, since, books.clearing_periods(), books.bank_months())
+    )
 
 
 MANUAL_TEMPLATE = (
@@ -226,4 +248,4 @@ def initialise(books: Books, config: BooksConfig) -> None:
     if not books.manual.exists():
         atomic_write(books.manual, MANUAL_TEMPLATE)
     atomic_write(books.accounts, render_accounts(chart))
-    write_main(books, config, chart.opened_on, books.clearing_periods())
+    write_main(books, config, chart.opened_on)

@@ -243,3 +243,44 @@ class PersonRecord(Base):
     begndate: Mapped[datetime.date] = mapped_column(Date)
     enddate: Mapped[datetime.date | None] = mapped_column(Date)  # inclusive; None = open
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+
+
+class BankStatement(Base):
+    """An imported bank statement (银行对账单) of one disbursement account."""
+
+    __tablename__ = "bank_statements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"), unique=True)
+    account: Mapped[str] = mapped_column(String(200))  # the books account it is the bank of
+    first_date: Mapped[datetime.date] = mapped_column(Date)
+    last_date: Mapped[datetime.date] = mapped_column(Date)
+    opening_balance: Mapped[Decimal | None] = mapped_column(Money)
+    closing_balance: Mapped[Decimal | None] = mapped_column(Money)
+
+
+#: What a statement line was found to be.
+STATEMENT_LINE_KINDS = ("batch-payment", "fiscal-transfer", "interest", "bank-charge", "undecided")
+
+
+class BankStatementLine(Base):
+    """One line of a bank statement and what it was matched to; ``undecided`` lines wait for a
+    person (nothing is booked from a guess)."""
+
+    __tablename__ = "bank_statement_lines"
+    __table_args__ = (Index("ix_statement_lines_account_date", "account", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    statement_id: Mapped[int] = mapped_column(ForeignKey("bank_statements.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200))
+    line: Mapped[int] = mapped_column(Integer)
+    date: Mapped[datetime.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)  # negative: money out
+    balance: Mapped[Decimal | None] = mapped_column(Money)
+    counterparty: Mapped[str] = mapped_column(String(200))
+    counterparty_account: Mapped[str] = mapped_column(String(60))
+    summary: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))  # one of STATEMENT_LINE_KINDS
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
+    note: Mapped[str] = mapped_column(String(500))  # why undecided, or what it was matched by

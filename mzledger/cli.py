@@ -7,6 +7,7 @@ Every command finds the books directory in --books, else MZLEDGER_BOOKS, else th
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -26,6 +27,7 @@ from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.loader import (
     ImportResult,
+    file_sha256,
     import_settlements,
     notices_text,
     plural,
@@ -35,6 +37,7 @@ from importers.loader import (
 )
 from importers.persons import import_persons
 from importers.problems import Problem
+from importers.statements import LayoutError, load_layout, read_statement
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
@@ -46,6 +49,7 @@ from ledger.books import (
 from ledger.chart import Chart, ChartError, load_chart
 from ledger.register import open_register, resolve_url
 from postings.period import post_period
+from postings.statement_import import import_statement
 from reports.audit import AuditResult, parse_period
 from reports.audit import audit as run_audit
 from reports.audit_output import as_csv, as_json, as_xlsx
@@ -275,6 +279,50 @@ def import_platform_totals_command(
     out.print(render_comparison(comparisons, period), markup=False)
     if not all(c.agreed for c in comparisons):
         raise typer.Exit(4)
+
+
+@import_app.command("statement")
+def import_statement_command(
+    file: Annotated[
+        Path, typer.Argument(help="A bank statement (CSV).", exists=True, dir_okay=False)
+    ],
+    account: Annotated[str, typer.Option(help="The books account the statement is of.")],
+    layout: Annotated[
+        str, typer.Option(help="Bank layout: a shipped name or a TOML file.")
+    ] = "generic",
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import a disbursement account's bank statement: book the batches it paid, the transfers
+    in, interest and charges, and assert its closing balance."""
+    with _user_errors():
+        books, config, chart, engine = _open(books_dir)
+        try:
+            bank_layout = load_layout(layout)
+        except LayoutError as exc:
+            refuse(*(str(p) for p in exc.problems), "refused: the layout is not usable")
+        statement, problems = read_statement(file, bank_layout)
+        if statement is None:
+            refuse(
+                *(str(p) for p in problems),
+                f"refused: {plural(len(problems), 'problem')}; nothing was imported",
+            )
+        result = import_statement(
+            engine, books, config, chart, statement, file_sha256(file), account
+        )
+    if result.problems:
+        refuse(*result.problems, "refused: nothing was imported")
+    if result.already_imported:
+        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+        return
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))
+    out.print(f"{file}: {len(statement.lines)} lines ({kinds})", markup=False)
+    if result.paid:
+        out.print(
+            f"booked {plural(len(result.paid), 'batch', 'batches')} on the bank's dates",
+            markup=False,
+        )
+    for line in result.undecided:
+        err.print(f"to decide: {line}", markup=False)
 
 
 def _parse_date(value: str) -> datetime.date:
@@ -521,9 +569,16 @@ def demo(
         if period in posted:
             out.print(f"{period}: already posted", markup=False)
             continue
-        year, month = int(period[:4]), int(period[5:])
-        paid_on = datetime.date(year + month // 12, month % 12 + 1, 10)
-        post(period=period, paid_on=paid_on, books_dir=directory)
+        post(period=period, paid_on=None, books_dir=directory)
+    # the bank statements pay the batches: month by month, both accounts
+    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
+    statements = sorted(
+        (name[-11:-4], account["account"], exports / name)
+        for account in accounts
+        for name in account["files"]
+    )
+    for _month, account_name, path in statements:
+        import_statement_command(path, account=account_name, books_dir=directory)
     check(books_dir=directory)
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "

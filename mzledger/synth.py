@@ -74,7 +74,15 @@ PLANTED_RULES: tuple[str, ...] = (
 )  # fmt: skip
 
 # Bank statements of the disbursement accounts (支出户), in the shipped "generic" layout.
-BANK_HEADER: tuple[str, ...] = ("交易日期", "借方金额", "贷方金额", "余额", "对方户名", "对方账号", "摘要")
+BANK_HEADER: tuple[str, ...] = (
+    "交易日期",
+    "借方金额",
+    "贷方金额",
+    "余额",
+    "对方户名",
+    "对方账号",
+    "摘要",
+)
 # (code, books account, the bank's file encoding): the banks differ.
 BANK_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
     ("100401", "Assets:1004-支出户存款:01-统筹基金", "utf-8"),
@@ -832,11 +840,126 @@ def _sorted_planted(planted: Iterable[dict[str, str]]) -> list[dict[str, str]]:
     return sorted(planted, key=lambda p: (p["rule"], p["setl_id"]))
 
 
-def _write_atomic(path: Path, write: Callable[[IO[str]], None]) -> Path:
+def _next_month(month: str) -> str:
+    y, m = int(month[:4]), int(month[5:])
+    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
+
+
+def fiscal_account_name(region: str) -> str:
+    """对方户名 of the fund's fiscal special account: the region's city name (as the books title
+    has it, ``ledger/regions.toml``), else 示例市, then 社会保险基金财政专户."""
+    try:
+        text = resources.files("ledger").joinpath("regions.toml").read_text("utf-8")
+        city = tomllib.loads(text).get(region)
+    except (ImportError, OSError, tomllib.TOMLDecodeError):
+        city = None
+    return f"{city if isinstance(city, str) else '示例市'}{FISCAL_SUFFIX}"
+
+
+def _bank_account_no(spec: CitySpec, party: str) -> str:
+    """A fake account number, fixed by the seed and the party (an institution code, "fiscal")."""
+    rng = random.Random(f"{spec.seed}/bank/{party}")
+    if party == "fiscal":
+        return f"{spec.region}{rng.randrange(10**10):010d}"
+    return f"62{rng.randrange(10**17):017d}"
+
+
+class _BatchTotals:
+    """Per clearing batch (month of setl_time, fixmedins_code, clr_type): its [pooled, personal]
+    parts, refunds included with their negative amounts, gathered from the settlement rows as
+    they stream by; and each institution's name as its first row gives it."""
+
+    def __init__(self) -> None:
+        self.parts: dict[tuple[str, str, str], list[Decimal]] = {}
+        self.names: dict[str, str] = {}
+
+    def tap(self, rows: Iterable[dict[str, str]]) -> Iterator[dict[str, str]]:
+        for row in rows:
+            key = (row["setl_time"][:7], row["fixmedins_code"], row["clr_type"])
+            parts = self.parts.get(key)
+            if parts is None:
+                parts = self.parts[key] = [ZERO, ZERO]
+                self.names.setdefault(row["fixmedins_code"], row["fixmedins_name"])
+            parts[0] += Decimal(row["hifp_pay"])
+            parts[1] += Decimal(row["acct_pay"]) + Decimal(row["acct_mulaid_pay"])
+            yield row
+
+
+def _statement_lines(
+    month: str,
+    opening: Decimal,
+    batches: Sequence[tuple[str, str, Decimal]],
+    parties: dict[str, tuple[str, str]],
+    fiscal: tuple[str, str],
+) -> tuple[list[list[str]], Decimal]:
+    """One account's statement of the payment month after clearing month ``month``: its lines
+    and closing balance. ``batches``: (fixmedins_code, clr_type, this account's part), nonzero,
+    in that order; ``parties``: code -> (name, account number)."""
+    pay_month = _next_month(month)
+    lines: list[list[str]] = []
+    balance = opening
+
+    def line(day: int, amount: Decimal, party: tuple[str, str], summary: str) -> None:
+        nonlocal balance
+        balance += amount
+        debit, credit = (_money(-amount), "") if amount < 0 else ("", _money(amount))
+        lines.append([f"{pay_month}-{day:02d}", debit, credit, _money(balance), *party, summary])
+
+    paid = sum((part for _, _, part in batches if part > 0), ZERO)
+    topup = (paid / TOPUP_UNIT).to_integral_value(rounding=ROUND_CEILING) * TOPUP_UNIT
+    if topup > 0:
+        line(TOPUP_DAY, topup, fiscal, TOPUP_SUMMARY)
+    for code, clr_type, part in batches:
+        line(PAY_DAY, -part, parties[code], f"{PAY_SUMMARY} clr-{month}-{code}-{clr_type}")
+    if int(pay_month[5:]) % 3 == 0:  # quarterly interest, credited the day after the 20th
+        interest = _round(balance * INTEREST_RATE / 4)
+        if interest > 0:
+            line(INTEREST_DAY, interest, ("", ""), INTEREST_SUMMARY)
+    return lines, balance
+
+
+def _write_statements(spec: CitySpec, totals: _BatchTotals, out_dir: Path) -> list[Path]:
+    """Both accounts' statements of every payment month, and bank-accounts.json. Returns the
+    statements, account by account (100401 first), months in order."""
+    names = {i["fixmedins_code"]: i["fixmedins_name"] for i in institution_rows(spec)}
+    codes = sorted({code for _, code, _ in totals.parts})
+    parties = {c: (names.get(c) or totals.names[c], _bank_account_no(spec, c)) for c in codes}
+    fiscal = (fiscal_account_name(spec.region), _bank_account_no(spec, "fiscal"))
+    paths: list[Path] = []
+    accounts: list[dict[str, object]] = []
+    for index, (code, account, encoding) in enumerate(BANK_ACCOUNTS):
+        balance = ZERO
+        files = []
+        for month in spec.months:
+            batches = sorted(
+                (inst, clr_type, parts[index])
+                for (m, inst, clr_type), parts in totals.parts.items()
+                if m == month and parts[index] != 0
+            )
+            lines, balance = _statement_lines(month, balance, batches, parties, fiscal)
+
+            def write(fh: IO[str], lines: list[list[str]] = lines) -> None:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(BANK_HEADER)
+                writer.writerows(lines)
+
+            path = out_dir / f"bank-{code}-{_next_month(month)}.csv"
+            paths.append(_write_atomic(path, write, encoding=encoding))
+            files.append(path.name)
+        accounts.append({"account": account, "code": code, "files": files})
+
+    def write_accounts(fh: IO[str]) -> None:
+        fh.write(json.dumps(accounts, ensure_ascii=False, indent=2) + "\n")
+
+    _write_atomic(out_dir / "bank-accounts.json", write_accounts)
+    return paths
+
+
+def _write_atomic(path: Path, write: Callable[[IO[str]], None], *, encoding: str = "utf-8") -> Path:
     """Write via a temp file in the same directory and os.replace: readers never see half."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
             write(fh)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600
         os.replace(tmp, path)
@@ -858,9 +981,13 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]
 
 def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
     """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
-    (one per month) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id;
-    an empty list when none are planted). Returns the paths of the CSV files: institutions,
-    persons, then the months in order."""
+    (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
+    of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
+    in GB18030), out_dir/bank-accounts.json (books account, code and statement files of each
+    account) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
+    empty list when none are planted). Returns the paths of the CSV files: institutions,
+    persons, the settlement months in order, then the statements (100401's months in order,
+    then 100402's)."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [
@@ -868,7 +995,8 @@ def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
         _write_csv(out_dir / "persons.csv", PERSON_HEADER, person_rows(spec)),
     ]
     stream = _Stream(spec)
-    groups = itertools.groupby(stream.rows(), key=lambda r: r["setl_time"][:7])
+    totals = _BatchTotals()
+    groups = itertools.groupby(totals.tap(stream.rows()), key=lambda r: r["setl_time"][:7])
     current = next(groups, None)
     for month in spec.months:
         rows: Iterable[dict[str, str]] = ()
@@ -879,6 +1007,7 @@ def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
             current = next(groups, None)
     if current is not None:
         raise RuntimeError(f"settlements dated {current[0]}, outside the spec's months")
+    paths += _write_statements(spec, totals, out_dir)
 
     def write_planted(fh: IO[str]) -> None:
         planted = _sorted_planted(stream.planted)

@@ -145,8 +145,7 @@ def render_period(
     if problems:  # `post` checks the mapping first; never write half a period
         raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
     atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
-    periods = sorted(set(books.clearing_periods()) | {period})
-    write_main(books, config, chart.opened_on, periods)
+    write_main(books, config, chart.opened_on)
 
 
 def pay_batches(

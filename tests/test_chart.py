@@ -20,6 +20,8 @@ def test_default_chart_follows_domain_md() -> None:
         "Expenses:5001-社会保险待遇支出:01-统筹基金待遇支出:04-门诊慢特病",
         "Expenses:5001-社会保险待遇支出:02-个人账户待遇支出:01-普通门诊支出",
         "Expenses:5001-社会保险待遇支出:02-个人账户待遇支出:02-定点药店医药费支出",
+        "Income:4004-利息收入",
+        "Expenses:5301-其他支出:01-银行手续费",
     ]
     assert all(bc_account.is_valid(n) for n in names)
     outpatient = chart.accounts[3]
@@ -34,7 +36,7 @@ def test_default_chart_follows_domain_md() -> None:
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 7
+    assert len(entries) == 9
     assert entries[0].meta["code"] == "1003"
 
 

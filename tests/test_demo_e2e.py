@@ -28,7 +28,16 @@ def test_demo_books_check_clean_and_reconcile(demo: tuple[Path, str]) -> None:
     entries, errors, options = loader.load_file(str(books / "main.beancount"))
     assert errors == []
     assert options["operating_currency"] == ["CNY"]
-    batches = [e for e in entries if isinstance(e, data.Transaction)]
+    batches = [
+        e
+        for e in entries
+        if isinstance(e, data.Transaction) and any(link.startswith("clr-") for link in e.links)
+    ]
+    # every bank statement line was decided: the bank's own entries carry their source line
+    bank = [e for e in entries if isinstance(e, data.Transaction) and "bank_line" in e.meta]
+    assert {e.narration for e in bank} == {"财政专户拨入", "结息"}
+    balances = [e for e in entries if isinstance(e, data.Balance)]
+    assert len(balances) == 8  # 2 accounts x 4 monthly statements, all asserted and passing
     # one transaction per clearing batch (month x institution x clr_type), never per settlement
     keys, settlements = set(), 0
     for path in (books / "exports").glob("settlements-*.csv"):

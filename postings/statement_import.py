@@ -1,0 +1,313 @@
+"""``mzledger import statement``: a disbursement account's bank statement into the register and
+the books, in one database transaction, refused whole when anything is wrong with the file.
+
+The lines are judged by ``postings.payments.decide``; batches whose parts are all matched are
+booked on the bank's date; the bank's own entries (transfers in from the fiscal special
+account, interest, charges) and the statement's closing balance (a ``balance`` assertion on the
+day after its last date) go to ``bank/YYYY-MM.beancount``, generated from the register.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from beancount import loader
+from beancount.parser import printer
+from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
+
+from importers.statements import Statement
+from ledger.books import Books, BooksConfig, atomic_write, write_main
+from ledger.chart import Chart
+from ledger.locks import locked_months
+from ledger.models import (
+    BankStatement,
+    BankStatementLine,
+    ClearingBatch,
+    ImportedFile,
+    Institution,
+    Money,
+    Posting,
+    Settlement,
+)
+from ledger.money import ZERO
+
+from .batches import summarize
+from .payments import BankEntry, Line, OpenPart, bank_directives, decide
+from .period import pay_batches, render_period
+
+FUNDS = {"bank-pooled": "pooled", "bank-personal": "personal"}
+
+
+@dataclass
+class StatementResult:
+    account: str
+    already_imported: bool = False
+    problems: list[str] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    undecided: list[str] = field(default_factory=list)
+    paid: list[str] = field(default_factory=list)  # links of batches booked by this statement
+
+
+def _part(fund: str) -> object:
+    if fund == "pooled":
+        return func.sum(Settlement.hifp_pay)
+    return func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay)
+
+
+def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
+    """The batches' parts payable from ``account`` that no bank line has matched yet."""
+    matched = select(BankStatementLine.batch_id).where(
+        BankStatementLine.account == account, BankStatementLine.kind == "batch-payment"
+    )
+    rows = conn.execute(
+        select(
+            ClearingBatch.id,
+            ClearingBatch.link,
+            ClearingBatch.fixmedins_code,
+            Institution.name,
+            type_coerce(_part(fund), Money).label("part"),
+            Posting.paid_on,
+        )
+        .join(Settlement, Settlement.batch_id == ClearingBatch.id)
+        .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
+        .outerjoin(Posting, Posting.batch_id == ClearingBatch.id)
+        .where(ClearingBatch.id.not_in(matched))
+        .group_by(
+            ClearingBatch.id,
+            ClearingBatch.link,
+            ClearingBatch.fixmedins_code,
+            Institution.name,
+            Posting.paid_on,
+        )
+        .order_by(ClearingBatch.id)
+    ).all()
+    return [
+        OpenPart(row.id, row.link, row.fixmedins_code, row.name, row.part, row.paid_on)
+        for row in rows
+        if row.part != ZERO
+    ]
+
+
+def import_statement(
+    engine: Engine,
+    books: Books,
+    config: BooksConfig,
+    chart: Chart,
+    statement: Statement,
+    sha256: str,
+    account: str,
+    *,
+    user: str | None = None,
+) -> StatementResult:
+    result = StatementResult(account)
+    roles = {chart.account(role): role for role in FUNDS}
+    if account not in roles:
+        result.problems.append(
+            f"--account: not a disbursement account of the chart (found '{account}', expected "
+            f"{' or '.join(sorted(roles))})"
+        )
+        return result
+    fund = FUNDS[roles[account]]
+    entries, _errors, _options = loader.load_file(str(books.main))
+    locked = locked_months(entries)
+    touched = {line.date.strftime("%Y-%m") for line in statement.lines}
+    if touched & locked:
+        result.problems.append(
+            f"{statement.path}: lines dated in {', '.join(sorted(touched & locked))}, which is "
+            "locked (locks.beancount): reopen it first"
+        )
+        return result
+    with engine.begin() as conn:
+        earlier = conn.execute(
+            select(ImportedFile.kind).where(ImportedFile.sha256 == sha256)
+        ).scalar()
+        if earlier == "statement":
+            result.already_imported = True
+            return result
+        if earlier is not None:
+            result.problems.append(
+                f"{statement.path}: imported before as another kind of file (found '{earlier}', "
+                "expected a bank statement)"
+            )
+            return result
+        statement_id = _record_statement(conn, statement, sha256, account, user)
+        parts = open_parts(conn, account, fund)
+        matched: list[int] = []
+        for line in statement.lines:
+            decision = decide(
+                Line(
+                    line.line,
+                    line.date,
+                    line.amount,
+                    line.counterparty,
+                    line.summary,
+                    line.reference,
+                ),
+                parts,
+            )
+            result.kinds[decision.kind] += 1
+            if decision.kind == "undecided":
+                result.undecided.append(
+                    f"{statement.path}:{line.line}: {line.date} {line.amount} "
+                    f"{line.counterparty}: {decision.note}"
+                )
+            if decision.kind == "batch-payment":
+                parts = [p for p in parts if p.batch_id != decision.batch_id]
+                matched.append(decision.batch_id or 0)
+            conn.execute(
+                insert(BankStatementLine).values(
+                    statement_id=statement_id,
+                    account=account,
+                    line=line.line,
+                    date=line.date,
+                    amount=line.amount,
+                    balance=line.balance,
+                    counterparty=line.counterparty,
+                    counterparty_account=line.counterparty_account,
+                    summary=line.summary,
+                    reference=line.reference,
+                    kind=decision.kind,
+                    batch_id=decision.batch_id,
+                    note=decision.note,
+                )
+            )
+        periods = _book_paid_batches(conn, chart, matched, result, user)
+        for period in sorted(periods):
+            render_period(books, config, chart, period, summarize(conn, period, posted=True))
+        months = {line.date.strftime("%Y-%m") for line in statement.lines}
+        if statement.last_date is not None:
+            months.add((statement.last_date + datetime.timedelta(days=1)).strftime("%Y-%m"))
+        for month in sorted(months):
+            render_bank_month(conn, books, chart, month)
+        write_main(books, config, chart.opened_on)
+    return result
+
+
+def _record_statement(
+    conn: Connection, statement: Statement, sha256: str, account: str, user: str | None
+) -> int:
+    file_id = conn.execute(
+        insert(ImportedFile)
+        .values(
+            kind="statement",
+            name=str(statement.path),
+            sha256=sha256,
+            file_format="csv",
+            row_count=len(statement.lines),
+            inserted_count=len(statement.lines),
+            skipped_count=0,
+            imported_at=datetime.datetime.now().replace(microsecond=0),
+            imported_by=user or getpass.getuser(),
+        )
+        .returning(ImportedFile.id)
+    ).scalar_one()
+    first = statement.first_date or datetime.date.min
+    statement_id: int = conn.execute(
+        insert(BankStatement)
+        .values(
+            file_id=file_id,
+            account=account,
+            first_date=first,
+            last_date=statement.last_date or first,
+            opening_balance=statement.opening_balance,
+            closing_balance=statement.closing_balance,
+        )
+        .returning(BankStatement.id)
+    ).scalar_one()
+    return statement_id
+
+
+def _book_paid_batches(
+    conn: Connection, chart: Chart, batch_ids: list[int], result: StatementResult, user: str | None
+) -> set[str]:
+    """Book each batch whose every non-zero part now has its bank line, all on one day."""
+    periods: set[str] = set()
+    for batch_id in batch_ids:
+        link, period = conn.execute(
+            select(ClearingBatch.link, ClearingBatch.period).where(ClearingBatch.id == batch_id)
+        ).one()
+        if conn.execute(select(Posting.id).where(Posting.batch_id == batch_id)).first():
+            continue  # booked by `post --paid-on`; the bank line confirms it
+        needed = {
+            chart.account(role)
+            for role, fund in FUNDS.items()
+            if conn.execute(
+                select(type_coerce(_part(fund), Money)).where(Settlement.batch_id == batch_id)
+            ).scalar_one()
+            != ZERO
+        }
+        lines = conn.execute(
+            select(BankStatementLine.account, BankStatementLine.date).where(
+                and_(
+                    BankStatementLine.batch_id == batch_id,
+                    BankStatementLine.kind == "batch-payment",
+                )
+            )
+        ).all()
+        if {account for account, _ in lines} != needed:
+            continue  # the other account's statement has not come yet
+        dates = sorted({date for _, date in lines})
+        if len(dates) > 1:
+            result.undecided.append(
+                f"^{link}: its parts were paid on {', '.join(map(str, dates))}: one batch, one "
+                "voucher, one date; book it by hand (manual.beancount) or ask the bank"
+            )
+            continue
+        pay_batches(conn, [batch_id], dates[0], user)
+        result.paid.append(link)
+        periods.add(period)
+    return periods
+
+
+def render_bank_month(conn: Connection, books: Books, chart: Chart, month: str) -> None:
+    """``bank/YYYY-MM.beancount``: the month's bank entries and closing balances."""
+    year, number = int(month[:4]), int(month[5:])
+    start = datetime.date(year, number, 1)
+    end = datetime.date(year + number // 12, number % 12 + 1, 1)
+    entries: list[BankEntry] = []
+    lines = conn.execute(
+        select(
+            BankStatementLine.account,
+            BankStatementLine.date,
+            BankStatementLine.amount,
+            BankStatementLine.kind,
+            BankStatementLine.counterparty,
+            BankStatementLine.summary,
+            BankStatementLine.line,
+            ImportedFile.name,
+        )
+        .join(BankStatement, BankStatement.id == BankStatementLine.statement_id)
+        .join(ImportedFile, ImportedFile.id == BankStatement.file_id)
+        .where(
+            BankStatementLine.kind.in_(("fiscal-transfer", "interest", "bank-charge")),
+            BankStatementLine.date >= start,
+            BankStatementLine.date < end,
+        )
+    )
+    for account, date, amount, kind, counterparty, summary, number, name in lines:
+        source = f"{Path(name).name}:{number}"
+        entries.append(BankEntry(account, date, amount, kind, counterparty, summary, source))
+    closing = conn.execute(
+        select(
+            BankStatement.account,
+            BankStatement.last_date,
+            BankStatement.closing_balance,
+            ImportedFile.name,
+        ).join(ImportedFile, ImportedFile.id == BankStatement.file_id)
+    )
+    for account, last_date, balance, name in closing:
+        day = last_date + datetime.timedelta(days=1)
+        if start <= day < end and balance is not None:
+            entries.append(BankEntry(account, day, balance, "balance", "", "", Path(name).name))
+    entries.sort(key=lambda e: (e.date, e.account, e.kind != "balance", e.source))
+    header = (
+        f";; Bank entries of {month}: transfers in from the fiscal special account, interest,\n"
+        ";; charges, and each statement's closing balance. Generated by `mzledger import\n"
+        ";; statement` from the register: do not edit.\n"
+    )
+    body = "\n".join(printer.format_entry(d) for d in bank_directives(entries, chart))
+    atomic_write(books.bank_file(month), header + "\n" + body)
