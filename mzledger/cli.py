@@ -7,6 +7,7 @@ Every command finds the books directory in --books, else MZLEDGER_BOOKS, else th
 from __future__ import annotations
 
 import datetime
+import getpass
 import json
 import os
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+from beancount import loader
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -47,6 +49,7 @@ from ledger.books import (
     initialise,
 )
 from ledger.chart import Chart, ChartError, load_chart
+from ledger.locks import append_to_locks_file, prepare_lock, prepare_reopen
 from ledger.register import open_register, resolve_url
 from postings.period import post_period
 from postings.statement_import import import_statement
@@ -54,6 +57,7 @@ from reports.audit import AuditResult, parse_period
 from reports.audit import audit as run_audit
 from reports.audit_output import as_csv, as_json, as_xlsx
 from reports.check import CheckResult, check_books
+from reports.close import close_month, month_bounds
 from reports.fund_report import build_month_report
 from reports.platform_totals import compare as compare_platform_totals
 from reports.platform_totals import read_platform_totals, register_totals, render_comparison
@@ -527,6 +531,77 @@ def report(
         err.print(f"report {period}: the books and the register disagree", markup=False)
         raise typer.Exit(4)
     out.print(f"report {period}: books and register agree", markup=False)
+
+
+@app.command()
+def close(
+    month: Annotated[str, typer.Argument(help="The books month to close, YYYY-MM.")],
+    books_dir: BooksOption = Path("."),
+    lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
+) -> None:
+    """Month-end close: every check, the bank reconciliation, outstanding payments; exit 0 when
+    the month can close, 4 otherwise. The summary goes to <books>/close/<month>.json."""
+    try:
+        month_bounds(month)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="MONTH") from None
+    with _user_errors():
+        books, _config, chart, engine = _open(books_dir)
+        result = close_month(books.main, engine, chart, month)
+        summary = books.root / "close" / f"{month}.json"
+        atomic_write(summary, result.summary_json())
+    for check_ in result.checks:
+        out.print(f"{'ok  ' if check_.ok else 'FAIL'} {check_.name}", markup=False)
+        for detail in check_.details:
+            out.print(f"     {detail}", markup=False)
+    for reconciliation in result.reconciliations:
+        out.print(
+            f"余额调节表 {reconciliation.account}: books {reconciliation.book_balance}, bank "
+            f"{reconciliation.bank_balance}, adjusted {reconciliation.adjusted_book_balance} / "
+            f"{reconciliation.adjusted_bank_balance}"
+            + (" agree" if reconciliation.agrees else " DIFFER"),
+            markup=False,
+        )
+    out.print(f"summary: {summary}", markup=False)
+    if not result.ok:
+        out.print(f"{month} cannot close", markup=False)
+        raise typer.Exit(4)
+    out.print(f"{month} can close", markup=False)
+    if lock:
+        with _user_errors():
+            entries, _errors, _options = loader.load_file(str(books.main))
+            try:
+                files = prepare_lock(entries, month, getpass.getuser(), _now(), root=books.root)
+            except ValueError as exc:
+                refuse(f"{month}: {exc}")
+            atomic_write(books.root / files.manifest_path, files.manifest_text)
+            existing = books.locks.read_text("utf-8") if books.locks.exists() else None
+            atomic_write(books.locks, append_to_locks_file(existing, files.entry_text))
+        out.print(f"{month} locked ({files.count} entries fingerprinted)", markup=False)
+
+
+@app.command()
+def reopen(
+    month: Annotated[str, typer.Argument(help="The locked month to reopen, YYYY-MM.")],
+    reason: Annotated[str, typer.Option(help="Why: kept in the books for auditors.")],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Remove a month's lock, with a reason that stays on record (who, when, why)."""
+    with _user_errors():
+        books = Books(books_dir)
+        books.read_config()
+        entries, _errors, _options = loader.load_file(str(books.main))
+        try:
+            entry = prepare_reopen(entries, month, reason, getpass.getuser(), _now())
+        except ValueError as exc:
+            refuse(f"{month}: {exc}")
+        existing = books.locks.read_text("utf-8") if books.locks.exists() else None
+        atomic_write(books.locks, append_to_locks_file(existing, entry))
+    out.print(f"{month} reopened; the reopening is recorded in {books.locks}", markup=False)
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now().astimezone().replace(microsecond=0)
 
 
 @app.command()

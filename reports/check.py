@@ -26,7 +26,8 @@ LINK_PREFIX = "clr-"
 
 @dataclass
 class CheckResult:
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # Beancount's and the mismatches below
+    mismatches: list[str] = field(default_factory=list)  # books vs register only
     warnings: list[str] = field(default_factory=list)
     batch_count: int = 0
     transaction_count: int = 0
@@ -38,7 +39,7 @@ class CheckResult:
         return not self.errors
 
 
-def _error_text(error: object) -> str:
+def error_text(error: object) -> str:
     source = getattr(error, "source", None) or {}
     where = f"{source.get('filename', '?')}:{source.get('lineno', '?')}: " if source else ""
     return f"{where}{getattr(error, 'message', error)}"
@@ -111,9 +112,9 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
 def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
     result = CheckResult()
     entries, errors, _options = loader.load_file(str(main_file))
-    result.errors += [_error_text(e) for e in errors]
+    result.errors += [error_text(e) for e in errors]
     in_books, problems = books_batches(entries)
-    result.errors += problems
+    result.mismatches += problems
     in_register = register_batches(engine, chart)
     result.batch_count = len(in_register)
     result.transaction_count = len(in_books)
@@ -122,10 +123,12 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
         books_side = in_books.get(link)
         register_side = in_register.get(link)
         if books_side is None:
-            result.errors.append(f"^{link}: batch is in the register but not in the books")
+            result.mismatches.append(f"^{link}: batch is in the register but not in the books")
             continue
         if register_side is None:
-            result.errors.append(f"^{link}: transaction in the books has no batch in the register")
+            result.mismatches.append(
+                f"^{link}: transaction in the books has no batch in the register"
+            )
             continue
         for account in sorted(set(books_side) | set(register_side)):
             books_amount = books_side.get(account, ZERO)
@@ -133,10 +136,11 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
             totals[account][0] += books_amount
             totals[account][1] += register_amount
             if books_amount != register_amount:
-                result.errors.append(
+                result.mismatches.append(
                     f"^{link}: {account}: books {books_amount} CNY, register "
                     f"{register_amount} CNY, difference {books_amount - register_amount} CNY"
                 )
+    result.errors += result.mismatches
     result.accounts = {a: (v[0], v[1]) for a, v in sorted(totals.items())}
     with engine.connect() as conn:
         late = conn.execute(

@@ -112,19 +112,27 @@ class LoadedBooks:
     errors: tuple[str, ...]
 
 
-def _error_text(error: object) -> str:
+def _error_text(error: object, root: Path) -> str:
+    """An error as text, its file named relative to the books (``bank/2023-03.beancount``, not
+    to be confused with ``clearing/2023-03.beancount``), never by an absolute path."""
     source = getattr(error, "source", None) or {}
-    where = f"{Path(str(source.get('filename', '?'))).name}:{source.get('lineno', '?')}: "
+    path = Path(str(source.get("filename", "?")))
+    try:
+        name = path.resolve().relative_to(root.resolve()).as_posix()
+    except (ValueError, OSError):
+        name = path.name
+    where = f"{name}:{source.get('lineno', '?')}: "
     return f"{where if source else ''}{getattr(error, 'message', error)}"
 
 
 def load_books(main_file: Path) -> LoadedBooks:
-    """Load ``main.beancount``; loader errors are kept as text (file name and line only)."""
+    """Load ``main.beancount``; loader errors are kept as text (the file, relative to the books'
+    directory, and the line)."""
     entries, errors, options = loader.load_file(str(main_file))
     return LoadedBooks(
         entries=tuple(entries),
         title=str(options.get("title") or ""),
-        errors=tuple(_error_text(e) for e in errors),
+        errors=tuple(_error_text(e, main_file.parent) for e in errors),
     )
 
 
@@ -356,15 +364,26 @@ def build_trial_balance(books: LoadedBooks, chart: Chart, month: Month) -> Trial
 
 @dataclass(frozen=True)
 class LedgerLine:
-    """One posting of a detail ledger, with the running balance after it (signed)."""
+    """One posting of a detail ledger, with the running balance after it (signed).
+
+    ``voucher`` is the voucher number of a clearing batch (``voucher`` metadata); the bank's own
+    entries (transfers in, interest, charges) have none and name their statement line instead
+    (``bank_line`` metadata, ``file.csv:line``); a hand entry may have neither.
+    """
 
     date: datetime.date
     voucher: str
+    bank_line: str
     payee: str
     narration: str
     debit: Decimal
     credit: Decimal
     balance: Decimal
+
+    @property
+    def reference(self) -> str:
+        """What the ledger shows in its voucher column: the voucher, else the bank line."""
+        return self.voucher or self.bank_line
 
 
 @dataclass(frozen=True)
@@ -396,7 +415,8 @@ class DetailLedger:
 def build_detail_ledger(
     books: LoadedBooks, chart: Chart, account: str, month: Month
 ) -> DetailLedger:
-    """The detail ledger of ``account``: postings in loader order (date, then file order)."""
+    """The detail ledger of ``account``: every posting to it in loader order (by date), the
+    clearing batches' and the bank's own entries (from ``bank/``) alike."""
     legs, _skipped = legs_of(books, chart.currency)
     mine = [leg for leg in legs if leg.account == account]
     m = _movement([(leg.date, leg.number) for leg in mine], month)
@@ -407,10 +427,12 @@ def build_detail_ledger(
         if not month.first <= entry.date <= month.last:
             continue
         balance += number
+        meta = entry.meta or {}
         lines.append(
             LedgerLine(
                 date=entry.date,
-                voucher=str((entry.meta or {}).get("voucher") or ""),
+                voucher=str(meta.get("voucher") or ""),
+                bank_line=str(meta.get("bank_line") or ""),
                 payee=entry.payee or "",
                 narration=entry.narration or "",
                 debit=number if number > ZERO else ZERO,

@@ -95,6 +95,15 @@ TRIAL_NOTE = (
     "账簿未做期末收支结转，支出类科目余额为建账以来累计。"
 )
 
+#: Columns of a detail ledger; a bank entry without a voucher shows its statement line
+#: (``file.csv:line``) in the voucher column, and its counterparty (e.g. the fiscal special
+#: account for a transfer in) as 对方单位.
+LEDGER_HEADERS = ("日期", "凭证号／银行流水", "对方单位", "摘要", "借方", "贷方", "借或贷", "余额")
+LEDGER_NOTE = (
+    "凭证号为清算批次的记账凭证号；银行自身的分录（财政专户拨入、利息、手续费）无凭证号，"
+    "列示银行对账单文件及行号。"
+)
+
 BREAKDOWN_COLUMNS = ("统筹基金支出", "个人账户支出", "支出合计", "结算笔数", "人数")
 
 
@@ -480,7 +489,7 @@ def _ledger_sheet(workbook: Any, report: MonthReport, ledger: DetailLedger, name
     s.text(f"{report.title}　明细账　{ledger.code} {ledger.title}", s.title_font)
     s.text(period_line(report))
     s.blank()
-    s.header(("日期", "凭证号", "收款单位", "摘要", "借方", "贷方", "借或贷", "余额"))
+    s.header(LEDGER_HEADERS)
     s.sheet.freeze_panes = f"A{s.row + 1}"
     formats = ("yyyy-mm-dd", None, None, None, MONEY_FORMAT, MONEY_FORMAT, None, MONEY_FORMAT)
     for date, voucher, payee, text, debit, credit, balance, total in ledger_rows(ledger):
@@ -489,7 +498,8 @@ def _ledger_sheet(workbook: Any, report: MonthReport, ledger: DetailLedger, name
             formats,
             total=total,
         )
-    s.widths((12, 18, 28, 52, 15, 15, 8, 16))
+    s.text(LEDGER_NOTE)
+    s.widths((12, 26, 28, 52, 15, 15, 8, 16))
 
 
 LedgerRow = tuple[datetime.date, str, str, str, Decimal | None, Decimal | None, Decimal, bool]
@@ -502,7 +512,7 @@ def ledger_rows(ledger: DetailLedger) -> list[LedgerRow]:
     rows += [
         (
             line.date,
-            line.voucher,
+            line.reference,
             line.payee,
             line.narration,
             line.debit,
@@ -756,7 +766,7 @@ def _trial_table(balance: TrialBalance) -> str:
 def _ledger_table(ledger: DetailLedger) -> str:
     lines = [
         "<table>",
-        _th_row(("日期", "凭证号", "收款单位", "摘要", "借方", "贷方", "借或贷", "余额")),
+        _th_row(LEDGER_HEADERS),
     ]
     for date, voucher, payee, text, debit, credit, balance, total in ledger_rows(ledger):
         lines.append(
@@ -846,6 +856,7 @@ def render_html(report: MonthReport) -> str:
     for ledger in report.ledgers:
         parts.append(f"<h2>明细账　{escape(ledger.code)} {escape(ledger.title)}</h2>")
         parts.append(_ledger_table(ledger))
+        parts.append(f'<p class="note">{escape(LEDGER_NOTE)}</p>')
     if report.warnings:
         parts.append("<h2>提示</h2>")
         parts += [f'<p class="note">{escape(w)}</p>' for w in report.warnings]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import json
 import re
 import shutil
 import zipfile
@@ -27,7 +28,7 @@ from ledger.books import Books
 from ledger.chart import Chart, load_chart
 from ledger.register import open_register, resolve_url
 from reports.fund_report import MonthReport, build_month_report
-from reports.ledgers import Month
+from reports.ledgers import DetailLedger, Month
 from reports.report_output import render_html, render_xlsx, report_dir, write_month_report
 from reports.svg_charts import Series, bar_chart
 
@@ -107,6 +108,31 @@ def register_by_account(demo: Demo, first: datetime.date, last: datetime.date) -
         personal = "personal-pharmacy" if row.fixmedins_type == "2" else "personal-clinic"
         sums[chart.account(personal)] += fen(row.personal)
     return sums
+
+
+VOUCHER = re.compile(r"2023-02-记-\d{4}")
+BANK_LINE = re.compile(r"bank-10040[12]-2023-02\.csv:\d+")
+
+
+def statement_lines(path: Path) -> list[tuple[int, Decimal, str]]:
+    """(line number, signed amount, summary) of each line of a bank statement CSV; the line
+    number counts the header as line 1, as ``bank_line`` does."""
+    raw = path.read_bytes()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = raw.decode("gb18030")
+    found = []
+    for number, row in enumerate(csv.DictReader(content.splitlines()), start=2):
+        debit, credit = row["借方金额"].strip(), row["贷方金额"].strip()
+        amount = Decimal(credit) if credit else -Decimal(debit)
+        found.append((number, amount, row["摘要"]))
+    return found
+
+
+def bank_lines(ledger: DetailLedger) -> list[tuple[datetime.date, str, Decimal, Decimal]]:
+    """The bank's own lines of a detail ledger (no running balance)."""
+    return [(x.date, x.bank_line, x.debit, x.credit) for x in ledger.lines if x.bank_line]
 
 
 def xlsx_cell(value: Any) -> Decimal:
@@ -191,14 +217,19 @@ def test_counts_and_persons_are_distinct_person_numbers(demo: Demo) -> None:
         assert row.month.persons == len({r.psn_no for r in mine}), row.key
     ytd = register_rows(demo.engine, FEB.year_start, FEB.last)
     assert report.summary.ytd.persons == len({r.psn_no for r in ytd})
-    # the books' voucher metadata count the same settlements
+    # the books' voucher metadata count the same settlements: the clearing transactions (their
+    # ^clr- link) paid in the month; the bank's own entries carry no settlement_count
     entries, _, _ = loader.load_file(str(demo.books.main))
-    in_books = sum(
-        int(e.meta["settlement_count"])
-        for e in entries
-        if isinstance(e, data.Transaction) and FEB.first <= e.date <= FEB.last
-    )
+    in_month = [
+        e for e in entries if isinstance(e, data.Transaction) and FEB.first <= e.date <= FEB.last
+    ]
+    clearing = [e for e in in_month if any(link.startswith("clr-") for link in e.links)]
+    assert clearing and all("settlement_count" in e.meta for e in clearing)
+    bank = [e for e in in_month if e not in clearing]
+    assert bank and all("bank_line" in e.meta and "settlement_count" not in e.meta for e in bank)
+    in_books = sum(int(e.meta["settlement_count"]) for e in clearing)
     assert in_books == len(rows)
+    assert demo.report.checks[-1].right == in_books
 
 
 def test_previous_year_column_only_where_the_books_have_the_month(demo: Demo) -> None:
@@ -256,14 +287,30 @@ def test_detail_ledgers_end_at_the_month_end_balance(demo: Demo) -> None:
         for line in ledger.lines:
             balance += line.debit - line.credit
             assert balance == line.balance
-            assert re.fullmatch(r"2023-02-记-\d{4}", line.voucher)
-            assert FEB.first <= line.date <= FEB.last and line.payee
+            assert FEB.first <= line.date <= FEB.last
+            if line.voucher:  # a clearing batch: its voucher, its institution
+                assert VOUCHER.fullmatch(line.voucher) and line.payee and not line.bank_line
+            else:  # the bank's own entry: its statement line
+                assert BANK_LINE.fullmatch(line.bank_line) and line.narration
+            assert line.reference == (line.voucher or line.bank_line)
+        # every line of the account's February statement that is not a batch payment is there
+        code = next(a.code for a in demo.chart.accounts if a.name == ledger.account)
+        statement = demo.books.root / "exports" / f"bank-{code}-{PERIOD}.csv"
+        bank_lines = [line for line in ledger.lines if line.bank_line]
+        assert [(line.bank_line, line.debit - line.credit) for line in bank_lines] == [
+            (f"{statement.name}:{number}", amount)
+            for number, amount, summary in statement_lines(statement)
+            if "clr-" not in summary
+        ]
+        assert any(line.voucher for line in ledger.lines) and bank_lines
         sheet = workbook[sheet_name]
         rows = list(sheet.iter_rows(values_only=True))
         opening = next(r for r in rows if r[3] == "期初余额")
         month_total = next(r for r in rows if r[3] == "本月合计")
-        postings = [r for r in rows if r[1] and str(r[1]).startswith("2023-02-记-")]
-        assert len(postings) == len(ledger.lines)
+        postings = [
+            r for r in rows if r[1] and (VOUCHER.fullmatch(r[1]) or BANK_LINE.fullmatch(r[1]))
+        ]
+        assert [r[1] for r in postings] == [line.reference for line in ledger.lines]
         assert signed(opening[6], opening[7]) == ledger.opening
         assert signed(postings[-1][6], postings[-1][7]) == upto[ledger.account]
         assert signed(month_total[6], month_total[7]) == upto[ledger.account]
@@ -365,9 +412,20 @@ def test_hand_entries_show_and_a_difference_is_reported(demo: Demo, tmp_path: Pa
     expense = trial.row(outpatient)
     assert expense.credit == Decimal("10.00")
     ledger = report.ledgers[0]
-    hand = [line for line in ledger.lines if line.voucher == ""]
+    # hand entries: neither a voucher nor a bank statement line
+    hand = [line for line in ledger.lines if not line.voucher and not line.bank_line]
     assert [line.debit for line in hand] == [Decimal("100000.00"), Decimal("10.00")]
+    assert all(line.reference == "" for line in hand)
     assert ledger.closing == demo.report.ledgers[0].closing + Decimal("100010.00")
+
+    # the bank's own lines are still there, unchanged
+    assert bank_lines(ledger) == bank_lines(demo.report.ledgers[0]) != []
+    # the bank never saw the hand-made 100,010.00: its later statement balances fail, and the
+    # report says so, naming the bank file (not the clearing file of the same month)
+    assert demo.report.warnings == ()
+    failed = [w for w in report.warnings if "Balance failed" in w and pooled_bank in w]
+    assert failed and all("100010.00 too much" in w for w in failed)
+    assert all(re.search(r"：bank/\d{4}-\d{2}\.beancount:\d+: ", w) for w in failed)
     assert not report.ok
     bad = [c for c in report.checks if not c.ok]
     assert bad and all(abs(c.difference) == Decimal("10.00") for c in bad)
@@ -393,14 +451,29 @@ def test_bar_chart_draws_negative_values_below_zero() -> None:
 def test_same_report_from_a_register_built_on_either_database(
     demo: Demo, books: Path, cli: Cli
 ) -> None:
-    """The register side is summed in SQL: SQLite and PostgreSQL must give the same report."""
+    """The register side is summed in SQL: SQLite and PostgreSQL must give the same report.
+
+    The books are built as the demo builds them, up to February: the periods cleared unpaid,
+    then both accounts' bank statements, month by month, book the batches on the bank's dates
+    and bring the bank's own entries (transfers in from the fiscal special account)."""
     exports = demo.books.root / "exports"
     cli("import", "institutions", str(exports / "institutions.csv"), "--books", str(books))
     months = ("2022-12", "2023-01")
     files = [str(exports / f"settlements-{m}.csv") for m in months]
     cli("import", "settlements", *files, "--books", str(books))
-    for period, paid_on in zip(months, ("2023-01-10", "2023-02-10"), strict=True):
-        cli("post", "--period", period, "--paid-on", paid_on, "--books", str(books))
+    for period in months:
+        cli("post", "--period", period, "--books", str(books))
+    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
+    statements = sorted(
+        (name[-11:-4], account["account"], name)
+        for account in accounts
+        for name in account["files"]
+        if name[-11:-4] <= PERIOD
+    )
+    assert [month for month, _, _ in statements] == ["2023-01"] * 2 + ["2023-02"] * 2
+    for _month, account_name, name in statements:
+        statement = str(exports / name)
+        cli("import", "statement", statement, "--account", account_name, "--books", str(books))
     target = Books(books)
     engine = open_register(resolve_url(target.read_config().db_url, books))
     try:
@@ -412,3 +485,5 @@ def test_same_report_from_a_register_built_on_either_database(
     assert report.breakdowns == demo.report.breakdowns
     assert report.accounts == demo.report.accounts
     assert report.trial_balance == demo.report.trial_balance
+    assert report.ledgers == demo.report.ledgers
+    assert report.checks == demo.report.checks

@@ -1,0 +1,306 @@
+"""Month-end close (月结): every check a month must pass, the bank reconciliation statement
+(余额调节表), the month's outstanding payments, and a machine-readable verdict.
+
+The month is a books month: entries dated in it (cash basis). Checks that fail keep the month
+open, among them batches of earlier clearing periods still unpaid at the month's end (the
+month's outstanding payments, listed with their amounts).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from beancount import loader
+from beancount.core import data
+from sqlalchemy import Engine, func, select, type_coerce
+
+from ledger.chart import Chart
+from ledger.models import (
+    BankStatement,
+    BankStatementLine,
+    ClearingBatch,
+    Institution,
+    Money,
+    Posting,
+    Settlement,
+)
+from ledger.money import ZERO
+
+from .check import check_books, error_text
+
+MAX_LISTED = 20
+
+
+@dataclass
+class CloseCheck:
+    name: str
+    ok: bool
+    details: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """余额调节表 of one disbursement account at the month's end."""
+
+    account: str
+    book_balance: Decimal
+    bank_balance: Decimal | None  # None: no statement reaches the month
+    bank_not_in_books: tuple[tuple[str, Decimal], ...]  # (what, amount): lines nobody booked
+    books_not_in_bank: tuple[tuple[str, Decimal], ...]  # booked, not (yet) on the bank
+
+    @property
+    def adjusted_book_balance(self) -> Decimal:
+        return self.book_balance + sum((a for _w, a in self.bank_not_in_books), ZERO)
+
+    @property
+    def adjusted_bank_balance(self) -> Decimal | None:
+        if self.bank_balance is None:
+            return None
+        return self.bank_balance - sum((a for _w, a in self.books_not_in_bank), ZERO)
+
+    @property
+    def agrees(self) -> bool:
+        return self.adjusted_bank_balance == self.adjusted_book_balance
+
+
+@dataclass
+class CloseResult:
+    month: str
+    checks: list[CloseCheck] = field(default_factory=list)
+    reconciliations: list[Reconciliation] = field(default_factory=list)
+    outstanding: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def summary_json(self) -> str:
+        def money(value: Decimal | None) -> str | None:
+            return None if value is None else f"{value:.2f}"
+
+        body: dict[str, Any] = {
+            "month": self.month,
+            "can_close": self.ok,
+            "checks": [asdict(c) for c in self.checks],
+            "reconciliation": [
+                {
+                    "account": r.account,
+                    "book_balance": money(r.book_balance),
+                    "bank_balance": money(r.bank_balance),
+                    "bank_not_in_books": [[w, money(a)] for w, a in r.bank_not_in_books],
+                    "books_not_in_bank": [[w, money(a)] for w, a in r.books_not_in_bank],
+                    "adjusted_book_balance": money(r.adjusted_book_balance),
+                    "adjusted_bank_balance": money(r.adjusted_bank_balance),
+                    "agrees": r.agrees,
+                }
+                for r in self.reconciliations
+            ],
+            "outstanding_payments": self.outstanding,
+        }
+        return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
+    """``YYYY-MM`` -> first and last day; ValueError otherwise."""
+    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+        raise ValueError(f"not a month (found '{month}', expected YYYY-MM)")
+    year, number = int(month[:4]), int(month[5:])
+    if not 1 <= number <= 12:
+        raise ValueError(f"not a month (found '{month}', expected YYYY-MM)")
+    first = datetime.date(year, number, 1)
+    following = datetime.date(year + number // 12, number % 12 + 1, 1)
+    return first, following - datetime.timedelta(days=1)
+
+
+def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> CloseResult:
+    first, last = month_bounds(month)
+    result = CloseResult(month)
+    entries, errors, _options = loader.load_file(str(main_file))
+    result.checks.append(
+        CloseCheck("bean-check", not errors, [error_text(e) for e in errors[:MAX_LISTED]])
+    )
+    mismatches = check_books(main_file, engine, chart).mismatches
+    result.checks.append(CloseCheck("books-vs-register", not mismatches, mismatches[:MAX_LISTED]))
+    with engine.connect() as conn:
+        unbatched = (
+            conn.execute(
+                select(Settlement.setl_id)
+                .where(Settlement.setl_period == month, Settlement.batch_id.is_(None))
+                .order_by(Settlement.setl_id)
+            )
+            .scalars()
+            .all()
+        )
+        result.checks.append(
+            CloseCheck(
+                "settlements-in-batches",
+                not unbatched,
+                [
+                    f"{len(unbatched)} settlements of {month} are in no batch: "
+                    f"{', '.join(unbatched[:MAX_LISTED])}; `mzledger post --period {month}`"
+                ]
+                if unbatched
+                else [],
+            )
+        )
+        result.outstanding = _outstanding(engine, first, last)
+        result.checks.append(
+            CloseCheck(
+                "batches-paid",
+                not result.outstanding,
+                [
+                    f"^{o['batch']} {o['institution']}: pooled {o['pooled']}, personal "
+                    f"{o['personal']} not paid by {last}"
+                    for o in result.outstanding[:MAX_LISTED]
+                ],
+            )
+        )
+        banks = [chart.account("bank-pooled"), chart.account("bank-personal")]
+        missing = [
+            account
+            for account in banks
+            if not conn.execute(
+                select(BankStatement.id).where(
+                    BankStatement.account == account,
+                    BankStatement.first_date <= last,
+                    BankStatement.last_date >= first,
+                )
+            ).first()
+        ]
+        result.checks.append(
+            CloseCheck(
+                "statements",
+                not missing,
+                [f"{account}: no bank statement covers {month}" for account in missing],
+            )
+        )
+        undecided = conn.execute(
+            select(
+                BankStatementLine.account,
+                BankStatementLine.date,
+                BankStatementLine.amount,
+                BankStatementLine.counterparty,
+                BankStatementLine.note,
+            )
+            .where(
+                BankStatementLine.kind == "undecided",
+                BankStatementLine.date >= first,
+                BankStatementLine.date <= last,
+            )
+            .order_by(BankStatementLine.date, BankStatementLine.id)
+        ).all()
+        result.checks.append(
+            CloseCheck(
+                "statement-lines-decided",
+                not undecided,
+                [f"{a} {d} {amount} {who}: {note}" for a, d, amount, who, note in undecided],
+            )
+        )
+    result.reconciliations = [_reconcile(entries, engine, account, last) for account in banks]
+    result.checks.append(
+        CloseCheck(
+            "bank-reconciliation",
+            all(r.agrees for r in result.reconciliations),
+            [
+                f"{r.account}: adjusted book balance {r.adjusted_book_balance}, adjusted bank "
+                f"balance {r.adjusted_bank_balance}"
+                for r in result.reconciliations
+                if not r.agrees
+            ],
+        )
+    )
+    return result
+
+
+def _outstanding(engine: Engine, first: datetime.date, last: datetime.date) -> list[dict[str, str]]:
+    """Batches of earlier clearing periods not paid by the month's end, with what is owed.
+
+    A clearing period is cleared and paid in the month after it (the demo pays on the 10th), so
+    closing January asks that December's batches be paid; January's own are next month's."""
+    paid_by_then = select(Posting.batch_id).where(Posting.paid_on <= last)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                ClearingBatch.link,
+                Institution.name,
+                type_coerce(func.sum(Settlement.hifp_pay), Money),
+                type_coerce(
+                    func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay), Money
+                ),
+            )
+            .join(Settlement, Settlement.batch_id == ClearingBatch.id)
+            .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
+            .where(
+                ClearingBatch.period < first.strftime("%Y-%m"),
+                ClearingBatch.id.not_in(paid_by_then),
+            )
+            .group_by(ClearingBatch.link, Institution.name)
+            .order_by(ClearingBatch.link)
+        ).all()
+    return [
+        {
+            "batch": link,
+            "institution": name,
+            "pooled": f"{pooled:.2f}",
+            "personal": f"{personal:.2f}",
+        }
+        for link, name, pooled, personal in rows
+        if pooled != ZERO or personal != ZERO
+    ]
+
+
+def _reconcile(
+    entries: list[data.Directive], engine: Engine, account: str, last: datetime.date
+) -> Reconciliation:
+    with engine.connect() as conn:
+        on_bank = set(
+            conn.execute(
+                select(ClearingBatch.link)
+                .join(BankStatementLine, BankStatementLine.batch_id == ClearingBatch.id)
+                .where(
+                    BankStatementLine.account == account,
+                    BankStatementLine.kind == "batch-payment",
+                    BankStatementLine.date <= last,
+                )
+            ).scalars()
+        )
+        balance_row = conn.execute(
+            select(BankStatementLine.balance)
+            .where(BankStatementLine.account == account, BankStatementLine.date <= last)
+            .order_by(BankStatementLine.date.desc(), BankStatementLine.id.desc())
+            .limit(1)
+        ).first()
+        bank_only = conn.execute(
+            select(BankStatementLine.date, BankStatementLine.counterparty, BankStatementLine.amount)
+            .where(
+                BankStatementLine.account == account,
+                BankStatementLine.kind == "undecided",
+                BankStatementLine.date <= last,
+            )
+            .order_by(BankStatementLine.date, BankStatementLine.id)
+        ).all()
+    book_balance = ZERO
+    books_only: list[tuple[str, Decimal]] = []
+    for entry in entries:
+        if not isinstance(entry, data.Transaction) or entry.date > last:
+            continue
+        for posting in entry.postings:
+            if posting.account != account or posting.units is None:
+                continue
+            amount = posting.units.number or ZERO
+            book_balance += amount
+            backed = "bank_line" in entry.meta or any(link in on_bank for link in entry.links)
+            if not backed:
+                books_only.append((f"{entry.date} {entry.payee or ''} {entry.narration}", amount))
+    return Reconciliation(
+        account,
+        book_balance,
+        None if balance_row is None else balance_row[0],
+        tuple((f"{d} {who}", amount) for d, who, amount in bank_only),
+        tuple(books_only),
+    )

@@ -1,0 +1,112 @@
+"""Month-end close on the demo city: passes, locks, and fails for the right reason."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from mzledger import synth
+
+from .conftest import Cli
+
+SPEC = synth.CitySpec(months=("2022-12", "2023-01"))
+
+
+def _city(root: Path, drop_payment: str | None = None) -> tuple[Path, Cli]:
+    """Demo-like books built step by step; ``drop_payment`` removes the statement line of that
+    batch link from the personal account's January statement (the later balances follow)."""
+    exports = root / "exports"
+    files = {p.name: p for p in synth.write_city(SPEC, exports)}
+    if drop_payment:
+        path = exports / "bank-100402-2023-01.csv"
+        lines = path.read_text("gb18030").splitlines()
+        kept, shift = [lines[0]], Decimal(0)
+        for line in lines[1:]:
+            cells = line.split(",")
+            if drop_payment in cells[6]:
+                shift += Decimal(cells[1] or "0") - Decimal(cells[2] or "0")
+                continue
+            cells[3] = f"{Decimal(cells[3]) + shift:.2f}"
+            kept.append(",".join(cells))
+        path.write_text("\n".join(kept) + "\n", "gb18030")
+    cli = Cli(root)
+    cli("init", "books")
+    cli("import", "institutions", str(files["institutions.csv"]), "--books", "books")
+    cli("import", "persons", str(files["persons.csv"]), "--books", "books")
+    months = sorted(n for n in files if n.startswith("settlements-"))
+    cli("import", "settlements", *(str(files[n]) for n in months), "--books", "books")
+    for month in SPEC.months:
+        cli("post", "--period", month, "--books", "books")
+    for account in json.loads((exports / "bank-accounts.json").read_text("utf-8")):
+        for name in account["files"]:
+            cli(
+                "import",
+                "statement",
+                str(exports / name),
+                "--account",
+                account["account"],
+                "--books",
+                "books",
+            )
+    return root / "books", cli
+
+
+@pytest.fixture(scope="module")
+def city(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Cli]:
+    return _city(tmp_path_factory.mktemp("close"))
+
+
+def test_january_closes_locks_and_an_edit_is_caught(city: tuple[Path, Cli]) -> None:
+    books, cli = city
+    _code, out, _err = cli("close", "2023-01", "--books", "books", "--lock")
+    assert "2023-01 can close" in out and "2023-01 locked" in out
+    summary = json.loads((books / "close" / "2023-01.json").read_text("utf-8"))
+    assert summary["can_close"] is True
+    assert all(r["agrees"] for r in summary["reconciliation"])
+    assert {c["name"] for c in summary["checks"]} >= {
+        "bean-check",
+        "books-vs-register",
+        "batches-paid",
+        "statements",
+        "bank-reconciliation",
+    }
+    cli("check", "--books", "books")
+    # edit one January entry: bean-check (through `check`) names it
+    clearing = books / "clearing" / "2022-12.beancount"
+    original = clearing.read_text("utf-8")
+    clearing.write_text(original.replace("结算", "结 算", 1), "utf-8")
+    _code, _out, err = cli("check", "--books", "books", expect=1)
+    assert "locked month 2023-01" in err and "entry changed since the lock" in err
+    assert "clearing/2022-12.beancount:5" in err
+    _code, out, _err = cli("close", "2023-01", "--books", "books", expect=4)
+    assert "FAIL bean-check" in out
+    cli("reopen", "2023-01", "--books", "books", expect=2)  # a reason is required
+    cli("reopen", "2023-01", "--reason", "更正摘要", "--books", "books")
+    cli("check", "--books", "books")
+    history = (books / "locks.beancount").read_text("utf-8")
+    assert '"mzledger-lock" "2023-01"' in history
+    assert '"mzledger-reopen" "2023-01" "更正摘要"' in history
+    clearing.write_text(original, "utf-8")
+
+
+def test_a_missing_statement_line_keeps_the_month_open(tmp_path: Path) -> None:
+    link = "clr-2022-12-H21030101-11"
+    books, cli = _city(tmp_path, drop_payment=link)
+    _code, out, _err = cli("close", "2023-01", "--books", "books", expect=4)
+    summary = json.loads((books / "close" / "2023-01.json").read_text("utf-8"))
+    failed = {c["name"] for c in summary["checks"] if not c["ok"]}
+    # the clinic's personal part never reached the bank: its batch is unpaid, and the pooled
+    # part the bank did pay is not in the books, so that account does not reconcile
+    assert {"batches-paid", "bank-reconciliation", "bean-check"} <= failed
+    assert f"^{link}" in out
+    assert [o["batch"] for o in summary["outstanding_payments"]] == [link]
+
+
+def test_a_month_without_statements_cannot_close(city: tuple[Path, Cli]) -> None:
+    _books, cli = city
+    _code, out, _err = cli("close", "2023-06", "--books", "books", expect=4)
+    assert "no bank statement covers 2023-06" in out
+    cli("close", "2023-13", "--books", "books", expect=2)
