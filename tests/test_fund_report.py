@@ -115,8 +115,8 @@ BANK_LINE = re.compile(r"bank-10040[12]-2023-02\.csv:\d+")
 
 
 def statement_lines(path: Path) -> list[tuple[int, Decimal, str]]:
-    """(line number, signed amount, summary) of each line of a bank statement CSV; the line
-    number counts the header as line 1, as ``bank_line`` does."""
+    """(line number, signed amount, counterparty and summary) of each line of a bank statement
+    CSV; the line number counts the header as line 1, as ``bank_line`` does."""
     raw = path.read_bytes()
     try:
         content = raw.decode("utf-8-sig")
@@ -126,7 +126,7 @@ def statement_lines(path: Path) -> list[tuple[int, Decimal, str]]:
     for number, row in enumerate(csv.DictReader(content.splitlines()), start=2):
         debit, credit = row["借方金额"].strip(), row["贷方金额"].strip()
         amount = Decimal(credit) if credit else -Decimal(debit)
-        found.append((number, amount, row["摘要"]))
+        found.append((number, amount, f"{row['对方户名']} {row['摘要']}"))
     return found
 
 
@@ -273,6 +273,27 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
             seen += 1
     assert seen == len(demo.chart.accounts)
     assert "——" in february.rows[-1].title  # Chinese titles from the open metadata
+    # the bank's own entries: transfers in credit 1003, interest credits 4004 (in March)
+    march = build_month_report(demo.books.main, demo.engine, demo.chart, "2023-03")
+    exports = demo.books.root / "exports"
+    for report, role, mark in (
+        (demo.report, "fiscal-special", "财政专户"),
+        (march, "fiscal-special", "财政专户"),
+        (march, "interest-income", "结息"),
+    ):
+        row = report.trial_balance.row(demo.chart.account(role))
+        expected = sum(
+            (
+                amount
+                for path in exports.glob(f"bank-*-{report.period}.csv")
+                for _number, amount, text in statement_lines(path)
+                if mark in text
+            ),
+            Decimal(0),
+        )
+        assert expected > 0, (report.period, role)
+        assert (row.debit, row.credit) == (Decimal(0), expected), (report.period, role)
+    assert march.trial_balance.balanced
 
 
 def test_detail_ledgers_end_at_the_month_end_balance(demo: Demo) -> None:
