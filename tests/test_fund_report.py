@@ -317,13 +317,17 @@ def test_detail_ledgers_end_at_the_month_end_balance(demo: Demo) -> None:
         # every line of the account's February statement that is not a batch payment is there
         code = next(a.code for a in demo.chart.accounts if a.name == ledger.account)
         statement = demo.books.root / "exports" / f"bank-{code}-{PERIOD}.csv"
-        bank_lines = [line for line in ledger.lines if line.bank_line]
-        assert [(line.bank_line, line.debit - line.credit) for line in bank_lines] == [
+        from_bank = [line for line in ledger.lines if line.bank_line]
+        assert [(line.bank_line, line.debit - line.credit) for line in from_bank] == [
             (f"{statement.name}:{number}", amount)
             for number, amount, summary in statement_lines(statement)
             if "clr-" not in summary
         ]
-        assert any(line.voucher for line in ledger.lines) and bank_lines
+        # and the batch payments on it are the vouchers' postings, to the fen
+        assert sum(line.debit - line.credit for line in ledger.lines if line.voucher) == sum(
+            amount for _number, amount, text in statement_lines(statement) if "clr-" in text
+        )
+        assert any(line.voucher for line in ledger.lines) and from_bank
         sheet = workbook[sheet_name]
         rows = list(sheet.iter_rows(values_only=True))
         opening = next(r for r in rows if r[3] == "期初余额")
