@@ -284,3 +284,25 @@ class BankStatementLine(Base):
     kind: Mapped[str] = mapped_column(String(20))  # one of STATEMENT_LINE_KINDS
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
     note: Mapped[str] = mapped_column(String(500))  # why undecided, or what it was matched by
+
+
+class PlatformTotal(Base):
+    """The platform's own totals of a month (3201 对总账), as last imported for that month."""
+
+    __tablename__ = "platform_totals"
+    __table_args__ = (
+        Index(
+            "ix_platform_totals_key", "period", "insutype", "clr_type", "clr_optins", unique=True
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM of settlement time
+    insutype: Mapped[str] = mapped_column(String(6))
+    clr_type: Mapped[str] = mapped_column(String(10))
+    clr_optins: Mapped[str] = mapped_column(String(10))
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    count: Mapped[int] = mapped_column(Integer)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))

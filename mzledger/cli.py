@@ -6,6 +6,7 @@ Every command finds the books directory in --books, else MZLEDGER_BOOKS, else th
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import getpass
 import json
@@ -38,6 +39,7 @@ from importers.loader import (
     Progress as ProgressCallback,
 )
 from importers.persons import import_persons
+from importers.platform_totals import store_platform_totals
 from importers.problems import Problem
 from importers.statements import LayoutError, load_layout, read_statement
 from ledger.books import (
@@ -281,6 +283,14 @@ def import_platform_totals_command(
         )
     comparisons = compare_platform_totals(ours, theirs)
     out.print(render_comparison(comparisons, period), markup=False)
+    with _user_errors():
+        stored = store_platform_totals(
+            engine, period, [dataclasses.asdict(g) for g in theirs], file, file_sha256(file)
+        )
+    out.print(
+        f"kept for the close of {period}" if stored else "already imported (same sha256)",
+        markup=False,
+    )
     if not all(c.agreed for c in comparisons):
         raise typer.Exit(4)
 

@@ -32,6 +32,7 @@ from ledger.models import (
 from ledger.money import ZERO
 
 from .check import check_books, error_text
+from .platform_totals import compare, register_totals, stored_platform_totals
 
 MAX_LISTED = 20
 
@@ -199,6 +200,34 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
                 "statement-lines-decided",
                 not undecided,
                 [f"{a} {d} {amount} {who}: {note}" for a, d, amount, who, note in undecided],
+            )
+        )
+    platform = stored_platform_totals(engine, month)
+    if platform is None:
+        result.checks.append(
+            CloseCheck(
+                "platform-totals",
+                True,
+                [
+                    f"no platform totals imported for {month}: not compared "
+                    "(`mzledger import platform-totals`)"
+                ],
+            )
+        )
+    else:
+        differing = [c for c in compare(register_totals(engine, month), platform) if not c.agreed]
+        result.checks.append(
+            CloseCheck(
+                "platform-totals",
+                not differing,
+                [
+                    f"{'/'.join(c.key)}: "
+                    + ", ".join(
+                        f"{name} register {ours} platform {theirs}"
+                        for name, ours, theirs in c.differences
+                    )
+                    for c in differing
+                ],
             )
         )
     result.reconciliations = [_reconcile(entries, engine, account, last) for account in banks]

@@ -38,7 +38,7 @@ from sqlalchemy import Engine, func, select, type_coerce
 
 from importers.problems import Problem
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
-from ledger.models import Money, Settlement
+from ledger.models import Money, PlatformTotal, Settlement
 from ledger.money import ZERO, parse_amount
 from reports.ledgers import Month
 
@@ -135,6 +135,25 @@ def register_totals(engine: Engine, period: str) -> list[PlatformGroup]:
         ]
     # Sorted here, not by the database: string collations differ between SQLite and PostgreSQL.
     return sorted(groups, key=lambda g: g.key)
+
+
+def stored_platform_totals(engine: Engine, period: str) -> list[PlatformGroup] | None:
+    """The platform's figures last imported for ``period``; None when none were."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                PlatformTotal.insutype,
+                PlatformTotal.clr_type,
+                PlatformTotal.clr_optins,
+                PlatformTotal.medfee_sumamt,
+                PlatformTotal.fund_pay_sumamt,
+                PlatformTotal.acct_pay,
+                PlatformTotal.count,
+            ).where(PlatformTotal.period == period)
+        ).all()
+    if not rows:
+        return None
+    return sorted((PlatformGroup(*row) for row in rows), key=lambda g: g.key)
 
 
 def _text(raw: dict[str, Any], name: str) -> str:

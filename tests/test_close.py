@@ -110,3 +110,44 @@ def test_a_month_without_statements_cannot_close(city: tuple[Path, Cli]) -> None
     _code, out, _err = cli("close", "2023-06", "--books", "books", expect=4)
     assert "no bank statement covers 2023-06" in out
     cli("close", "2023-13", "--books", "books", expect=2)
+
+
+def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
+    from sqlalchemy import create_engine
+
+    from ledger.books import Books
+    from ledger.register import resolve_url
+    from reports.platform_totals import register_totals
+
+    books, cli = city
+    engine = create_engine(resolve_url(Books(books).read_config().db_url, books))
+    ours = register_totals(engine, "2023-01")
+    engine.dispose()
+    header = (
+        "insutype,clr_type,clr_optins,medfee_sumamt,fund_pay_sumamt,acct_pay,fixmedins_setl_cnt"
+    )
+    rows = [
+        f"{g.insutype},{g.clr_type},{g.clr_optins},{g.medfee_sumamt},{g.fund_pay_sumamt},"
+        f"{g.acct_pay},{g.count}"
+        for g in ours
+    ]
+    wrong = books.parent / "3201-wrong.csv"
+    first = ours[0]
+    off_by_one = (
+        f"{first.insutype},{first.clr_type},{first.clr_optins},{first.medfee_sumamt},"
+        f"{first.fund_pay_sumamt},{first.acct_pay},{first.count + 1}"
+    )
+    wrong.write_text("\n".join([header, off_by_one, *rows[1:]]) + "\n", "utf-8")
+    cli(
+        "import", "platform-totals", str(wrong), "--period", "2023-01", "--books", "books", expect=4
+    )
+    _code, out, _err = cli("close", "2023-01", "--books", "books", expect=4)
+    assert "FAIL platform-totals" in out and "fixmedins_setl_cnt" in out
+    right = books.parent / "3201-right.csv"
+    right.write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    _code, out, _err = cli(
+        "import", "platform-totals", str(right), "--period", "2023-01", "--books", "books"
+    )
+    assert "kept for the close of 2023-01" in out
+    _code, out, _err = cli("close", "2023-01", "--books", "books")
+    assert "ok   platform-totals" in out
