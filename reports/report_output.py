@@ -35,6 +35,21 @@ PERSONAL_COLOR = "#e08a1e"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
+#: Columns of the expenditure-by-account table, the same in the workbook and the page.
+ACCOUNT_HEADINGS = (
+    "科目编码",
+    "科目名称",
+    "本月",
+    "本年累计",
+    "上年同月",
+    "比上年同月增减",
+    "登记簿本月",
+    "本月差额",
+    "登记簿本年累计",
+    "本年累计差额",
+)
+
+
 def report_dir(books_root: Path, period: str) -> Path:
     """Where a month's report goes: ``<books>/reports/<period>/``."""
     return books_root / "reports" / period
@@ -287,21 +302,7 @@ def _month_sheet(workbook: Any, report: MonthReport) -> None:
 
     s.blank()
     s.text("一、待遇支出（按会计科目：账簿与登记簿核对）", s.section_font)
-    s.header(
-        (
-            "科目编码",
-            "科目名称",
-            "本月",
-            "本年累计",
-            "上年同月",
-            "比上年同月增减",
-            "登记簿本月",
-            "本月差额",
-            "登记簿本年累计",
-            "本年累计差额",
-            "公式核对",
-        )
-    )
+    s.header((*ACCOUNT_HEADINGS, "公式核对"))
     money = (None, None, *([MONEY_FORMAT] * 8), None)
     for row in report.accounts:
         r = s.row + 1
@@ -587,20 +588,7 @@ def _th_row(headers: Sequence[str]) -> str:
 def _account_table(rows: Sequence[AccountRow]) -> str:
     lines = [
         "<table>",
-        _th_row(
-            (
-                "科目编码",
-                "科目名称",
-                "本月",
-                "本年累计",
-                "上年同月",
-                "比上年同月增减",
-                "登记簿本月",
-                "本月差额",
-                "登记簿本年累计",
-                "本年累计差额",
-            )
-        ),
+        _th_row(ACCOUNT_HEADINGS),
     ]
     for row in rows:
         lines.append(
