@@ -1,0 +1,110 @@
+"""Fava in a real browser (Debian's Chromium driven by Playwright) on the demo books.
+
+Screenshots of each page are kept in tests/artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Cli
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_or_skip() -> str:
+    path = shutil.which("chromium")
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail("chromium is not installed, and CI must run the browser tests (make browser)")
+    pytest.skip("chromium is not installed (Debian package chromium; `make browser` installs it)")
+
+
+@pytest.fixture(scope="module")
+def fava_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("browser")
+    Cli(root)("demo", "city")
+    Cli(root)("close", "2023-01", "--lock", "--books", "city")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mzledger",
+            "fava",
+            "--books",
+            str(root / "city"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/", timeout=5) as response:
+                base = response.geturl().rsplit("/", 2)[0]
+                break
+        except (urllib.error.URLError, ConnectionError):
+            assert process.poll() is None, "mzledger fava exited"
+            assert time.monotonic() < deadline, "Fava did not answer within 60 s"
+            time.sleep(0.3)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def page(fava_url: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_or_skip()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        yield context.new_page()
+        browser.close()
+
+
+def test_income_statement_in_chinese(page: Any, fava_url: str) -> None:
+    page.goto(fava_url + "/income_statement/")
+    page.wait_for_selector("text=03-门诊统筹")
+    assert "损益表" in page.title()
+    assert page.locator("text=02-定点药店医药费支出").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "income_statement.png"), full_page=True)
+
+
+def test_journal_shows_one_entry_per_batch(page: Any, fava_url: str) -> None:
+    page.goto(fava_url + "/journal/")
+    page.wait_for_selector("text=门诊费用清算")
+    page.wait_for_function("document.body.innerText.includes('clr-2023-01-')")
+    page.screenshot(path=str(ARTIFACTS / "journal.png"))
