@@ -249,3 +249,36 @@ def initialise(books: Books, config: BooksConfig) -> None:
         atomic_write(books.manual, MANUAL_TEMPLATE)
     atomic_write(books.accounts, render_accounts(chart))
     write_main(books, config, chart.opened_on)
+
+
+def lock_month(books: Books, month: str, who: str, when: datetime.datetime) -> int:
+    """Lock ``month``: its manifest, then its lock entry appended to the locks file.
+
+    Returns how many entries were fingerprinted; ValueError when it cannot be locked.
+    """
+    from beancount import loader
+
+    from .locks import prepare_lock
+
+    entries, _errors, _options = loader.load_file(str(books.main))
+    files = prepare_lock(entries, month, who, when, root=books.root)
+    atomic_write(books.root / files.manifest_path, files.manifest_text)
+    _append_lock_entry(books, files.entry_text)
+    return files.count
+
+
+def reopen_month(books: Books, month: str, reason: str, who: str, when: datetime.datetime) -> None:
+    """Record a reopening (who, when, why) after the month's lock; ValueError when it cannot."""
+    from beancount import loader
+
+    from .locks import prepare_reopen
+
+    entries, _errors, _options = loader.load_file(str(books.main))
+    _append_lock_entry(books, prepare_reopen(entries, month, reason, who, when))
+
+
+def _append_lock_entry(books: Books, entry_text: str) -> None:
+    from .locks import append_to_locks_file
+
+    existing = books.locks.read_text("utf-8") if books.locks.exists() else None
+    atomic_write(books.locks, append_to_locks_file(existing, entry_text))

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from beancount import loader
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
@@ -49,9 +48,10 @@ from ledger.books import (
     BooksError,
     atomic_write,
     initialise,
+    lock_month,
+    reopen_month,
 )
 from ledger.chart import Chart, ChartError, load_chart
-from ledger.locks import append_to_locks_file, prepare_lock, prepare_reopen
 from ledger.register import open_register, resolve_url
 from postings.period import post_period
 from postings.statement_import import import_statement
@@ -579,15 +579,11 @@ def close(
     out.print(f"{month} can close", markup=False)
     if lock:
         with _user_errors():
-            entries, _errors, _options = loader.load_file(str(books.main))
             try:
-                files = prepare_lock(entries, month, getpass.getuser(), _now(), root=books.root)
+                count = lock_month(books, month, getpass.getuser(), _now())
             except ValueError as exc:
                 refuse(f"{month}: {exc}")
-            atomic_write(books.root / files.manifest_path, files.manifest_text)
-            existing = books.locks.read_text("utf-8") if books.locks.exists() else None
-            atomic_write(books.locks, append_to_locks_file(existing, files.entry_text))
-        out.print(f"{month} locked ({files.count} entries fingerprinted)", markup=False)
+        out.print(f"{month} locked ({count} entries fingerprinted)", markup=False)
 
 
 @app.command()
@@ -600,13 +596,10 @@ def reopen(
     with _user_errors():
         books = Books(books_dir)
         books.read_config()
-        entries, _errors, _options = loader.load_file(str(books.main))
         try:
-            entry = prepare_reopen(entries, month, reason, getpass.getuser(), _now())
+            reopen_month(books, month, reason, getpass.getuser(), _now())
         except ValueError as exc:
             refuse(f"{month}: {exc}")
-        existing = books.locks.read_text("utf-8") if books.locks.exists() else None
-        atomic_write(books.locks, append_to_locks_file(existing, entry))
     out.print(f"{month} reopened; the reopening is recorded in {books.locks}", markup=False)
 
 
