@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from .locks import LOCKS_FILE, LOCKS_HEADER
+from .queries import QUERIES_FILE, render_queries
 
 CONFIG_NAME = "mzledger.toml"
 DEFAULT_DB_URL = "sqlite:///register.sqlite"
@@ -166,6 +167,7 @@ def render_main(
         'include "accounts.beancount"',
         'include "manual.beancount"',
         f'include "{LOCKS_FILE}"',
+        f'include "{QUERIES_FILE}"',
     ]
     lines += [f'include "clearing/{period}.beancount"' for period in clearing_periods]
     lines += [f'include "bank/{month}.beancount"' for month in bank_months or []]
@@ -179,9 +181,22 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
     includes (books from before locks get one)."""
     if not books.locks.exists():
         atomic_write(books.locks, LOCKS_HEADER)
+    queries = books.root / QUERIES_FILE
+    if not queries.exists():
+        atomic_write(queries, render_queries(None, since))
     atomic_write(
         books.main, render_main(config, since, books.clearing_periods(), books.bank_months())
     )
+    refresh_queries(books, since)
+
+
+def refresh_queries(books: Books, since: datetime.date) -> None:
+    """The saved queries name the books' last month and the locked months: render them again
+    from the books as they are now (a no-op when nothing they name changed)."""
+    from beancount import loader
+
+    entries, _errors, _options = loader.load_file(str(books.main))
+    atomic_write(books.root / QUERIES_FILE, render_queries(entries, since))
 
 
 MANUAL_TEMPLATE = (
@@ -251,7 +266,9 @@ def initialise(books: Books, config: BooksConfig) -> None:
     write_main(books, config, chart.opened_on)
 
 
-def lock_month(books: Books, month: str, who: str, when: datetime.datetime) -> int:
+def lock_month(
+    books: Books, month: str, who: str, when: datetime.datetime, since: datetime.date
+) -> int:
     """Lock ``month``: its manifest, then its lock entry appended to the locks file.
 
     Returns how many entries were fingerprinted; ValueError when it cannot be locked.
@@ -264,10 +281,18 @@ def lock_month(books: Books, month: str, who: str, when: datetime.datetime) -> i
     files = prepare_lock(entries, month, who, when, root=books.root)
     atomic_write(books.root / files.manifest_path, files.manifest_text)
     _append_lock_entry(books, files.entry_text)
+    refresh_queries(books, since)
     return files.count
 
 
-def reopen_month(books: Books, month: str, reason: str, who: str, when: datetime.datetime) -> None:
+def reopen_month(
+    books: Books,
+    month: str,
+    reason: str,
+    who: str,
+    when: datetime.datetime,
+    since: datetime.date,
+) -> None:
     """Record a reopening (who, when, why) after the month's lock; ValueError when it cannot."""
     from beancount import loader
 
@@ -275,6 +300,7 @@ def reopen_month(books: Books, month: str, reason: str, who: str, when: datetime
 
     entries, _errors, _options = loader.load_file(str(books.main))
     _append_lock_entry(books, prepare_reopen(entries, month, reason, who, when))
+    refresh_queries(books, since)
 
 
 def _append_lock_entry(books: Books, entry_text: str) -> None:

@@ -217,6 +217,8 @@ def is_fingerprinted(entry: data.Directive) -> bool:
     if isinstance(entry, data.Custom):
         # The locks themselves, and Fava's display settings, are not the month's books.
         return entry.type not in (LOCK_TYPE, REOPEN_TYPE) and not entry.type.startswith("fava-")
+    if isinstance(entry, data.Query):
+        return False  # saved queries are regenerated from the books (they name the locks)
     # Padding is made by the pad plugin, which runs after the lock plugin: its Pad and Balance
     # entries are what count.
     return not (isinstance(entry, data.Transaction) and entry.flag == flags.FLAG_PADDING)

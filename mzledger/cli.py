@@ -64,6 +64,10 @@ from reports.fund_report import build_month_report
 from reports.platform_totals import compare as compare_platform_totals
 from reports.platform_totals import read_platform_totals, register_totals, render_comparison
 from reports.policy import Policy, PolicyError, load_policy, shipped_policy
+from reports.query import QueryError, execute, load_books, saved_query, saved_query_names
+from reports.query import as_csv as query_csv
+from reports.query import as_json as query_json
+from reports.query import as_table as query_table
 from reports.report_output import report_dir, write_month_report
 
 # Plain click messages (no rich boxes) for usage errors: scripts grep them, and a box cuts lines.
@@ -580,7 +584,7 @@ def close(
     if lock:
         with _user_errors():
             try:
-                count = lock_month(books, month, getpass.getuser(), _now())
+                count = lock_month(books, month, getpass.getuser(), _now(), chart.opened_on)
             except ValueError as exc:
                 refuse(f"{month}: {exc}")
         out.print(f"{month} locked ({count} entries fingerprinted)", markup=False)
@@ -594,10 +598,9 @@ def reopen(
 ) -> None:
     """Remove a month's lock, with a reason that stays on record (who, when, why)."""
     with _user_errors():
-        books = Books(books_dir)
-        books.read_config()
+        books, _config, chart, _engine = _open(books_dir)
         try:
-            reopen_month(books, month, reason, getpass.getuser(), _now())
+            reopen_month(books, month, reason, getpass.getuser(), _now(), chart.opened_on)
         except ValueError as exc:
             refuse(f"{month}: {exc}")
     out.print(f"{month} reopened; the reopening is recorded in {books.locks}", markup=False)
@@ -605,6 +608,43 @@ def reopen(
 
 def _now() -> datetime.datetime:
     return datetime.datetime.now().astimezone().replace(microsecond=0)
+
+
+@app.command()
+def query(
+    bql: Annotated[str | None, typer.Argument(help="A BQL query.")] = None,
+    saved: Annotated[
+        str | None, typer.Option(help="Run the books' saved query of this name.")
+    ] = None,
+    output_format: Annotated[
+        AuditFormat, typer.Option("--format", help="table, csv or json (xlsx: not for queries).")
+    ] = AuditFormat.table,
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Run a BQL query (beanquery) on the books, or a saved one; list the saved ones without."""
+    if output_format is AuditFormat.xlsx:
+        raise typer.BadParameter("queries write table, csv or json", param_hint="--format")
+    with _user_errors():
+        books = Books(books_dir)
+        books.read_config()
+        loaded = load_books(books.main)
+        if bql is None and saved is None:
+            for name in saved_query_names(loaded):
+                out.print(name, markup=False)
+            return
+        try:
+            text = saved_query(loaded, saved) if saved is not None else str(bql)
+            result = execute(loaded, text)
+        except (QueryError, KeyError) as exc:
+            refuse(str(exc))
+    for problem in result.load_errors:
+        err.print(f"warning: {problem}", markup=False)
+    if output_format is AuditFormat.json:
+        sys.stdout.write(query_json(result))
+    elif output_format is AuditFormat.csv:
+        sys.stdout.write(query_csv(result))
+    else:
+        out.print(query_table(result), markup=False)
 
 
 @app.command()

@@ -151,3 +151,26 @@ def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
     assert "kept for the close of 2023-01" in out
     _code, out, _err = cli("close", "2023-01", "--books", "books")
     assert "ok   platform-totals" in out
+
+
+def test_query_command_and_saved_queries(city: tuple[Path, Cli]) -> None:
+    _books, cli = city
+    _code, out, _err = cli("query", "--books", "books")
+    names = out.splitlines()
+    assert len(names) == 5 and any(name.startswith("已锁定月份内的支付") for name in names)
+    _code, out, _err = cli(
+        "query",
+        "SELECT account, sum(number) WHERE account ~ '^Assets:1004-' GROUP BY account",
+        "--format",
+        "csv",
+        "--books",
+        "books",
+    )
+    assert out.splitlines()[0] == "account,sum(number)" and len(out.splitlines()) == 3
+    _code, out, _err = cli(
+        "query", "--saved", "最大额支付（前20笔）", "--format", "json", "--books", "books"
+    )
+    rows = json.loads(out)["rows"]
+    assert 0 < len(rows) <= 20
+    _code, _out, err = cli("query", "SELEC x", "--books", "books", expect=1)
+    assert "BQL syntax error" in err
