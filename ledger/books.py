@@ -163,6 +163,7 @@ def render_main(
         "",
         f'{since.isoformat()} custom "fava-option" "language" "zh"',
         f'{since.isoformat()} custom "fava-option" "locale" "zh_CN"',
+        f'{since.isoformat()} custom "fava-extension" "reports.fava_ext"',
         "",
         'include "accounts.beancount"',
         'include "manual.beancount"',
