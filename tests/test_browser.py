@@ -47,6 +47,19 @@ def fava_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("browser")
     Cli(root)("demo", "city")
     Cli(root)("close", "2023-01", "--lock", "--books", "city")
+    (root / "city" / "audit").mkdir()
+    Cli(root)(
+        "audit",
+        "--period",
+        "2023",
+        "--format",
+        "json",
+        "--out",
+        "city/audit/2023.json",
+        "--books",
+        "city",
+        expect=3,
+    )
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -108,3 +121,53 @@ def test_journal_shows_one_entry_per_batch(page: Any, fava_url: str) -> None:
     page.wait_for_selector("text=门诊费用清算")
     page.wait_for_function("document.body.innerText.includes('clr-2023-01-')")
     page.screenshot(path=str(ARTIFACTS / "journal.png"))
+
+
+def test_auditor_walks_from_a_payment_to_its_settlements_and_back(page: Any, fava_url: str) -> None:
+    """Issue 5's scenario: a hospital's January payment -> its settlements -> one settlement by
+    its setl_id -> back to its voucher; then a saved query. All in Chinese, nothing editable."""
+    extension = fava_url + "/extension/MzLedger/"
+    page.goto(extension + "?period=2023-01")
+    page.wait_for_selector("text=清算批次")
+    page.screenshot(path=str(ARTIFACTS / "batches.png"), full_page=True)
+    # a hospital's batch of January (clr_type 11), paid in February
+    page.locator("a[href*='view=batch'][href*='clr-2023-01-H21030103-11']").first.click()
+    page.wait_for_selector("text=结算明细")
+    rows = page.locator("table.mzl-settlements tbody tr")
+    first_page = rows.all_inner_texts()
+    assert len(first_page) > 10
+    page.screenshot(path=str(ARTIFACTS / "drilldown.png"), full_page=True)
+    setl_id = next(cell for cell in first_page[0].split() if cell.startswith("X"))
+    next_link = page.locator("a:has-text('下一页')")
+    if next_link.count():
+        next_link.first.click()
+        page.wait_for_function(
+            f"!document.querySelector('table.mzl-settlements').innerText.includes('{setl_id}')"
+        )
+        assert rows.all_inner_texts() != first_page
+    # find one settlement by its setl_id, and go back to its voucher
+    page.goto(extension + "?view=lookup")
+    page.fill("input[name=setl_id]", setl_id)
+    page.locator("input[name=setl_id]").press("Enter")
+    page.wait_for_selector(f"text={setl_id}")
+    assert "2023-02-记-" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "lookup.png"), full_page=True)
+    page.locator("a:has-text('2023-02-记-')").first.click()
+    page.wait_for_function("document.body.innerText.includes('clr-2023-01-H21030103-11')")
+    page.screenshot(path=str(ARTIFACTS / "voucher.png"))
+    # the audit's findings, and the months
+    page.goto(extension + "?view=findings")
+    page.wait_for_selector("text=benefit-mismatch")
+    page.screenshot(path=str(ARTIFACTS / "findings.png"), full_page=True)
+    page.goto(extension + "?view=months")
+    page.wait_for_selector("text=2023-01")
+    assert "锁定" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "months.png"), full_page=True)
+    # a saved query, run from Fava's query page
+    page.goto(
+        fava_url
+        + "/query/?query_string="
+        + "SELECT account, sum(position) WHERE account ~ '1004' GROUP BY account"
+    )
+    page.wait_for_selector("text=01-统筹基金")
+    page.screenshot(path=str(ARTIFACTS / "query.png"))
