@@ -132,20 +132,19 @@ def post_period(
                 dataclasses.replace(b, payment=payments.get((b.institution_code, b.clr_type)))
                 for b in fresh
             ]
-        render_period(books, config, chart, period, result.batches)
+        render_period(books, chart, period, result.batches)
+        write_main(books, config, chart.opened_on)
         result.written = True
     return result
 
 
-def render_period(
-    books: Books, config: BooksConfig, chart: Chart, period: str, batches: list[BatchSummary]
-) -> None:
-    """Write the period's books file from its paid batches, and main.beancount."""
+def render_period(books: Books, chart: Chart, period: str, batches: list[BatchSummary]) -> None:
+    """Write the period's books file from its paid batches (main.beancount is the caller's:
+    it is written once, after every file it includes)."""
     transactions, problems = post_batches([b for b in batches if b.payment], chart)
     if problems:  # `post` checks the mapping first; never write half a period
         raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
     atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
-    write_main(books, config, chart.opened_on)
 
 
 def pay_batches(

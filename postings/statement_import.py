@@ -177,7 +177,7 @@ def import_statement(
             )
         periods = _book_paid_batches(conn, chart, matched, result, user)
         for period in sorted(periods):
-            render_period(books, config, chart, period, summarize(conn, period, posted=True))
+            render_period(books, chart, period, summarize(conn, period, posted=True))
         months = {line.date.strftime("%Y-%m") for line in statement.lines}
         if statement.last_date is not None:
             months.add((statement.last_date + datetime.timedelta(days=1)).strftime("%Y-%m"))
