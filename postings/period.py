@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select, true, u
 from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
-from ledger.models import OTHER_FUND_FIELDS, ClearingBatch, Posting, Settlement
+from ledger.models import OTHER_FUND_FIELDS, BankStatementLine, ClearingBatch, Posting, Settlement
 from ledger.money import ZERO
 
 from .batches import BatchSummary, Payment, summarize
@@ -117,6 +117,19 @@ def post_period(
             result.batches = summarize(conn, period, posted=True)
             result.unchanged = True
         else:
+            paid_by_bank = conn.execute(
+                select(func.count())
+                .select_from(BankStatementLine)
+                .join(ClearingBatch, ClearingBatch.id == BankStatementLine.batch_id)
+                .where(ClearingBatch.period == period)
+            ).scalar_one()
+            if paid_by_bank:
+                result.problems.append(
+                    f"{period}: {paid_by_bank} bank statement lines are matched to its batches: "
+                    "forming them again would leave those payments without their batches, so "
+                    "the period cannot be posted again"
+                )
+                return result
             if posted:
                 _unpost(conn, period)
             result.problems += _unpostable(conn, chart, period)

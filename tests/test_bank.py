@@ -79,6 +79,9 @@ def test_statements_book_each_batch_on_the_banks_date(books: Path, cli: Cli) -> 
     assert "balance Assets:1004-支出户存款:02-个人账户" in bank and "660.00 CNY" in bank
     _code, out, _err = cli("check", "--books", "books")
     assert "ok: 2 transactions, 2 batches" in out
+    # batches paid through the bank cannot be formed again
+    _code, _out, err = cli("post", "--period", "2023-01", "--replace", "--books", "books", expect=1)
+    assert "bank statement lines are matched to its batches" in err
     # the same statement again changes nothing
     before = {p: p.read_bytes() for p in books.rglob("*.beancount")}
     _code, out, _err = cli(
