@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from importers.institutions import import_institutions
 from importers.lists import ListImport
@@ -117,6 +117,8 @@ def _user_errors() -> Iterator[None]:
         refuse(str(exc))
     except OperationalError as exc:
         refuse(f"register: cannot use the database: {exc.orig}")
+    except IntegrityError as exc:  # a check of ours should have come first: say what and stop
+        refuse(f"register: the database refused the change, nothing was written: {exc.orig}")
 
 
 def _open(books_dir: Path) -> tuple[Books, BooksConfig, Chart, Engine]:
