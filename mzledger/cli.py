@@ -656,6 +656,9 @@ def fava(
     host: Annotated[str, typer.Option(help="Address to bind; only loopback by default.")] = (
         "127.0.0.1"
     ),
+    edit: Annotated[
+        bool, typer.Option(help="Let Fava change the books (read-only without it).")
+    ] = False,
 ) -> None:
     """Serve the books in Fava, read-only, in Chinese, on 127.0.0.1."""
     from fava.cli import main as fava_main
@@ -663,7 +666,8 @@ def fava(
     with _user_errors():
         books = Books(books_dir)
         books.read_config()
-    args: Sequence[str] = ["--read-only", "--host", host, "--port", str(port), str(books.main)]
+    mode = [] if edit else ["--read-only"]
+    args: Sequence[str] = [*mode, "--host", host, "--port", str(port), str(books.main)]
     fava_main.main(args=list(args), prog_name="mzledger fava")
 
 
