@@ -29,6 +29,20 @@ from .locks import LOCKS_FILE, LOCKS_HEADER
 from .queries import QUERIES_FILE, render_queries
 
 CONFIG_NAME = "mzledger.toml"
+#: Fava's import page: its configuration (written by `init`) and where uploads land.
+IMPORT_CONFIG = "importers.py"
+UPLOADS_DIR = "uploads"
+IMPORT_CONFIG_TEXT = (
+    '"""Fava\'s import page for these books (written by mzledger init): settlement exports go to\n'
+    "the register, bank statements pay their batches; nothing is imported unless Fava was started\n"
+    'with `mzledger fava --edit`."""\n'
+    "\n"
+    "from pathlib import Path\n"
+    "\n"
+    "from mzledger.fava_import import fava_importers\n"
+    "\n"
+    "CONFIG = fava_importers(Path(__file__).parent)\n"
+)
 DEFAULT_DB_URL = "sqlite:///register.sqlite"
 PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 REGIONS: dict[str, str] = tomllib.loads(
@@ -164,6 +178,8 @@ def render_main(
         f'{since.isoformat()} custom "fava-option" "language" "zh"',
         f'{since.isoformat()} custom "fava-option" "locale" "zh_CN"',
         f'{since.isoformat()} custom "fava-extension" "reports.fava_ext"',
+        f'{since.isoformat()} custom "fava-option" "import-config" "{IMPORT_CONFIG}"',
+        f'{since.isoformat()} custom "fava-option" "import-dirs" "{UPLOADS_DIR}"',
         "",
         'include "accounts.beancount"',
         'include "manual.beancount"',
@@ -263,6 +279,8 @@ def initialise(books: Books, config: BooksConfig) -> None:
     chart = load_chart(books.chart_path)
     if not books.manual.exists():
         atomic_write(books.manual, MANUAL_TEMPLATE)
+    atomic_write(books.root / IMPORT_CONFIG, IMPORT_CONFIG_TEXT)
+    (books.root / UPLOADS_DIR).mkdir(exist_ok=True)
     atomic_write(books.accounts, render_accounts(chart))
     write_main(books, config, chart.opened_on)
 

@@ -667,6 +667,9 @@ def fava(
         books = Books(books_dir)
         books.read_config()
     mode = [] if edit else ["--read-only"]
+    # Fava runs an importer's extract on a GET, read-only or not: our importers write the
+    # register only when this flag says the clerk started Fava to change the books.
+    os.environ["MZLEDGER_FAVA_EDIT"] = "1" if edit else "0"
     args: Sequence[str] = [*mode, "--host", host, "--port", str(port), str(books.main)]
     fava_main.main(args=list(args), prog_name="mzledger fava")
 

@@ -1,0 +1,178 @@
+"""Fava's import page for the books: settlement exports into the register, bank statements into
+the register and the books, each extract answering with one ``Note`` that says what happened.
+
+The books' ``importers.py`` (``IMPORT_CONFIG_TEXT``) sets ``CONFIG = fava_importers(root)``.
+Fava calls ``extract`` on a GET, read-only mode or not, so every extract refuses unless
+``MZLEDGER_FAVA_EDIT`` is ``1`` (``mzledger fava --edit`` sets it). Nothing is imported twice:
+the register keeps each file's sha256, and a second extract of the same bytes changes nothing.
+A refused file changes nothing either: the loaders work in one database transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import beangulp
+from beancount.core import data
+from sqlalchemy import Engine
+
+from importers.beangulp_importer import SettlementImporter
+from importers.loader import file_sha256, import_settlements, plural
+from importers.statements import StatementImporter
+from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
+from ledger.books import Books, BooksConfig
+from ledger.chart import Chart, load_chart
+from ledger.register import open_register, resolve_url
+from postings.statement_import import FUNDS, import_statement
+
+EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
+SETTLEMENTS_NAME = "mzledger.settlements"
+
+# The books' importers.py, as `init` writes it (kept with the books layout, re-exported here).
+IMPORT_CONFIG_TEXT = BOOKS_IMPORT_CONFIG_TEXT
+
+
+class ImportRefused(Exception):
+    """An extract that imported nothing; the message says why (in Chinese and English)."""
+
+
+def _require_edit() -> None:
+    if os.environ.get(EDIT_FLAG) != "1":
+        raise ImportRefused(
+            "只读模式：未导入任何文件；如需导入，请用 `mzledger fava --edit` 启动 Fava。\n"
+            "Read-only: nothing was imported; start Fava with `mzledger fava --edit` to import."
+        )
+
+
+@contextmanager
+def _opened(root: Path) -> Iterator[tuple[Books, BooksConfig, Chart, Engine]]:
+    """The books and their register, as ``mzledger`` commands open them."""
+    books = Books(root)
+    config = books.read_config()
+    chart = load_chart(books.chart_path)
+    engine = open_register(resolve_url(config.db_url, books.root))
+    try:
+        yield books, config, chart, engine
+    finally:
+        engine.dispose()
+
+
+def _refuse(problems: list[str], what: str) -> ImportRefused:
+    return ImportRefused(
+        "\n".join(
+            [
+                *problems,
+                f"拒绝导入：{len(problems)} 个问题，未导入任何内容。",
+                f"refused: {what}; nothing was imported",
+            ]
+        )
+    )
+
+
+def _note(account: str, comment: str, filepath: str) -> data.Entries:
+    meta = data.new_metadata(filepath, 0)
+    return [data.Note(meta, datetime.date.today(), account, comment, frozenset(), frozenset())]
+
+
+class FavaSettlementImporter(SettlementImporter):
+    """结算结果导入登记簿: a settlement export into the register (not the books)."""
+
+    def __init__(self, books_root: Path, account: str) -> None:
+        super().__init__(account)
+        self.books_root = books_root
+
+    @property
+    def name(self) -> str:
+        return SETTLEMENTS_NAME
+
+    def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        _require_edit()
+        path = Path(filepath)
+        if not self.identify(filepath):
+            raise ImportRefused(f"{path}: 不是结算结果文件 / not a settlement export")
+        with _opened(self.books_root) as (_books, _config, _chart, engine):
+            result = import_settlements(engine, [path])
+        if not result.ok:
+            shown = [str(p) for p in result.problems]
+            if result.problem_count > len(shown):
+                shown.append(f"... {result.problem_count - len(shown)} more")
+            raise _refuse(shown, plural(result.problem_count, "problem"))
+        summary = result.files[0]
+        if summary.already_imported:
+            return _note(self._account, "该文件已导入过（sha256 相同），未重复导入", filepath)
+        comment = (
+            f"结算结果已导入登记簿：{summary.inserted} 笔新增，{summary.skipped_identical} 笔已存在"
+            "（不写入账簿；记账请用 mzledger post）"
+        )
+        for period in sorted(summary.posted_periods):
+            comment += (
+                f"；{period} 已记账，新增结算需 `mzledger post --period {period} --replace` 入账"
+            )
+        return _note(self._account, comment, filepath)
+
+
+class FavaStatementImporter(StatementImporter):
+    """支出户银行对账单: a statement of one disbursement account, in the generic layout, whose
+    file name carries the account's chart code (``bank-100401-2023-02.csv``)."""
+
+    def __init__(self, books_root: Path, account: str, code: str) -> None:
+        super().__init__(account, "generic", account_number=code)
+        self.books_root = books_root
+
+    def identify(self, filepath: str) -> bool:
+        code = self.account_number
+        return code is not None and code in Path(filepath).name and super().identify(filepath)
+
+    def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
+        _require_edit()
+        path = Path(filepath)
+        if not self.identify(filepath):
+            raise ImportRefused(f"{path}: 不是本账户的对账单 / not a statement of {self._account}")
+        statement, problems = self.statement(filepath)
+        if statement is None:
+            raise _refuse([str(p) for p in problems], plural(len(problems), "problem"))
+        with _opened(self.books_root) as (books, config, chart, engine):
+            result = import_statement(
+                engine, books, config, chart, statement, file_sha256(path), self._account
+            )
+        if result.problems:
+            raise _refuse(result.problems, plural(len(result.problems), "problem"))
+        if result.already_imported:
+            return _note(self._account, "该文件已导入过（sha256 相同），未重复导入", filepath)
+        kinds = "，".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))
+        comment = f"对账单已导入：{len(statement.lines)} 行（{kinds}）；"
+        comment += f"入账批次 {len(result.paid)} 个"
+        if result.paid:
+            comment += f"（{'，'.join(result.paid)}）"
+        if result.undecided:
+            comment += f"；待定 {len(result.undecided)} 行：" + "；".join(result.undecided)
+        else:
+            comment += "；无待定行"
+        return _note(self._account, comment, filepath)
+
+
+def fava_importers(books_root: Path) -> list[beangulp.Importer]:
+    """The importers of Fava's import page for the books at ``books_root``."""
+    root = Path(books_root).resolve()
+    chart = load_chart(Books(root).chart_path)
+    importers: list[beangulp.Importer] = [
+        FavaSettlementImporter(root, chart.account("bank-pooled"))
+    ]
+    for account in chart.accounts:
+        if account.role in FUNDS:
+            importers.append(FavaStatementImporter(root, account.name, account.code))
+    return importers
+
+
+__all__ = [
+    "EDIT_FLAG",
+    "IMPORT_CONFIG_TEXT",
+    "FavaSettlementImporter",
+    "FavaStatementImporter",
+    "ImportRefused",
+    "fava_importers",
+]
