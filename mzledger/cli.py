@@ -189,7 +189,8 @@ def _print_import(result: ImportResult) -> None:
             for period in sorted(summary.posted_periods):
                 err.print(
                     f"note: {summary.path}: settlements of {period}, which is already posted; "
-                    f"`mzledger post --period {period} --replace` takes them into the books",
+                    f"they stay out of the books until `mzledger post --period {period} --replace` "
+                    "(refused once the bank has paid that period's batches)",
                     markup=False,
                 )
 

@@ -110,7 +110,8 @@ class FavaSettlementImporter(SettlementImporter):
         )
         for period in sorted(summary.posted_periods):
             comment += (
-                f"；{period} 已记账，新增结算需 `mzledger post --period {period} --replace` 入账"
+                f"；{period} 已记账，新增结算暂不入账"
+                f"（`mzledger post --period {period} --replace` 可重新记账，银行已支付的批次除外）"
             )
         return _note(self._account, comment, filepath)
 

@@ -155,6 +155,7 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
     for period, count in late:
         result.warnings.append(
             f"{period}: {count} settlements imported after the period was posted are in no "
-            f"batch yet; `mzledger post --period {period} --replace` takes them in"
+            f"batch yet; `mzledger post --period {period} --replace` takes them in, unless the "
+            "bank has paid that period's batches"
         )
     return result
