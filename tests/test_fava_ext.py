@@ -504,13 +504,13 @@ def _big_csv(path: Path) -> None:
                 mdtrt_id=f"MS{n:08d}",
                 psn_no=f"Q{n % 3000:06d}",
                 setl_time=f"2023-01-{1 + n % 28:02d} {8 + n % 10:02d}:{n % 60:02d}:00",
-                medfee_sumamt=f"{medfee / 100:.2f}",
-                inscp_scp_amt=f"{medfee / 100:.2f}",
-                hifp_pay=f"{pooled / 100:.2f}",
-                fund_pay_sumamt=f"{pooled / 100:.2f}",
-                psn_part_amt=f"{person / 100:.2f}",
-                acct_pay=f"{acct / 100:.2f}",
-                psn_cash_pay=f"{(person - acct) / 100:.2f}",
+                medfee_sumamt=f"{Decimal(medfee).scaleb(-2)}",
+                inscp_scp_amt=f"{Decimal(medfee).scaleb(-2)}",
+                hifp_pay=f"{Decimal(pooled).scaleb(-2)}",
+                fund_pay_sumamt=f"{Decimal(pooled).scaleb(-2)}",
+                psn_part_amt=f"{Decimal(person).scaleb(-2)}",
+                acct_pay=f"{Decimal(acct).scaleb(-2)}",
+                psn_cash_pay=f"{Decimal(person - acct).scaleb(-2)}",
             )
             writer.writerow(row.values())
 
