@@ -41,6 +41,18 @@ test: lint unit
 clean:
 	rm -rf $(VENV) demo-books .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-BENCH_SETTLEMENTS ?= 200000
+# The benchmark of the scale issue (README, "Benchmark"): full size by default. Smaller runs:
+#   make bench BENCH_SETTLEMENTS=1000000 BENCH_INSTITUTIONS=200 BENCH_PERSONS=100000
+# Generated data is kept in bench-out/data-<hash of the spec>/ and reused; BENCH_REGENERATE=1
+# makes it again. MZLEDGER_BENCH_PG_URL= (empty) leaves PostgreSQL out.
+BENCH_SETTLEMENTS ?= 10000000
+BENCH_INSTITUTIONS ?= 2000
+BENCH_PERSONS ?= 1000000
+BENCH_MONTHS ?= 2022-12..2023-12
+BENCH_OUT ?= bench-out
+MZLEDGER_BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench: install
-	$(BIN)/python bench/bench.py --settlements $(BENCH_SETTLEMENTS) --out bench-out
+	BENCH_REGENERATE=$(BENCH_REGENERATE) $(BIN)/python -m bench \
+	  --settlements $(BENCH_SETTLEMENTS) --institutions $(BENCH_INSTITUTIONS) \
+	  --persons $(BENCH_PERSONS) --months $(BENCH_MONTHS) --out $(BENCH_OUT) \
+	  --pg-url "$(MZLEDGER_BENCH_PG_URL)"

@@ -20,7 +20,17 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import aliased
 
-from ledger.models import MONEY_FIELDS, ImportedFile, Institution, Settlement
+from ledger.batching import lock_for_import
+from ledger.models import (
+    MONEY_FIELDS,
+    ClearingBatch,
+    ImportedFile,
+    Institution,
+    Settlement,
+    SettlementTotal,
+)
+from ledger.money import ZERO
+from ledger.partitions import ensure_partitions
 from ledger.register import bulk_insert
 
 from .problems import Notice, Problem
@@ -30,6 +40,7 @@ from .sources import SourceError, missing_columns, open_source
 
 CHUNK = 2000
 SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
+SETTLEMENT_TOTALS = SettlementTotal.metadata.tables[SettlementTotal.__tablename__]
 MAX_PROBLEMS_PER_FILE = 100
 
 Progress = Callable[[Path, int, int], None]  # (file, bytes done, bytes total)
@@ -101,12 +112,25 @@ def import_settlements(
     progress: Progress | None = None,
     user: str | None = None,
     now: datetime.datetime | None = None,
+    bulk: bool = True,
 ) -> ImportResult:
     """Import settlement exports; ``institution`` is the code for files that carry none
-    (raw 2207 responses are one institution's export and do not name it)."""
-    result = ImportResult([], [], 0)
+    (raw 2207 responses are one institution's export and do not name it).
+
+    CSV exports of the plain shape go the bulk path (``bulk_loader``) unless ``bulk`` is
+    False; whatever it does not take (another format, a row it would not accept exactly as
+    this path does) comes here, row by row, where every problem is named with its line."""
     user = user or getpass.getuser()
     now = now or datetime.datetime.now().replace(microsecond=0)
+    paths = list(paths)
+    if bulk and institution is None:
+        # imported here: bulk_loader builds on this module's result types
+        from .bulk_loader import bulk_import
+
+        done = bulk_import(engine, paths, user=user, now=now, progress=progress)
+        if done is not None:
+            return done
+    result = ImportResult([], [], 0)
     try:
         with engine.begin() as conn:
             for path in paths:
@@ -152,12 +176,10 @@ class _FileImport:
         }
         self.unknown_institutions: dict[str, tuple[str, int]] = {}
         self.chunk: dict[str, dict[str, Any]] = {}
-        self.posted = set(
-            conn.execute(select(Settlement.setl_period).where(Settlement.batch_id.is_not(None)))
-            .scalars()
-            .unique()
-            .all()
-        )
+        self.posted = set(conn.execute(select(ClearingBatch.period).distinct()).scalars())
+        self.partitions: set[str] = set()  # periods whose partition is known to exist
+        # (setl_period, fixmedins_code, clr_type, med_type) -> [count, refunds, *MONEY_FIELDS]
+        self.totals: dict[tuple[str, str, str, str], list[Any]] = {}
 
     def report(self, problem: Problem) -> None:
         self.summary.problem_count += 1
@@ -235,10 +257,10 @@ class _FileImport:
         self, record: dict[str, Any], first: Mapping[str, Any], name: object, file_format: str
     ) -> None:
         """A setl_id seen before: identical content is skipped, other content refused."""
-        if first["digest"] == record["digest"]:
+        changed = differing_fields(first, record)
+        if not changed:
             self.summary.skipped_identical += 1
             return
-        changed = differing_fields(first, record)
         self.report(
             Problem(
                 _where(self.summary.path, self.summary.file_format, record["line"]),
@@ -263,12 +285,53 @@ class _FileImport:
             record = self.chunk.pop(first["setl_id"])
             self._same_setl_id(record, first, first["name"], first["file_format"])
         if self.chunk:
+            periods = {r["setl_period"] for r in self.chunk.values()} - self.partitions
+            if periods:
+                ensure_partitions(self.conn, periods)
+                self.partitions |= periods
             bulk_insert(self.conn, SETTLEMENTS, list(self.chunk.values()))
+            self._add_to_totals(self.chunk.values())
             self.summary.inserted += len(self.chunk)
             self.summary.posted_periods |= {
                 r["setl_period"] for r in self.chunk.values() if r["setl_period"] in self.posted
             }
         self.chunk.clear()
+
+    def _add_to_totals(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Sum the inserted rows by batch key and med_type, exactly (Decimal)."""
+        totals = self.totals
+        for record in records:
+            key = (
+                record["setl_period"],
+                record["fixmedins_code"],
+                record["clr_type"],
+                record["med_type"],
+            )
+            sums = totals.get(key)
+            if sums is None:
+                sums = totals[key] = [0, 0, *(ZERO for _ in MONEY_FIELDS)]
+            sums[0] += 1
+            if record["refd_setl_flag"]:
+                sums[1] += 1
+            for index, name in enumerate(MONEY_FIELDS, start=2):
+                sums[index] += record[name]
+
+    def write_totals(self) -> None:
+        """The file's settlement_totals rows, one per (period, code, clr_type, med_type)."""
+        rows = [
+            {
+                "file_id": self.file_id,
+                "period": period,
+                "fixmedins_code": code,
+                "clr_type": clr_type,
+                "med_type": med_type,
+                "settlement_count": sums[0],
+                "refund_count": sums[1],
+                **dict(zip(MONEY_FIELDS, sums[2:], strict=True)),
+            }
+            for (period, code, clr_type, med_type), sums in sorted(self.totals.items())
+        ]
+        bulk_insert(self.conn, SETTLEMENT_TOTALS, rows)
 
 
 def _import_file(
@@ -302,6 +365,7 @@ def _import_file(
         result.problems.append(exc.problem)
         return
     summary.file_format = source.file_format
+    lock_for_import(conn)  # before the file id: a posting's file watermark must not pass it
     file_id = conn.execute(
         insert(ImportedFile)
         .values(
@@ -341,6 +405,7 @@ def _import_file(
             if progress is not None and count % 1000 == 0:
                 progress(path, source.position(), total)
         state.flush()
+        state.write_totals()
     finally:
         source.close()
     if progress is not None:

@@ -8,7 +8,6 @@ decimals is refused, not rounded, because rounding input would be a guess.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -205,7 +204,6 @@ def parse_settlement(
         if k not in KNOWN_FIELDS and _text(raw, k) and not str(k).startswith("_")
     }
     record["extra"] = extra or None
-    record["digest"] = settlement_digest(record)
     return record, problems, notices
 
 
@@ -241,24 +239,42 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
 DIGEST_ORDER = tuple(sorted(DIGEST_FIELDS))
 
 
-def _canonical(value: Any) -> str:
-    # str() of a whole-second datetime is "yyyy-MM-dd HH:mm:ss", the platform's own form
-    return "" if value is None else str(value)
+def _comparable(value: Any) -> Any:
+    """A field's value as a stored row gives it back: empty text is no value, and text that
+    the register stores typed (a time, a date, an amount, a flag) is read as that type."""
+    if value is None or value == "":
+        return None
+    return value
 
 
-def settlement_digest(record: Mapping[str, Any]) -> str:
-    """A fingerprint of a settlement's content: same setl_id, same digest = the same row.
-
-    Only the contract's fields count: extra columns differ between export formats (a full 2207
-    setlinfo has dozens more) and do not make the settlement another one.
-    """
-    get = record.get
-    text = "\x1f".join(["" if (v := get(n)) is None else str(v) for n in DIGEST_ORDER])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _same_value(first: Any, second: Any) -> bool:
+    first, second = _comparable(first), _comparable(second)
+    if first == second:
+        return True
+    if first is None or second is None:
+        return False
+    if isinstance(first, str) and not isinstance(second, str):
+        first, second = second, first
+    if not isinstance(second, str):
+        return False  # two typed values that differ (Decimal 12.3 == 12.30 compared equal)
+    text = second.strip()
+    try:
+        if isinstance(first, bool):
+            return text in ("0", "1") and first == (text == "1")
+        if isinstance(first, datetime.datetime):
+            return first == datetime.datetime.fromisoformat(text)
+        if isinstance(first, datetime.date):
+            return first == datetime.date.fromisoformat(text)
+        if isinstance(first, Decimal | int):
+            return first == Decimal(text)
+    except (ValueError, ArithmeticError):
+        return False
+    return False
 
 
 def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
-    """The contract fields in which two versions of a settlement differ, for the message."""
-    return [
-        name for name in DIGEST_ORDER if _canonical(first.get(name)) != _canonical(second.get(name))
-    ]
+    """The contract fields in which two versions of a settlement differ, by value: the same
+    settlement from a CSV export and a raw 2207 response, or as the register stored it, has
+    none. Only the contract's fields count: extra columns differ between export formats (a
+    full 2207 setlinfo has dozens more) and do not make the settlement another one."""
+    return [name for name in DIGEST_ORDER if not _same_value(first.get(name), second.get(name))]

@@ -22,6 +22,8 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.expression import false as sa_false
@@ -141,6 +143,9 @@ class ClearingBatch(Base):
     link: Mapped[str] = mapped_column(String(100), unique=True)
     settlement_count: Mapped[int] = mapped_column(Integer)
     refund_count: Mapped[int] = mapped_column(Integer)
+    # The file watermark: the batch takes in the settlements of its key from files up to this
+    # one (the newest imported file when it was formed); see ledger.batching.
+    last_file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
 
 
 class Posting(Base):
@@ -161,13 +166,30 @@ class Settlement(Base):
     """One settlement result (结算结果, 2207 setlinfo) or refund (2208 reversal)."""
 
     __tablename__ = "settlements"
+    # On PostgreSQL the table is partitioned by month (LIST (setl_period), ledger.partitions):
+    # its primary key is (id, setl_period), id still unique by its sequence, and setl_id is
+    # unique per partition (the importer checks it across months). SQLite keeps one table.
     __table_args__ = (
         Index("ix_settlements_period_batch_key", "setl_period", "fixmedins_code", "clr_type"),
         Index("ix_settlements_psn_time", "psn_no", "setl_time"),
+        # refunds only: the originals' lookups by init_setl_id
+        Index(
+            "ix_settlements_init_setl_id",
+            "init_setl_id",
+            sqlite_where=text("init_setl_id IS NOT NULL"),
+            postgresql_where=text("init_setl_id IS NOT NULL"),
+        ),
+        UniqueConstraint("setl_id", info={"dialects": ("sqlite",)}).ddl_if(dialect="sqlite"),
+        UniqueConstraint(
+            "setl_id",
+            "setl_period",
+            name="settlements_setl_id_setl_period_key",
+            info={"dialects": ("postgresql",)},
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    setl_id: Mapped[str] = mapped_column(String(40))
     mdtrt_id: Mapped[str] = mapped_column(String(40), index=True)
     psn_no: Mapped[str] = mapped_column(String(40))
     psn_name: Mapped[str | None] = mapped_column(String(100))  # personal data: register only
@@ -208,7 +230,7 @@ class Settlement(Base):
     clr_way: Mapped[str | None] = mapped_column(String(10))
     clr_optins: Mapped[str] = mapped_column(String(10))
     refd_setl_flag: Mapped[bool] = mapped_column(default=False)
-    init_setl_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    init_setl_id: Mapped[str | None] = mapped_column(String(40))
 
     # Optional audit columns (issue 3): the 急危重 flag of a visit outside the city, and the
     # prescription a pharmacy purchase was made on (Shanxi art. 11, 14, 26(2)).
@@ -219,10 +241,63 @@ class Settlement(Base):
     drug_code: Mapped[str | None] = mapped_column(String(50))
 
     extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # unknown columns, kept as given
-    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the row's fields: same content?
-    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"), index=True)
+    # The file it came in; its clearing batch follows from its key and the batches' file
+    # watermarks (ledger.batching), never from a link written on the row.
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
     line: Mapped[int] = mapped_column(Integer)  # where in that file
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
+
+
+class SettlementTotal(Base):
+    """Sums of one imported file's settlements by batch key and med_type (清算汇总).
+
+    Written by the import in the transaction that inserts the settlements, never updated
+    (settlements are never deleted): posting and the books-vs-register check sum a few
+    thousand of these instead of a month's settlements. ``check`` compares them with the
+    settlements themselves.
+    """
+
+    __tablename__ = "settlement_totals"
+    __table_args__ = (
+        Index(
+            "ix_settlement_totals_key",
+            "period",
+            "fixmedins_code",
+            "clr_type",
+            "med_type",
+            "file_id",
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    period: Mapped[str] = mapped_column(String(7))  # setl_period of the settlements
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    clr_type: Mapped[str] = mapped_column(String(10))
+    med_type: Mapped[str] = mapped_column(String(6))
+    settlement_count: Mapped[int] = mapped_column(Integer)  # all rows, refunds included
+    refund_count: Mapped[int] = mapped_column(Integer)
+
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_selfpay: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    act_pay_dedc: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    cvlserv_pay: Mapped[Decimal] = mapped_column(Money)
+    hifes_pay: Mapped[Decimal] = mapped_column(Money)
+    hifmi_pay: Mapped[Decimal] = mapped_column(Money)
+    hifob_pay: Mapped[Decimal] = mapped_column(Money)
+    hifdm_pay: Mapped[Decimal] = mapped_column(Money)
+    maf_pay: Mapped[Decimal] = mapped_column(Money)
+    oth_pay: Mapped[Decimal] = mapped_column(Money)
+    fund_pay_sumamt: Mapped[Decimal] = mapped_column(Money)
+    psn_part_amt: Mapped[Decimal] = mapped_column(Money)
+    acct_pay: Mapped[Decimal] = mapped_column(Money)
+    acct_mulaid_pay: Mapped[Decimal] = mapped_column(Money)
+    psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
+    hosp_part_amt: Mapped[Decimal] = mapped_column(Money)
 
 
 #: Kinds of person record (人员备案/状态) the benefit rules look at.

@@ -2,7 +2,8 @@
 
 A batch is what the agency pays an institution in one go and what the books hold as one
 transaction; its settlements stay in the register. The sums are computed in the database
-(GROUP BY), never by loading settlements into Python.
+(GROUP BY) over ``settlement_totals`` (清算汇总: each imported file's sums by batch key and
+med_type, a few thousand rows), never over a month's settlements and never in Python.
 """
 
 from __future__ import annotations
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, case, func, select, type_coerce
+from sqlalchemy import ColumnElement, Connection, Row, func, select, type_coerce
 
+from ledger.batching import totals_batched, totals_unbatched
 from ledger.models import (
     OTHER_FUND_FIELDS,
     ClearingBatch,
     Institution,
     Money,
     Posting,
-    Settlement,
+    SettlementTotal,
 )
 from ledger.money import ZERO
 
@@ -77,26 +79,26 @@ class BatchSummary:
 
 
 def _sum(column: str) -> ColumnElement[Decimal]:
-    return type_coerce(func.coalesce(func.sum(getattr(Settlement, column)), 0), Money)
+    return type_coerce(func.coalesce(func.sum(getattr(SettlementTotal, column)), 0), Money)
 
 
 def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSummary]:
-    """The period's batches: ``posted`` ones (from their register rows) or the unbatched
-    settlements grouped as they would be batched now."""
-    key = (Settlement.fixmedins_code, Settlement.clr_type, Settlement.med_type)
+    """The period's batches: ``posted`` ones (their members) or the unbatched settlements
+    grouped as they would be batched now; summed from settlement_totals."""
+    key = (SettlementTotal.fixmedins_code, SettlementTotal.clr_type, SettlementTotal.med_type)
     query = (
         select(
             *key,
-            func.count().label("n"),
-            func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)).label("refunds"),
+            func.sum(SettlementTotal.settlement_count).label("n"),
+            func.sum(SettlementTotal.refund_count).label("refunds"),
             *(_sum(c).label(c) for c in REPORTED_TOTALS),
         )
-        .where(Settlement.setl_period == period)
+        .where(
+            SettlementTotal.period == period,
+            totals_batched(SettlementTotal) if posted else totals_unbatched(SettlementTotal),
+        )
         .group_by(*key)
         .order_by(*key)
-    )
-    query = query.where(
-        Settlement.batch_id.is_not(None) if posted else Settlement.batch_id.is_(None)
     )
     institutions = {
         row.code: row
@@ -118,7 +120,7 @@ def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSumma
         ):
             payments[(paid.fixmedins_code, paid.clr_type)] = Payment(paid.voucher, paid.paid_on)
 
-    grouped: dict[tuple[str, str], list[Row[Any]]] = {}
+    grouped: dict[tuple[str, str], list[Row[*tuple[Any, ...]]]] = {}
     for group_row in conn.execute(query):
         grouped.setdefault((group_row.fixmedins_code, group_row.clr_type), []).append(group_row)
     batches = []
@@ -127,8 +129,8 @@ def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSumma
         pooled: dict[str, Decimal] = {}
         count = refunds = 0
         for row in rows:
-            count += row.n
-            refunds += row.refunds
+            count += int(row.n)
+            refunds += int(row.refunds)
             for name in REPORTED_TOTALS:
                 totals[name] += getattr(row, name)
             med_type = row.med_type

@@ -1,8 +1,10 @@
 """Posting a clearing period: form its batches in the register, write its books file.
 
-The register and the books move together: batches, vouchers and the settlements' batch links
-are written in one database transaction, the books file is written (temporary file + rename)
-inside it, and the transaction commits only after the file is in place.
+The register and the books move together: batches (with their file watermark, which decides
+their settlements: ledger.batching) and vouchers are written in one database transaction, the
+books file is written (temporary file + rename) inside it, and the transaction commits only
+after the file is in place. Nothing is written on the settlements, and nothing is read from
+them but the names of unmappable ones: the sums come from settlement_totals.
 """
 
 from __future__ import annotations
@@ -15,12 +17,21 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from beancount import loader
-from sqlalchemy import Connection, Engine, delete, func, insert, select, true, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
+from ledger.batching import lock_for_posting, totals_unbatched, unbatched
 from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
-from ledger.models import OTHER_FUND_FIELDS, BankStatementLine, ClearingBatch, Posting, Settlement
+from ledger.models import (
+    OTHER_FUND_FIELDS,
+    BankStatementLine,
+    ClearingBatch,
+    ImportedFile,
+    Posting,
+    Settlement,
+    SettlementTotal,
+)
 from ledger.money import ZERO
 
 from .batches import BatchSummary, Payment, summarize
@@ -86,6 +97,7 @@ def post_period(
         )
         return result
     with engine.begin() as conn:
+        lock_for_posting(conn)
         booked_in = {
             paid.strftime("%Y-%m")
             for paid in conn.execute(
@@ -203,8 +215,10 @@ def pay_batches(
 def _unchanged(conn: Connection, period: str, paid_on: datetime.date | None) -> bool:
     """No settlement of the period is outside a batch, and every batch was paid on paid_on
     (or, without a date, none was paid)."""
-    unbatched = conn.execute(
-        select(func.count()).where(Settlement.setl_period == period, Settlement.batch_id.is_(None))
+    late = conn.execute(
+        select(func.count())
+        .select_from(SettlementTotal)
+        .where(totals_unbatched(SettlementTotal, period))
     ).scalar_one()
     other_dates = conn.execute(
         select(func.count())
@@ -223,12 +237,11 @@ def _unchanged(conn: Connection, period: str, paid_on: datetime.date | None) -> 
             .where(ClearingBatch.period == period, Posting.id.is_(None))
         ).scalar_one()
         other_dates += paid  # a batch still unpaid is a change too
-    return unbatched == 0 and other_dates == 0
+    return late == 0 and other_dates == 0
 
 
 def _unpost(conn: Connection, period: str) -> None:
     ids = select(ClearingBatch.id).where(ClearingBatch.period == period)
-    conn.execute(update(Settlement).where(Settlement.batch_id.in_(ids)).values(batch_id=None))
     conn.execute(delete(Posting).where(Posting.batch_id.in_(ids)))
     conn.execute(delete(ClearingBatch).where(ClearingBatch.period == period))
 
@@ -236,14 +249,14 @@ def _unpost(conn: Connection, period: str) -> None:
 def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
     """Settlements whose med_type the chart does not map: in-patient or local codes."""
     mapped = list(chart.med_type_roles)
-    condition = (
-        (Settlement.setl_period == period)
-        & Settlement.batch_id.is_(None)
-        & Settlement.med_type.not_in(mapped)
-    )
-    count = conn.execute(select(func.count()).where(condition)).scalar_one()
+    count = conn.execute(
+        select(func.coalesce(func.sum(SettlementTotal.settlement_count), 0)).where(
+            totals_unbatched(SettlementTotal, period), SettlementTotal.med_type.not_in(mapped)
+        )
+    ).scalar_one()
     if not count:
         return []
+    condition = unbatched(Settlement, period) & Settlement.med_type.not_in(mapped)
     rows = conn.execute(
         select(Settlement.setl_id, Settlement.med_type)
         .where(condition)
@@ -260,7 +273,10 @@ def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
 
 
 def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:
-    """Register the batches and link every settlement to its batch; returns their ids."""
+    """Register the batches; returns their ids. Each takes in the settlements of its key from
+    every file imported so far (its watermark, ``last_file_id``): no settlement row is
+    written. ``post_period`` holds the lock that keeps imports out meanwhile."""
+    watermark = conn.execute(select(func.max(ImportedFile.id))).scalar_one()
     ids = []
     for batch in sorted(batches, key=lambda b: (b.institution_code, b.clr_type)):
         ids.append(
@@ -273,22 +289,9 @@ def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:
                     link=batch.link,
                     settlement_count=batch.settlement_count,
                     refund_count=batch.refund_count,
+                    last_file_id=watermark,
                 )
                 .returning(ClearingBatch.id)
             ).scalar_one()
         )
-    # One statement for the whole period: each settlement finds its batch by the batch key.
-    conn.execute(
-        update(Settlement)
-        .where(Settlement.setl_period == batches[0].period, Settlement.batch_id.is_(None))
-        .values(
-            batch_id=select(ClearingBatch.id)
-            .where(
-                ClearingBatch.period == Settlement.setl_period,
-                ClearingBatch.fixmedins_code == Settlement.fixmedins_code,
-                ClearingBatch.clr_type == Settlement.clr_type,
-            )
-            .scalar_subquery()
-        )
-    )
     return ids

@@ -20,6 +20,7 @@ from beancount.parser import printer
 from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
 
 from importers.statements import Statement
+from ledger.batching import totals_member
 from ledger.books import Books, BooksConfig, atomic_write, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
@@ -31,7 +32,7 @@ from ledger.models import (
     Institution,
     Money,
     Posting,
-    Settlement,
+    SettlementTotal,
 )
 from ledger.money import ZERO
 
@@ -53,9 +54,10 @@ class StatementResult:
 
 
 def _part(fund: str) -> object:
+    """A fund's part of a batch, summed over its settlement_totals rows."""
     if fund == "pooled":
-        return func.sum(Settlement.hifp_pay)
-    return func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay)
+        return func.sum(SettlementTotal.hifp_pay)
+    return func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay)
 
 
 def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
@@ -72,7 +74,7 @@ def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
             type_coerce(_part(fund), Money).label("part"),
             Posting.paid_on,
         )
-        .join(Settlement, Settlement.batch_id == ClearingBatch.id)
+        .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
         .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
         .outerjoin(Posting, Posting.batch_id == ClearingBatch.id)
         .where(ClearingBatch.id.not_in(matched))
@@ -236,7 +238,10 @@ def _book_paid_batches(
             chart.account(role)
             for role, fund in FUNDS.items()
             if conn.execute(
-                select(type_coerce(_part(fund), Money)).where(Settlement.batch_id == batch_id)
+                select(type_coerce(_part(fund), Money))
+                .select_from(ClearingBatch)
+                .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
+                .where(ClearingBatch.id == batch_id)
             ).scalar_one()
             != ZERO
         }

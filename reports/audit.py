@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from ledger.batching import batch_member
 from ledger.models import ClearingBatch, Institution, PersonRecord, Settlement
 from ledger.money import ZERO
 
@@ -244,7 +245,7 @@ def _rows(engine: Engine, since: datetime.date, until: datetime.date) -> Iterato
             ClearingBatch.link.label("batch"),
         )
         .join(Institution, Institution.code == Settlement.fixmedins_code)
-        .outerjoin(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+        .outerjoin(ClearingBatch, batch_member(Settlement, ClearingBatch))
         .where(
             Settlement.setl_time >= datetime.datetime.combine(since, datetime.time()),
             Settlement.setl_time

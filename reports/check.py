@@ -3,7 +3,9 @@
 For every clearing batch the register holds, the books must have exactly one transaction with
 the batch's link, and per account its amounts must equal the register's sums over the batch's
 settlements. The register side is summed in SQL here, apart from the code that wrote the books,
-so that a hand edit of a generated file or a stale file shows up.
+so that a hand edit of a generated file or a stale file shows up: over settlement_totals (the
+sums the import wrote per file), which in turn must equal the settlements themselves, summed
+again here row by row (``totals_vs_settlements``).
 """
 
 from __future__ import annotations
@@ -15,11 +17,22 @@ from pathlib import Path
 
 from beancount import loader
 from beancount.core import data
-from sqlalchemy import Engine, func, select, type_coerce
+from sqlalchemy import Connection, Engine, case, func, select, type_coerce
 
+from ledger.batching import totals_member, totals_unbatched
 from ledger.chart import Chart
-from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
+from ledger.models import (
+    MONEY_FIELDS,
+    ClearingBatch,
+    Institution,
+    Money,
+    Posting,
+    Settlement,
+    SettlementTotal,
+)
 from ledger.money import ZERO
+
+MAX_LISTED = 20
 
 LINK_PREFIX = "clr-"
 
@@ -67,7 +80,8 @@ def books_batches(entries: list[data.Directive]) -> tuple[dict[str, dict[str, De
 
 
 def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decimal]]:
-    """link -> account -> amount, summed over each batch's settlements in the register."""
+    """link -> account -> amount, summed over each batch's settlements in the register (their
+    settlement_totals rows)."""
     expected: dict[str, dict[str, Decimal]] = {}
     with engine.connect() as conn:
         # only paid batches are in the books (cash basis); unpaid ones are outstanding payments
@@ -79,17 +93,19 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
         rows = conn.execute(
             select(
                 ClearingBatch.link,
-                Settlement.med_type,
+                SettlementTotal.med_type,
                 Institution.fixmedins_type,
-                type_coerce(func.sum(Settlement.hifp_pay), Money).label("pooled"),
+                type_coerce(func.sum(SettlementTotal.hifp_pay), Money).label("pooled"),
                 type_coerce(
-                    func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay), Money
+                    func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay),
+                    Money,
                 ).label("personal"),
             )
-            .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+            .select_from(SettlementTotal)
+            .join(ClearingBatch, totals_member(SettlementTotal, ClearingBatch))
             .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
             .where(ClearingBatch.id.in_(paid))
-            .group_by(ClearingBatch.link, Settlement.med_type, Institution.fixmedins_type)
+            .group_by(ClearingBatch.link, SettlementTotal.med_type, Institution.fixmedins_type)
         )
         for row in rows:
             amounts = expected[row.link]
@@ -107,6 +123,66 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
     return {
         link: {a: v for a, v in amounts.items() if v != ZERO} for link, amounts in expected.items()
     }
+
+
+TOTALS_KEY = ("file_id", "period", "fixmedins_code", "clr_type", "med_type")
+TOTALS_FIGURES = ("settlement_count", "refund_count", *MONEY_FIELDS)
+
+
+def totals_vs_settlements(conn: Connection) -> list[str]:
+    """Where settlement_totals and the settlements disagree: one GROUP BY over every
+    settlement (the slow part of ``check``), compared with the totals row by row."""
+    detail_key = (
+        Settlement.file_id,
+        Settlement.setl_period,
+        Settlement.fixmedins_code,
+        Settlement.clr_type,
+        Settlement.med_type,
+    )
+    detail = {
+        tuple(row[:5]): tuple(row[5:])
+        for row in conn.execute(
+            select(
+                *detail_key,
+                func.count(),
+                func.coalesce(func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)), 0),
+                *(type_coerce(func.sum(getattr(Settlement, name)), Money) for name in MONEY_FIELDS),
+            ).group_by(*detail_key)
+        )
+    }
+    kept = {
+        tuple(row[:5]): tuple(row[5:])
+        for row in conn.execute(
+            select(
+                *(getattr(SettlementTotal, name) for name in TOTALS_KEY),
+                *(getattr(SettlementTotal, name) for name in TOTALS_FIGURES),
+            )
+        )
+    }
+    problems = []
+    for key in sorted(set(detail) | set(kept)):
+        file_id, period, code, clr_type, med_type = key
+        where = (
+            f"settlement_totals: file {file_id}, {period} {code} clr_type {clr_type} "
+            f"med_type {med_type}"
+        )
+        mine, theirs = kept.get(key), detail.get(key)
+        if mine is None:
+            problems.append(f"{where}: missing; the settlements have {theirs and theirs[0]} rows")
+        elif theirs is None:
+            problems.append(f"{where}: no settlements, the totals count {mine[0]}")
+        else:
+            differing = [
+                f"{name} {a} vs {b}"
+                for name, a, b in zip(TOTALS_FIGURES, mine, theirs, strict=True)
+                if a != b
+            ]
+            if differing:
+                problems.append(
+                    f"{where}: differs from its settlements (totals vs settlements): "
+                    + ", ".join(differing)
+                )
+    return problems
 
 
 def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
@@ -143,15 +219,21 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
     result.errors += result.mismatches
     result.accounts = {a: (v[0], v[1]) for a, v in sorted(totals.items())}
     with engine.connect() as conn:
+        disagreeing = totals_vs_settlements(conn)
         late = conn.execute(
-            select(Settlement.setl_period, func.count())
+            select(SettlementTotal.period, func.sum(SettlementTotal.settlement_count))
             .where(
-                Settlement.batch_id.is_(None),
-                Settlement.setl_period.in_(select(ClearingBatch.period).distinct()),
+                totals_unbatched(SettlementTotal),
+                SettlementTotal.period.in_(select(ClearingBatch.period).distinct()),
             )
-            .group_by(Settlement.setl_period)
-            .order_by(Settlement.setl_period)
+            .group_by(SettlementTotal.period)
+            .order_by(SettlementTotal.period)
         ).all()
+    if len(disagreeing) > MAX_LISTED:
+        more = len(disagreeing) - MAX_LISTED
+        disagreeing = [*disagreeing[:MAX_LISTED], f"settlement_totals: {more} more groups differ"]
+    result.mismatches += disagreeing
+    result.errors += disagreeing
     for period, count in late:
         result.warnings.append(
             f"{period}: {count} settlements imported after the period was posted are in no "

@@ -19,6 +19,8 @@ from beancount import loader
 from beancount.core import data
 from sqlalchemy import Engine, func, select, type_coerce
 
+from ledger.batching import totals_member, totals_unbatched
+from ledger.batching import unbatched as in_no_batch
 from ledger.chart import Chart
 from ledger.models import (
     BankStatement,
@@ -28,6 +30,7 @@ from ledger.models import (
     Money,
     Posting,
     Settlement,
+    SettlementTotal,
 )
 from ledger.money import ZERO
 
@@ -128,14 +131,20 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
     mismatches = check_books(main_file, engine, chart).mismatches
     result.checks.append(CloseCheck("books-vs-register", not mismatches, mismatches[:MAX_LISTED]))
     with engine.connect() as conn:
-        unbatched = (
-            conn.execute(
-                select(Settlement.setl_id)
-                .where(Settlement.setl_period == month, Settlement.batch_id.is_(None))
-                .order_by(Settlement.setl_id)
+        # the totals say whether any is outside a batch; only then are they named
+        outside = conn.execute(
+            select(SettlementTotal.id).where(totals_unbatched(SettlementTotal, month)).limit(1)
+        ).first()
+        unbatched: list[str] = (
+            list(
+                conn.execute(
+                    select(Settlement.setl_id)
+                    .where(in_no_batch(Settlement, month))
+                    .order_by(Settlement.setl_id)
+                ).scalars()
             )
-            .scalars()
-            .all()
+            if outside is not None
+            else []
         )
         result.checks.append(
             CloseCheck(
@@ -257,12 +266,13 @@ def _outstanding(engine: Engine, first: datetime.date, last: datetime.date) -> l
             select(
                 ClearingBatch.link,
                 Institution.name,
-                type_coerce(func.sum(Settlement.hifp_pay), Money),
+                type_coerce(func.sum(SettlementTotal.hifp_pay), Money),
                 type_coerce(
-                    func.sum(Settlement.acct_pay) + func.sum(Settlement.acct_mulaid_pay), Money
+                    func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay),
+                    Money,
                 ),
             )
-            .join(Settlement, Settlement.batch_id == ClearingBatch.id)
+            .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
             .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
             .where(
                 ClearingBatch.period < first.strftime("%Y-%m"),

@@ -1,10 +1,11 @@
 """Drill-down queries behind the Fava extension (``reports.fava_ext``): no Flask here.
 
 Everything is read-only and bounded: a page of settlements is one indexed query with
-LIMIT/OFFSET (the batch's ``batch_id`` index, the person's ``psn_no`` index ...), a batch's
-totals are SQL sums, and the CSV of a batch is streamed in keyset chunks of the register's row
-id, so that a batch of 100,000 settlements is never held in memory. Personal data (psn_name,
-certno) and the free-form ``extra`` columns are never selected: every query names its columns.
+LIMIT/OFFSET (the batch key's index, the person's ``psn_no`` index ...), a batch's totals are
+SQL sums of its settlement_totals rows, and the CSV of a batch is streamed in keyset chunks of
+the register's row id, so that a batch of 100,000 settlements is never held in memory. Personal
+data (psn_name, certno) and the free-form ``extra`` columns are never selected: every query
+names its columns.
 
 Parameters come in as the strings of a query string; :class:`BadRequest` says, in Chinese and
 English, what is wrong with one (the extension answers it with HTTP 400).
@@ -32,10 +33,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Connection,
     Engine,
     Select,
     and_,
-    case,
+    false,
     func,
     or_,
     select,
@@ -44,6 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import InstrumentedAttribute
 
+from ledger.batching import batch_key, batch_member, in_batch, totals_member
 from ledger.books import Books, BooksError
 from ledger.locks import LOCK_TYPE, REOPEN_TYPE, lock_history
 from ledger.models import (
@@ -55,6 +58,7 @@ from ledger.models import (
     Posting,
     Scaled,
     Settlement,
+    SettlementTotal,
 )
 from ledger.money import ZERO
 from ledger.register import MIGRATIONS, make_engine, resolve_url
@@ -498,18 +502,28 @@ def list_batches(
 
 
 def _sum(name: str) -> ColumnElement[Decimal]:
-    return type_coerce(func.coalesce(func.sum(getattr(Settlement, name)), 0), Money)
+    return type_coerce(func.coalesce(func.sum(getattr(SettlementTotal, name)), 0), Money)
+
+
+def _members(conn: Connection, batch_id: int) -> ColumnElement[bool]:
+    """The condition on settlements of the batch's members (none for an unknown id)."""
+    key = batch_key(conn, batch_id)
+    return false() if key is None else in_batch(Settlement, key)
 
 
 def batch_totals(engine: Engine, batch_id: int) -> BatchTotals:
-    """Count and sums of the batch's settlements, in one aggregate query."""
+    """Count and sums of the batch's settlements, in one aggregate query over its
+    settlement_totals rows."""
     with engine.connect() as conn:
         row = conn.execute(
             select(
-                func.count(Settlement.id),
-                func.coalesce(func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)), 0),
+                func.coalesce(func.sum(SettlementTotal.settlement_count), 0),
+                func.coalesce(func.sum(SettlementTotal.refund_count), 0),
                 *(_sum(name) for name in TOTAL_FIELDS),
-            ).where(Settlement.batch_id == batch_id)
+            )
+            .select_from(ClearingBatch)
+            .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
+            .where(ClearingBatch.id == batch_id)
         ).one()
     return BatchTotals(int(row[0]), int(row[1]), dict(zip(TOTAL_FIELDS, row[2:], strict=True)))
 
@@ -531,7 +545,7 @@ def batch_settlements(
     *,
     total: int | None = None,
 ) -> Page[SettlementRow]:
-    """One page of a batch's settlements: the batch_id index, ORDER BY (the sort key, then
+    """One page of a batch's settlements: the batch key's index, ORDER BY (the sort key, then
     the row id), LIMIT/OFFSET.
 
     ``total`` (the batch's count, from :func:`batch_totals`) saves a count query.
@@ -539,16 +553,15 @@ def batch_settlements(
     if sort not in SORT_KEYS:
         raise BadRequest(f"排序字段无效：{sort}", f"sort: unknown key {sort!r}")
     with engine.connect() as conn:
+        members = _members(conn, batch_id)
         if total is None:
-            total = conn.execute(
-                select(func.count(Settlement.id)).where(Settlement.batch_id == batch_id)
-            ).scalar_one()
+            total = conn.execute(select(func.count(Settlement.id)).where(members)).scalar_one()
         _check_page(number, per_page, total)
         # A deferred join: the page's ids are chosen on (sort key, id) alone, so that the sort
         # of a deep page carries two columns per row, then only those rows are read whole.
         page_ids = (
             select(Settlement.id)
-            .where(Settlement.batch_id == batch_id)
+            .where(members)
             .order_by(*_ordering(sort, order))
             .limit(per_page)
             .offset((number - 1) * per_page)
@@ -573,10 +586,9 @@ def page_of_settlement(
     the batch. One count over the batch's index, never the rows."""
     column = SORT_KEYS[sort]
     with engine.connect() as conn:
+        members = _members(conn, batch_id)
         found = conn.execute(
-            select(Settlement.id, column).where(
-                Settlement.setl_id == setl_id, Settlement.batch_id == batch_id
-            )
+            select(Settlement.id, column).where(Settlement.setl_id == setl_id, members)
         ).first()
         if found is None:
             raise BadRequest(
@@ -590,7 +602,7 @@ def page_of_settlement(
             else or_(column > value, and_(column == value, Settlement.id > row_id))
         )
         position = conn.execute(
-            select(func.count(Settlement.id)).where(Settlement.batch_id == batch_id, before)
+            select(func.count(Settlement.id)).where(members, before)
         ).scalar_one()
     return int(position) // per_page + 1
 
@@ -654,7 +666,7 @@ def _csv_plan() -> tuple[list[ColumnElement[Any]], list[Callable[[Any], str]]]:
 def iter_batch_csv(engine: Engine, batch_id: int, chunk: int = CSV_CHUNK) -> Iterator[str]:
     """The batch's settlements as CSV text (UTF-8 with a BOM for spreadsheet programs),
     produced a chunk at a time: keyset pages of the register's row id within the batch
-    (``batch_id = ? AND id > ? ORDER BY id LIMIT chunk``, a range scan of the batch_id index),
+    (``<batch key> AND file_id <= ? AND id > ? ORDER BY id LIMIT chunk``),
     all read in one transaction so that the file is one consistent picture."""
     columns, formats = _csv_plan()
     plan = list(enumerate(formats, start=1))
@@ -663,11 +675,12 @@ def iter_batch_csv(engine: Engine, batch_id: int, chunk: int = CSV_CHUNK) -> Ite
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     with engine.connect() as conn:
+        members = _members(conn, batch_id)
         last = -1
         while True:
             rows = conn.execute(
                 select(Settlement.id, *columns)
-                .where(Settlement.batch_id == batch_id, Settlement.id > last)
+                .where(members, Settlement.id > last)
                 .order_by(Settlement.id)
                 .limit(chunk)
             ).all()
@@ -724,8 +737,8 @@ def lookup(
                 Posting.paid_on,
             )
             .join(Institution, Institution.code == Settlement.fixmedins_code, isouter=True)
-            .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id, isouter=True)
-            .join(Posting, Posting.batch_id == Settlement.batch_id, isouter=True)
+            .join(ClearingBatch, batch_member(Settlement, ClearingBatch), isouter=True)
+            .join(Posting, Posting.batch_id == ClearingBatch.id, isouter=True)
             .where(condition)
             .order_by(Settlement.setl_time, Settlement.id)
             .limit(per_page)

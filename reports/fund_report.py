@@ -29,6 +29,7 @@ from beancount.core import data
 from sqlalchemy import ColumnElement, Connection, Engine, case, func, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 
+from ledger.batching import batch_member
 from ledger.chart import Chart
 from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
 from ledger.money import ZERO
@@ -280,7 +281,7 @@ def _register_figures(
             func.count(func.distinct(Settlement.psn_no)).label("persons"),
         )
         .select_from(Settlement)
-        .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+        .join(ClearingBatch, batch_member(Settlement, ClearingBatch))
         .join(Posting, Posting.batch_id == ClearingBatch.id)
         .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
         .where(Posting.paid_on >= window[0], Posting.paid_on <= window[1])

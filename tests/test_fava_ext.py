@@ -19,6 +19,7 @@ from fava.application import create_app
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
+from ledger.batching import batch_member
 from ledger.books import Books
 from ledger.models import ClearingBatch, Posting, Settlement
 from ledger.register import resolve_url
@@ -91,7 +92,7 @@ def _batch_sizes(books: Path) -> list[tuple[str, int, str | None]]:
     with engine.connect() as conn:
         rows = conn.execute(
             select(ClearingBatch.link, func.count(Settlement.id), Posting.voucher)
-            .join(Settlement, Settlement.batch_id == ClearingBatch.id)
+            .join(Settlement, batch_member(Settlement, ClearingBatch))
             .join(Posting, Posting.batch_id == ClearingBatch.id, isouter=True)
             .group_by(ClearingBatch.link, Posting.voucher)
             .order_by(func.count(Settlement.id).desc(), ClearingBatch.link)
@@ -149,15 +150,21 @@ def test_drilldown_totals_equal_register_and_books(site: Site, demo: Path) -> No
     totals = _totals(body)
     engine = _engine(demo)
     with engine.connect() as conn:
-        batch_id = conn.execute(
-            select(ClearingBatch.id).where(ClearingBatch.link == link)
-        ).scalar_one()
+        batch = conn.execute(
+            select(
+                ClearingBatch.period,
+                ClearingBatch.fixmedins_code,
+                ClearingBatch.clr_type,
+                ClearingBatch.last_file_id,
+            ).where(ClearingBatch.link == link)
+        ).one()
         sums = conn.execute(
             text(
                 "SELECT sum(hifp_pay), sum(acct_pay), sum(acct_mulaid_pay), sum(medfee_sumamt) "
-                "FROM settlements WHERE batch_id = :batch"
+                "FROM settlements WHERE setl_period = :period AND fixmedins_code = :fixmedins_code "
+                "AND clr_type = :clr_type AND file_id <= :last_file_id"
             ),
-            {"batch": batch_id},
+            dict(batch._mapping),
         ).one()
     engine.dispose()
     hifp, acct, mulaid, medfee = (Decimal(int(v)) / 100 for v in sums)  # stored in fen
@@ -230,7 +237,7 @@ def test_csv_has_every_settlement_of_the_batch_once(site: Site, demo: Path) -> N
                     Settlement.psn_cash_pay,
                     Settlement.pool_prop_selfpay,
                 )
-                .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+                .join(ClearingBatch, batch_member(Settlement, ClearingBatch))
                 .where(ClearingBatch.link == link)
             )
         }
@@ -257,7 +264,7 @@ def test_lookup_names_batch_voucher_and_payment(site: Site, demo: Path) -> None:
                 Posting.voucher,
                 Posting.paid_on,
             )
-            .join(ClearingBatch, ClearingBatch.id == Settlement.batch_id)
+            .join(ClearingBatch, batch_member(Settlement, ClearingBatch))
             .join(Posting, Posting.batch_id == ClearingBatch.id)
             .order_by(Settlement.setl_id)
             .limit(1)
@@ -572,7 +579,7 @@ def test_big_batch_pages_use_limit(big_site: Site, statements: list[str]) -> Non
     assert len(rows) == 500
     assert _totals(body)["count"] == str(BIG)
     reading = [sql for sql in statements if _reads_rows(sql)]
-    assert reading and all("LIMIT" in sql and "batch_id" in sql for sql in reading), reading
+    assert reading and all("LIMIT" in sql and "fixmedins_code" in sql for sql in reading), reading
     assert "未支付" in body  # posted without a payment: no transaction yet
     # the last page; past it, 400; unpaid and unbatched settlements say so
     assert len(_rows(site.get(f"?view=batch&link={link}&per_page=500&page={BIG // 500}"))) == 500
@@ -588,5 +595,5 @@ def test_big_batch_csv_is_streamed_in_chunks(big_site: Site, statements: list[st
     ids = {row["setl_id"] for row in rows}
     assert len(rows) == len(ids) == BIG
     reading = [sql for sql in statements if _reads_rows(sql)]
-    # keyset chunks of the batch (batch_id = ? AND id > ? ... LIMIT), never one query for all
+    # keyset chunks of the batch (<batch key> AND id > ? ... LIMIT), never one query for all
     assert len(reading) >= BIG // 2000 and all("LIMIT" in sql for sql in reading), reading[:2]

@@ -83,7 +83,8 @@ REGISTER_SQL = """
 SELECT s.med_type, i.fixmedins_type, i.medins_lv, substr(s.psn_type, 1, 2) AS grp,
        s.psn_no, s.hifp_pay, s.acct_pay + s.acct_mulaid_pay AS personal
 FROM settlements s
-JOIN clearing_batches b ON b.id = s.batch_id
+JOIN clearing_batches b ON b.period = s.setl_period AND b.fixmedins_code = s.fixmedins_code
+  AND b.clr_type = s.clr_type AND s.file_id <= b.last_file_id
 JOIN postings p ON p.batch_id = b.id
 JOIN institutions i ON i.code = b.fixmedins_code
 WHERE p.paid_on BETWEEN :first AND :last

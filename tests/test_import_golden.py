@@ -40,7 +40,7 @@ SPECIAL = {"expected.txt", "args.txt", "institutions.csv"}
 UPDATE = os.environ.get("MZLEDGER_UPDATE_GOLDEN") == "1"
 BOOKS = "books"
 
-SETTLEMENT_SKIP = {"id", "file_id", "digest"}
+SETTLEMENT_SKIP = {"id", "file_id"}
 IMPORTED_FILE_COLUMNS = (
     "name",
     "kind",

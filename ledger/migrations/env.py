@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from ledger.models import Base
+from ledger.partitions import include_object_for
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic revision --autogenerate` from a developer's shell
@@ -17,6 +18,7 @@ context.configure(
     connection=connection,
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
+    include_object=include_object_for(connection.dialect.name),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,479 @@
+"""The bulk path for CSV settlement exports: whole blocks of rows read and validated by Arrow.
+
+The row-by-row validator (``settlement_record.parse_settlement``) costs about 100 microseconds a
+row in Python; a city-year is ten million rows. Here Arrow's CSV reader parses blocks on every
+core and each rule of ``parse_settlement`` runs over whole columns. This path never explains:
+at the first row it would not take exactly as the row path takes it, it stops (``Irregular``)
+and the import is handed, whole, to the row path, which names every problem with its line. So
+it may turn away more than the row path (a padded amount, an unknown extra column, a quoted
+line break: the row path then decides), never accept more, and what it stores is what the row
+path stores (tests/test_bulk_import.py runs both on the same files and compares the registers).
+
+Pure apart from reading the file: no database here. Money goes from text to exact integer fen
+through Arrow's decimal type, never through a float.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
+
+from .settlement_record import (
+    INSUTYPE_EMPLOYEE,
+    KNOWN_FIELDS,
+    KNOWN_MED_TYPES,
+    KNOWN_PSN_TYPES,
+    OPTIONAL_TEXT,
+    REQUIRED_MONEY,
+    REQUIRED_TEXT,
+)
+from .sources import SAMPLE_BYTES, detect_encoding
+
+# Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
+# checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.
+BLOCK_BYTES = 1 << 20
+BLOCK_ROWS = 50_000
+
+#: What ``str.strip()`` strips: every character for which ``str.isspace()`` is true.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+    "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+TIME_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
+DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
+MONEY_TYPE = pa.decimal128(17, 2)  # 15 digits of yuan: what the row path's fast form takes
+RATIO_TYPE = pa.decimal128(9, 4)
+TEXT = (*REQUIRED_TEXT, *OPTIONAL_TEXT)
+MONEY_IDENTITIES = (
+    ("fund_pay_sumamt", ("hifp_pay", *OTHER_FUND_FIELDS)),
+    ("medfee_sumamt", ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")),
+    ("psn_part_amt", ("acct_pay", "acct_mulaid_pay", "psn_cash_pay")),
+)
+TOTAL_KEY = ("setl_period", "fixmedins_code", "clr_type", "med_type")
+
+
+class Irregular(Exception):
+    """A file or row the bulk path does not take; the row path will say what is wrong."""
+
+
+@dataclass(frozen=True)
+class KnownInstitution:
+    name: str
+    fixmedins_type: str
+    medins_lv: str | None
+
+
+@dataclass(frozen=True)
+class CsvShape:
+    """What the bulk path needs to know of a CSV file before reading it."""
+
+    path: Path
+    encoding: str
+    delimiter: str
+    quotechar: str
+    columns: tuple[str, ...]  # lower-cased, stripped, as the row path names them
+    # The sniffer says no doubled quotes when the header has no quotes at all: then the file
+    # must have none either (checked by the caller), or the two readers could differ.
+    doublequote: bool
+
+
+@dataclass
+class Institutions:
+    """The register's institutions, and those a file describes for the first time (in the
+    order of their first row), as the row path registers them."""
+
+    known: dict[str, KnownInstitution]
+    new: dict[str, KnownInstitution] = field(default_factory=dict)
+
+
+@dataclass
+class Block:
+    """One block of validated rows, in the register's own column types."""
+
+    table: pa.Table
+    notices: Counter[tuple[str, str, str]]
+    totals: dict[tuple[str, str, str, str], list[int]]  # key -> [count, refunds, *MONEY_FIELDS]
+    periods: set[str]
+    # institutions this block describes for the first time, to register before its rows
+    new_institutions: list[tuple[str, KnownInstitution]] = field(default_factory=list)
+
+
+def csv_shape(path: Path) -> CsvShape:
+    """The file's encoding, dialect and header, decided as ``sources._open_csv`` decides them;
+    ``Irregular`` for what the row path reads differently or refuses."""
+    with path.open("rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
+        sample = sample[: sample.rindex(b"\n") + 1]
+    try:
+        encoding = detect_encoding(sample)
+    except ValueError as exc:
+        raise Irregular(str(exc)) from None
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
+    first_line = text.split("\n", 1)[0]
+    try:
+        dialect: Any = csv.Sniffer().sniff(first_line, delimiters=",\t;|")
+    except csv.Error:
+        dialect = csv.excel
+    if dialect.escapechar or dialect.skipinitialspace:
+        raise Irregular("a CSV dialect the bulk reader does not share")
+    try:
+        header = next(csv.reader([first_line.rstrip("\r")], dialect))
+    except (csv.Error, StopIteration):
+        raise Irregular("no readable header") from None
+    columns = tuple(name.strip().lower() for name in header)
+    if len(set(columns)) != len(columns):
+        raise Irregular("duplicate columns")
+    unknown = [c for c in columns if c not in KNOWN_FIELDS]
+    if unknown:
+        raise Irregular(f"columns kept as extra: {', '.join(unknown[:3])}")
+    missing = [c for c in (*REQUIRED_TEXT, *REQUIRED_MONEY) if c not in columns]
+    if missing:
+        raise Irregular(f"missing columns: {', '.join(missing)}")
+    return CsvShape(
+        path,
+        "utf8" if encoding == "utf-8-sig" else encoding.replace("-", ""),
+        dialect.delimiter,
+        dialect.quotechar or '"',
+        columns,
+        bool(dialect.doublequote),
+    )
+
+
+def read_blocks(
+    shape: CsvShape, file_id: int, institutions: Institutions, posted: frozenset[str]
+) -> Iterator[Block]:
+    """Validated blocks of the file, in file order; ``Irregular`` at the first row the row
+    path would take otherwise. Line numbers assume one line a row: the caller checks that the
+    file's line count agrees once the last block is read."""
+    options = pa_csv.ReadOptions(
+        block_size=BLOCK_BYTES,
+        column_names=list(shape.columns),
+        skip_rows=1,
+        encoding=shape.encoding,
+    )
+    parse = pa_csv.ParseOptions(
+        delimiter=shape.delimiter, quote_char=shape.quotechar, newlines_in_values=False
+    )
+    convert = pa_csv.ConvertOptions(
+        column_types={name: pa.string() for name in shape.columns},
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    try:
+        reader = pa_csv.open_csv(
+            shape.path, read_options=options, parse_options=parse, convert_options=convert
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise Irregular(f"CSV: {exc}") from None
+    line = 2
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            break
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise Irregular(f"CSV: {exc}") from None
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= BLOCK_ROWS:
+            yield validate_block(
+                pa.Table.from_batches(pending), line, file_id, institutions, posted
+            )
+            line += count
+            pending, count = [], 0
+    if count:
+        yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions, posted)
+
+
+def _fail(condition: pa.Array | pa.ChunkedArray, why: str) -> None:
+    if pc.any(condition).as_py():
+        raise Irregular(why)
+
+
+def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Array:
+    """Exact scaled integers of an amount column; empty is zero (None for the ratio)."""
+    empty = pc.equal(text, "")
+    if required:
+        _fail(empty, f"{name}: empty")
+    if pc.all(pc.equal(text, "0.00")).as_py():
+        return pa.repeat(pa.scalar(0, pa.int64()), len(text))
+    # Forms the row path reads otherwise or refuses: exponents, and more decimals than
+    # allowed even when they are zeros ("1.230" is refused there, not rounded).
+    for letter in "eE":
+        _fail(pc.greater_equal(pc.find_substring(text, letter), 0), f"{name}: exponent")
+    point = pc.find_substring(text, ".")
+    decimals = pc.subtract(pc.subtract(pc.utf8_length(text), point), 1)
+    _fail(pc.and_(pc.greater_equal(point, 0), pc.greater(decimals, places)), f"{name}: decimals")
+    filled = pc.if_else(empty, "0", text)
+    try:
+        value = pc.cast(filled, pa.decimal128(15 + places, places))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise Irregular(f"{name}: not an amount") from None
+    return _unscaled(value)
+
+
+def _unscaled(value: pa.Array) -> pa.Array:
+    """A decimal128 column's unscaled integers (the fen), read from its 16-byte little-endian
+    words: the values have at most 17 digits, so the low word is the whole number."""
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    words = pa.Array.from_buffers(
+        pa.int64(), 2 * (len(value) + value.offset), [None, value.buffers()[1]]
+    )
+    low = pc.list_element(pa.FixedSizeListArray.from_arrays(words, 2), 0)
+    return low.slice(value.offset, len(value))
+
+
+def _real_moments(text: pa.Array, form: str, name: str) -> None:
+    """Refuse texts of the right form that name no real moment ("2023-02-30"): Arrow's
+    strptime rolls such a day over into the next month, so those are written back and
+    compared; only days 29-31 can roll over (the pattern has bounded day and month already),
+    and writing a whole column back would cost more than every other check together."""
+    parsed = pc.strptime(text, form, "s", error_is_null=True)
+    _fail(pc.is_null(parsed), f"{name}: not a moment")
+    late = pc.greater(pc.utf8_slice_codeunits(text, 8, 10), "28")
+    if pc.any(late).as_py():
+        written = pc.strftime(pc.filter(parsed, late), form)
+        _fail(pc.not_equal(written, pc.filter(text, late)), f"{name}: no such day")
+
+
+def _nullable(text: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
+def validate_block(
+    batch: pa.Table,
+    first_line: int,
+    file_id: int,
+    institutions: Institutions,
+    posted: frozenset[str],
+) -> Block:
+    rows = batch.num_rows
+    raw = {name: batch.column(name) for name in batch.schema.names}
+    empty_text = pa.array([""] * rows, pa.string())
+    text = {
+        name: pc.utf8_trim(raw[name], WHITESPACE) if name in raw else empty_text
+        for name in (*TEXT, "pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
+    }
+    for name in REQUIRED_TEXT:
+        _fail(pc.equal(text[name], ""), f"{name}: empty")
+    _fail(pc.not_equal(text["insutype"], INSUTYPE_EMPLOYEE), "insutype: not 310")
+
+    columns: dict[str, pa.Array] = {}
+    for name in TEXT:
+        columns[name] = text[name] if name in REQUIRED_TEXT else _nullable(text[name])
+    for name in MONEY_FIELDS:
+        source = raw.get(name)
+        if source is None:
+            columns[name] = pa.repeat(pa.scalar(0, pa.int64()), rows)
+        else:
+            # Trimmed first: the row path strips every value before reading it.
+            columns[name] = _money(pc.utf8_trim(source, WHITESPACE), name, name in REQUIRED_MONEY)
+    ratio = text["pool_prop_selfpay"]
+    ratio_empty = pc.equal(ratio, "")
+    scaled = _money(ratio, "pool_prop_selfpay", False, places=4)
+    _fail(pc.or_(pc.less(scaled, 0), pc.greater(scaled, 10_000)), "pool_prop_selfpay: not 0..1")
+    _fail(pc.and_(pc.invert(ratio_empty), pc.starts_with(ratio, "-")), "pool_prop_selfpay: sign")
+    columns["pool_prop_selfpay"] = pc.if_else(ratio_empty, pa.scalar(None, pa.int64()), scaled)
+
+    flag = text["refd_setl_flag"]
+    _fail(pc.invert(pc.is_in(flag, pa.array(["", "0", "1"]))), "refd_setl_flag")
+    refund = pc.equal(flag, "1")
+    columns["refd_setl_flag"] = pc.cast(refund, pa.int64())
+    emergency = text["emergency_flag"]
+    _fail(pc.invert(pc.is_in(emergency, pa.array(["", "0", "1"]))), "emergency_flag")
+    columns["emergency_flag"] = pc.if_else(
+        pc.equal(emergency, ""),
+        pa.scalar(None, pa.int64()),
+        pc.cast(pc.equal(emergency, "1"), pa.int64()),
+    )
+
+    setl_time = text["setl_time"]
+    _fail(pc.invert(pc.match_substring_regex(setl_time, TIME_PATTERN)), "setl_time: form")
+    _real_moments(setl_time, "%Y-%m-%d %H:%M:%S", "setl_time")
+    # As SQLAlchemy writes a DateTime to SQLite; PostgreSQL reads the same text.
+    columns["setl_time"] = pc.binary_join_element_wise(setl_time, ".000000", "")
+    period = pc.utf8_slice_codeunits(setl_time, 0, 7)
+    columns["setl_period"] = period
+
+    rx_date = text["rx_date"]
+    rx_given = pc.not_equal(rx_date, "")
+    _fail(pc.and_(rx_given, pc.invert(pc.match_substring_regex(rx_date, DATE_PATTERN))), "rx_date")
+    _real_moments(pc.if_else(rx_given, rx_date, "2000-01-01"), "%Y-%m-%d", "rx_date")
+    columns["rx_date"] = _nullable(rx_date)
+
+    kind = text["fixmedins_type"]
+    level = text["medins_lv"]
+    _fail(pc.invert(pc.is_in(kind, pa.array(["", "1", "2"]))), "fixmedins_type")
+    _fail(pc.invert(pc.is_in(level, pa.array(["", "1", "2", "3"]))), "medins_lv")
+    _fail(pc.and_(pc.equal(kind, "2"), pc.not_equal(level, "")), "medins_lv: a pharmacy's level")
+
+    init = text["init_setl_id"]
+    _fail(pc.and_(refund, pc.equal(init, "")), "init_setl_id: a refund without it")
+    _fail(pc.and_(pc.invert(refund), pc.not_equal(init, "")), "init_setl_id: not a refund")
+
+    for name in MONEY_FIELDS:
+        value = columns[name]
+        _fail(pc.and_(refund, pc.greater(value, 0)), f"{name}: positive refund")
+        _fail(pc.and_(pc.invert(refund), pc.less(value, 0)), f"{name}: negative")
+    for total, parts in MONEY_IDENTITIES:
+        summed = columns[parts[0]]
+        for part in parts[1:]:
+            summed = pc.add(summed, columns[part])
+        _fail(pc.not_equal(columns[total], summed), f"{total}: does not add up")
+
+    registered = len(institutions.new)
+    columns["fixmedins_name"] = _institutions(
+        text["fixmedins_code"], text["fixmedins_name"], kind, level, institutions
+    )
+    # No extra columns on this path; SQLAlchemy's JSON type stores a None as JSON null.
+    columns["extra"] = pa.repeat(pa.scalar("null", pa.string()), rows)
+    columns["file_id"] = pa.repeat(pa.scalar(file_id, pa.int64()), rows)
+    columns["line"] = pa.array(range(first_line, first_line + rows), pa.int64())
+    table = pa.table(columns)
+    return Block(
+        table,
+        _notices(text["psn_type"], text["med_type"]),
+        _totals(table),
+        set(pc.unique(period).to_pylist()),
+        list(institutions.new.items())[registered:],
+    )
+
+
+def _institutions(
+    code: pa.Array, name: pa.Array, kind: pa.Array, level: pa.Array, book: Institutions
+) -> pa.Array:
+    """The row path's ``institution_of`` over a block: rows describing an institution unknown
+    to the register register it (the first such row's name, type, level); described rows must
+    agree with the register; undescribed rows need a known one. Returns fixmedins_name, the
+    register's name where the row has none."""
+    described = pc.not_equal(kind, "")
+    combos = (
+        pa.table(
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "level": level,
+                "described": described,
+                "row": pa.array(range(len(code)), pa.int64()),
+            }
+        )
+        .group_by(["code", "kind", "level", "described"], use_threads=False)
+        .aggregate([("row", "min"), ("name", "first")])
+        .sort_by("row_min")
+    )
+    for combo in combos.to_pylist():
+        known = book.known.get(combo["code"]) or book.new.get(combo["code"])
+        if not combo["described"]:
+            if known is None:
+                raise Irregular(f"fixmedins_code: unknown {combo['code']}")
+            continue
+        if combo["kind"] == "1" and combo["level"] == "":
+            raise Irregular("medins_lv: a hospital without its level")
+        level_or_none = combo["level"] or None
+        if known is None:
+            if not combo["name_first"]:
+                raise Irregular("fixmedins_name: a new institution without a name")
+            book.new[combo["code"]] = KnownInstitution(
+                combo["name_first"], combo["kind"], level_or_none
+            )
+        elif (known.fixmedins_type, known.medins_lv) != (combo["kind"], level_or_none):
+            raise Irregular(f"fixmedins_type/medins_lv: differ from {combo['code']}")
+    # An undescribed row before the row that registers its institution: the row path refuses.
+    return _named(code, name, book)
+
+
+def _named(code: pa.Array, name: pa.Array, book: Institutions) -> pa.Array:
+    missing = pc.equal(name, "")
+    if not pc.any(missing).as_py():
+        return name
+    every = {**book.known, **book.new}
+    codes = pa.array(list(every), pa.string())
+    names = pa.array([known.name for known in every.values()], pa.string())
+    filled = pc.take(names, pc.index_in(code, value_set=codes))
+    return pc.if_else(missing, filled, name)
+
+
+def _notices(psn_type: pa.Array, med_type: pa.Array) -> Counter[tuple[str, str, str]]:
+    notices: Counter[tuple[str, str, str]] = Counter()
+    unknown_psn = pc.filter(
+        psn_type, pc.invert(pc.is_in(psn_type, pa.array(sorted(KNOWN_PSN_TYPES))))
+    )
+    for value, count in _counts(unknown_psn):
+        notices[("psn_type", value, "kept; not a code mzledger knows")] += count
+    odd_med = pc.filter(med_type, pc.invert(pc.is_in(med_type, pa.array(sorted(KNOWN_MED_TYPES)))))
+    for value, count in _counts(odd_med):
+        message = (
+            "kept; an in-patient type in outpatient data"
+            if value.startswith("2")
+            else "kept; not a code mzledger knows"
+        )
+        notices[("med_type", value, message)] += count
+    return notices
+
+
+def _counts(values: pa.Array) -> list[tuple[str, int]]:
+    if len(values) == 0:
+        return []
+    counted = pc.value_counts(values)
+    return list(
+        zip(
+            counted.field("values").to_pylist(),
+            counted.field("counts").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _totals(table: pa.Table) -> dict[tuple[str, str, str, str], list[int]]:
+    """Sums by batch key and med_type (settlement_totals), exact integers."""
+    grouped = table.group_by(list(TOTAL_KEY)).aggregate(
+        [("line", "count"), ("refd_setl_flag", "sum"), *((name, "sum") for name in MONEY_FIELDS)]
+    )
+    out: dict[tuple[str, str, str, str], list[int]] = {}
+    for row in grouped.to_pylist():
+        key = (row["setl_period"], row["fixmedins_code"], row["clr_type"], row["med_type"])
+        out[key] = [row["line_count"], row["refd_setl_flag_sum"]] + [
+            row[f"{name}_sum"] for name in MONEY_FIELDS
+        ]
+    return out
+
+
+def merge_totals(
+    into: dict[tuple[str, str, str, str], list[int]],
+    more: Mapping[tuple[str, str, str, str], list[int]],
+) -> None:
+    for key, sums in more.items():
+        have = into.get(key)
+        if have is None:
+            into[key] = list(sums)
+        else:
+            for index, value in enumerate(sums):
+                have[index] += value
+
+
+__all__ = [
+    "Block",
+    "CsvShape",
+    "Institutions",
+    "Irregular",
+    "KnownInstitution",
+    "csv_shape",
+    "merge_totals",
+    "read_blocks",
+]

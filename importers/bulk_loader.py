@@ -1,0 +1,310 @@
+"""The bulk import of CSV settlement exports: Arrow blocks into the register, one transaction.
+
+``bulk_import`` takes an import when every file is a CSV export of the plain shape
+(``bulk_csv``); it returns None, having written nothing, when any file or row is not for it,
+and the caller runs the row path, which explains what is wrong or takes the rows one by one.
+What the row path checks per row is checked here per block (``bulk_csv``) or by the database:
+
+- a setl_id seen before (in the register or earlier in the import): SQLite's unique index
+  refuses the insert; on PostgreSQL, where the monthly partitions keep setl_id unique only within
+  a month, the block's setl_ids are looked up across months before its COPY;
+- refunds: after the last file, one query counts the refunds of this import that do not reverse
+  exactly one known settlement of the same person and institution, amount for amount.
+
+Either way a refusal rolls the whole import back, and the row path takes it from the start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import hashlib
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pyarrow as pa
+
+from ledger.bulk import BulkSession, bulk_session
+from ledger.models import MONEY_FIELDS
+
+from .bulk_csv import (
+    Block,
+    CsvShape,
+    Institutions,
+    Irregular,
+    KnownInstitution,
+    csv_shape,
+    merge_totals,
+    read_blocks,
+)
+from .loader import REFUND_MUST_MATCH, FileSummary, ImportResult, Progress
+from .sources import detect_format
+
+Totals = dict[tuple[str, str, str, str], list[int]]
+
+
+class _Scan(NamedTuple):
+    sha256: str
+    line_feeds: int
+    ends_with_feed: bool
+    quotes: int  # of the file's quote character
+
+
+def _scan(path: Path, quotechar: str) -> _Scan:
+    digest = hashlib.sha256()
+    lines = quotes = 0
+    last = b""
+    quote = quotechar.encode()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            lines += block.count(b"\n")
+            quotes += block.count(quote)
+            last = block[-1:]
+    return _Scan(digest.hexdigest(), lines, last == b"\n", quotes)
+
+
+def bulk_import(
+    engine: Any,
+    paths: Sequence[Path],
+    *,
+    user: str,
+    now: datetime.datetime,
+    progress: Progress | None = None,
+) -> ImportResult | None:
+    """Import CSV settlement exports in bulk; None when this path does not take them."""
+    if not paths or any(detect_format(path) != "csv" for path in paths):
+        return None
+    try:
+        shapes = [csv_shape(path) for path in paths]
+    except Irregular:
+        return None
+    try:
+        with bulk_session(engine) as session:
+            return _load(session, shapes, user, now, progress)
+    except Irregular:
+        return None
+    except Exception as exc:
+        if _refused_by_constraint(exc):
+            return None  # a setl_id seen before, say: the row path says which and where
+        raise
+
+
+def _refused_by_constraint(exc: Exception) -> bool:
+    """A constraint said no: PostgreSQL's integrity errors; SQLite's through ADBC come as
+    driver errors whose text is SQLite's own "... constraint failed"."""
+    import adbc_driver_manager
+    import psycopg
+
+    if isinstance(exc, psycopg.IntegrityError):
+        return True
+    return isinstance(exc, adbc_driver_manager.Error) and "constraint failed" in str(exc)
+
+
+class _File(NamedTuple):
+    shape: CsvShape
+    scan: _Scan
+    summary: FileSummary
+    file_id: int
+
+
+def _load(
+    session: BulkSession,
+    shapes: list[CsvShape],
+    user: str,
+    now: datetime.datetime,
+    progress: Progress | None,
+) -> ImportResult:
+    result = ImportResult([], [], 0)
+    book = Institutions(
+        {
+            code: KnownInstitution(name, kind, level)
+            for code, name, kind, level in session.rows(
+                "SELECT code, name, fixmedins_type, medins_lv FROM institutions"
+            )
+        }
+    )
+    posted = frozenset(
+        row[0] for row in session.rows("SELECT DISTINCT period FROM clearing_batches")
+    )
+    stamp: Any = now if session.dialect == "postgresql" else now.isoformat(" ", "microseconds")
+    files: list[_File] = []
+    for shape in shapes:
+        scan = _scan(shape.path, shape.quotechar)
+        if scan.quotes and not shape.doublequote:
+            raise Irregular("quotes in a file whose header the sniffer read without doubling")
+        summary = FileSummary(shape.path, scan.sha256, file_format="csv")
+        result.files.append(summary)
+        earlier = session.rows("SELECT kind FROM imported_files WHERE sha256 = ?", (scan.sha256,))
+        if earlier:
+            if earlier[0][0] != "settlements":
+                raise Irregular("imported before as another kind of file")
+            summary.already_imported = True
+            summary.file_format = ""
+            continue
+        file_id = int(
+            session.rows(
+                "INSERT INTO imported_files (kind, name, sha256, file_format, row_count, "
+                "inserted_count, skipped_count, imported_at, imported_by) "
+                "VALUES ('settlements', ?, ?, 'csv', 0, 0, 0, ?, ?) RETURNING id",
+                (str(shape.path), scan.sha256, stamp, user),
+            )[0][0]
+        )
+        summary.file_id = file_id
+        files.append(_File(shape, scan, summary, file_id))
+    rebuild = session.defer_indexes("settlements", sum(f.scan.line_feeds for f in files))
+    totals: dict[int, Totals] = {f.file_id: {} for f in files}
+    for index, block in _prefetched(files, book, posted):
+        file = files[index]
+        summary = file.summary
+        if block is None:
+            _file_done(session, file, totals[file.file_id], progress)
+            continue
+        for code, known in block.new_institutions:
+            session.run(
+                "INSERT INTO institutions (code, name, fixmedins_type, medins_lv, spec_hosp, "
+                "admdvs, listed, source_file_id) VALUES (?, ?, ?, ?, false, NULL, false, ?)",
+                (code, known.name, known.fixmedins_type, known.medins_lv, file.file_id),
+            )
+        session.prepare_periods(sorted(block.periods))
+        if session.dialect == "postgresql":
+            ids = block.table.column("setl_id").to_pylist()
+            if session.present("settlements", "setl_id", ids):
+                raise Irregular("a setl_id already in the register")
+        session.append("settlements", block.table)
+        summary.rows += block.table.num_rows
+        merge_totals(totals[file.file_id], block.totals)
+        summary.notices.update(block.notices)
+        summary.posted_periods |= block.periods & posted
+        if progress is not None and file.scan.line_feeds:
+            size = file.shape.path.stat().st_size
+            progress(file.shape.path, min(size, size * summary.rows // file.scan.line_feeds), size)
+    for statement in rebuild:
+        session.run(statement)  # a unique index refusing here rolls the import back
+    if files and _irregular_refunds(session, [f.file_id for f in files]):
+        raise Irregular("refunds")
+    return result
+
+
+def _file_done(
+    session: BulkSession, file: _File, totals: Totals, progress: Progress | None
+) -> None:
+    summary, scan = file.summary, file.scan
+    # One line a row, or the line numbers stored would be wrong (a quoted line break, a
+    # blank line): the row path counts lines itself.
+    if summary.rows + 1 != scan.line_feeds + (0 if scan.ends_with_feed else 1):
+        raise Irregular("lines and rows differ")
+    if summary.rows == 0:
+        raise Irregular("no rows")
+    summary.inserted = summary.rows
+    _write_totals(session, file.file_id, totals)
+    session.run(
+        "UPDATE imported_files SET row_count = ?, inserted_count = ?, skipped_count = 0 "
+        "WHERE id = ?",
+        (summary.rows, summary.inserted, file.file_id),
+    )
+    if progress is not None:
+        size = file.shape.path.stat().st_size
+        progress(file.shape.path, size, size)
+
+
+_END = object()
+
+
+def _prefetched(
+    files: list[_File], book: Institutions, posted: frozenset[str]
+) -> Iterator[tuple[int, Block | None]]:
+    """The files' validated blocks, read one block ahead on a second thread: Arrow parses and
+    checks the next block while the database takes this one (both release the GIL). A None
+    block ends a file."""
+    out: queue.Queue[Any] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for index, file in enumerate(files):
+                for block in read_blocks(file.shape, file.file_id, book, posted):
+                    if stop.is_set():
+                        return
+                    out.put((index, block))
+                out.put((index, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            out.put(exc)
+            return
+        out.put(_END)
+
+    worker = threading.Thread(target=produce, name="bulk-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # a producer blocked on a full queue must see the stop
+            with contextlib.suppress(queue.Empty):
+                out.get(timeout=0.1)
+        worker.join()
+
+
+def _write_totals(session: BulkSession, file_id: int, totals: Totals) -> None:
+    if not totals:
+        return
+    keys = sorted(totals)
+    columns: dict[str, list[Any]] = {
+        "file_id": [file_id] * len(keys),
+        "period": [k[0] for k in keys],
+        "fixmedins_code": [k[1] for k in keys],
+        "clr_type": [k[2] for k in keys],
+        "med_type": [k[3] for k in keys],
+        "settlement_count": [totals[k][0] for k in keys],
+        "refund_count": [totals[k][1] for k in keys],
+    }
+    for index, name in enumerate(MONEY_FIELDS, start=2):
+        columns[name] = [totals[k][index] for k in keys]
+    session.append(
+        "settlement_totals",
+        pa.table(
+            {
+                name: pa.array(
+                    values,
+                    pa.int64()
+                    if name not in ("period", "fixmedins_code", "clr_type", "med_type")
+                    else pa.string(),
+                )
+                for name, values in columns.items()
+            }
+        ),
+    )
+
+
+def _irregular_refunds(session: BulkSession, file_ids: list[int]) -> int:
+    """How many refunds of this import the row path would refuse (it says which and why)."""
+    marks = ", ".join("?" for _ in file_ids)
+    differs = " OR ".join(
+        [f"o.{name} <> r.{name}" for name in REFUND_MUST_MATCH]
+        + [f"o.{name} <> -r.{name}" for name in MONEY_FIELDS]
+    )
+    # refd_setl_flag is 0/1 on SQLite and boolean on PostgreSQL: compared as text of a CASE
+    count = session.rows(
+        f"""
+        SELECT count(*) FROM settlements r
+        LEFT JOIN settlements o ON o.setl_id = r.init_setl_id
+        WHERE r.init_setl_id IS NOT NULL AND r.file_id IN ({marks})
+          AND (o.id IS NULL OR (CASE WHEN o.refd_setl_flag THEN 1 ELSE 0 END) = 1 OR {differs}
+               OR EXISTS (SELECT 1 FROM settlements e
+                          WHERE e.init_setl_id = r.init_setl_id AND e.id <> r.id))
+        """,
+        tuple(file_ids),
+    )[0][0]
+    return int(count)
+
+
+__all__ = ["bulk_import"]
