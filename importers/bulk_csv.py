@@ -43,7 +43,7 @@ from .sources import SAMPLE_BYTES, detect_encoding
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
 # checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.
 BLOCK_BYTES = 1 << 20
-BLOCK_ROWS = 50_000
+BLOCK_ROWS = 32_000
 
 #: What ``str.strip()`` strips: every character for which ``str.isspace()`` is true.
 WHITESPACE = (

@@ -220,7 +220,7 @@ def _prefetched(
     """The files' validated blocks, read one block ahead on a second thread: Arrow parses and
     checks the next block while the database takes this one (both release the GIL). A None
     block ends a file."""
-    out: queue.Queue[Any] = queue.Queue(maxsize=2)
+    out: queue.Queue[Any] = queue.Queue(maxsize=1)
     stop = threading.Event()
 
     def produce() -> None:

@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine
 from .batching import lock_for_import
 from .partitions import ensure_partitions
 
-CACHE_KIB = 200 * 1024  # SQLite page cache of a bulk session, KiB (within the 500 MB budget)
+CACHE_KIB = 64 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
 
 
 class BulkSession(Protocol):

@@ -1,8 +1,10 @@
 """Deterministic synthetic settlement exports for a small city's employee outpatient pooling.
 
-Used by the demo, the tests and the benchmarks. Everything is drawn from ``random.Random``
-instances seeded from the spec (never the global generator, never the clock); amounts are drawn
-as integer fen and carried as ``Decimal``, never float. Pooled payments follow the Anshan rules
+Used by the demo, the tests, ``mzledger synth`` and the benchmarks. Everything is drawn from
+``random.Random`` instances seeded from the spec (never the global generator, never the clock);
+amounts are drawn and computed as integer fen, never float (the rule's ROUND_HALF_UP done
+exactly on integers), and written from a table of money strings; the bank statements carry
+``Decimal``. Pooled payments follow the Anshan rules
 (domain.md section 4) so that an audit recomputation over the generated data finds no deviation,
 except for the handful of mistakes planted on purpose (``CitySpec.plant_mistakes``), which are
 listed in ``planted.json`` beside the exports: the audit's known answer.
@@ -21,6 +23,11 @@ month's payments rounded up to 10,000.00), one line per batch on the 10th (a bat
 exceed its settlements brings money back), quarterly interest on the 21st of March, June,
 September and December. ``bank-accounts.json`` says which statements belong to which books
 account. The batch sums are gathered while the settlements stream by; rows are never kept.
+
+Speed (tens of thousands of rows a second, in one process): a row is one f-string; the per-person
+state is a few arrays (a million persons take tens of MB); one 62-bit draw often serves several
+decisions; what a row repeats (an institution's fields, a day's date, the visit weights' classes)
+is computed once.
 """
 
 from __future__ import annotations
@@ -37,13 +44,14 @@ import random
 import re
 import tempfile
 import tomllib
+from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 SETTLEMENT_HEADER: tuple[str, ...] = (
     "setl_id", "mdtrt_id", "psn_no", "psn_name", "certno", "psn_type", "insutype", "med_type",
@@ -102,15 +110,12 @@ DAY = 86_400
 OPEN, CLOSE = 8 * 3600, 20 * 3600  # settlement times fall in [08:00:00, 20:00:00)
 DEC_2022 = "2022-12"  # Anshan art. 32: transitional month with its own deductible and cap
 OUTSIDE = "outside"  # tier: referred outside the city, or unreferred emergency (Anshan art. 10)
-DEDUCTIBLE = {"1": Decimal(300), "2": Decimal(400), "3": Decimal(600), OUTSIDE: Decimal(600)}
-RATIO = {  # tier -> (in work, retired), Anshan art. 9 and 10
-    "1": (Decimal("0.60"), Decimal("0.65")),
-    "2": (Decimal("0.55"), Decimal("0.60")),
-    "3": (Decimal("0.50"), Decimal("0.55")),
-    OUTSIDE: (Decimal("0.50"), Decimal("0.50")),
-}
-ANNUAL_CAP = Decimal(3000)
-DEC_DEDUCTIBLE, DEC_CAP = Decimal(30), Decimal(300)
+# The benefit rule in integer fen; ratios in percent (every ratio is a whole percentage, so
+# (E - deductible) x ratio rounded half up is (fen x percent + 50) // 100, exactly).
+DEDUCTIBLE_FEN = {"1": 30_000, "2": 40_000, "3": 60_000, OUTSIDE: 60_000}
+RATIO_PCT = {"1": (60, 65), "2": (55, 60), "3": (50, 55), OUTSIDE: (50, 50)}  # (in work, retired)
+ANNUAL_CAP_FEN = 300_000
+DEC_DEDUCTIBLE_FEN, DEC_CAP_FEN = 3_000, 30_000
 RX_VALID_DAYS = 3  # Shanxi art. 11: an e-prescription is valid for 3 days
 
 PSN_TYPES = (("1101", 55), ("1102", 5), ("1103", 8), ("1201", 27), ("1202", 3), ("1203", 2))
@@ -175,40 +180,57 @@ class CitySpec:
     # Plant about a dozen rule violations (listed in planted.json); False: none, every
     # settlement follows the rules (benchmarks).
     plant_mistakes: bool = True
+    # New settlements over all the months; when set it replaces settlements_per_month: each
+    # month gets settlements // len(months), the first settlements % len(months) months one more.
+    settlements: int | None = None
 
 
-@dataclass(frozen=True)
+def _month_counts(spec: CitySpec) -> list[int]:
+    """New settlements of each month of the spec."""
+    if spec.settlements is None:
+        return [spec.settlements_per_month] * len(spec.months)
+    each, extra = divmod(spec.settlements, max(1, len(spec.months)))
+    return [each + (i < extra) for i in range(len(spec.months))]
+
+
 class _Inst:
-    code: str
-    name: str
-    kind: str  # fixmedins_type: "1" medical institution, "2" pharmacy
-    lv: str  # "1"/"2"/"3"; "" for pharmacies
-    spec: bool  # infectious-disease / psychiatric specialty hospital
-    admdvs: str
+    """An institution, with what the settlement rows need of it ready."""
 
-    @property
-    def tier(self) -> str:
-        """Benefit tier: specialty hospitals follow the level-1 standard (Anshan art. 9)."""
-        return "1" if self.spec else self.lv
+    __slots__ = (
+        "admdvs", "clr", "code", "fields", "kind", "lv", "name", "remote", "spec", "tail", "tier",
+    )  # fmt: skip
 
-
-@dataclass(frozen=True)
-class _Person:
-    no: str
-    name: str
-    certno: str
-    psn_type: str
-    mult: int  # amount multiplier: a few heavy users, so the caps actually bind
+    def __init__(
+        self, code: str, name: str, kind: str, lv: str, spec: bool, admdvs: str, region: str
+    ) -> None:
+        self.code, self.name, self.kind, self.lv, self.spec = code, name, kind, lv, spec
+        self.admdvs = admdvs  # fixmedins_type: "1" medical institution, "2" pharmacy
+        self.remote = admdvs != region  # outside the city
+        # Benefit tier: specialty hospitals follow the level-1 standard (Anshan art. 9).
+        self.tier = "1" if spec else lv
+        self.clr = "13" if kind == "2" else "11"
+        # As a settlement row has them: fixmedins_code to medins_lv; hosp_part_amt to
+        # init_setl_id (an original settlement's).
+        self.fields = f"{code},{name},{kind},{lv}"
+        self.tail = f"0.00,{self.clr},1,{region},0,,"
 
 
 # A person record: (record, first day, last day or None = open), days as ordinals.
 _Record = tuple[str, int, int | None]
 # A prescription: (rx_no, rx_institution, rx_date, drug_code).
 _Rx = tuple[str, str, str, str]
+# A settlement row: its CSV line, the SETTLEMENT_HEADER fields joined with commas (none can
+# hold a comma, a quote or a line break: codes, digits, amounts and this module's fixed Chinese
+# names, so this is what csv.writer writes).
+_Row = str
+_MONEY_INDEX = tuple(SETTLEMENT_HEADER.index(f) for f in MONEY_FIELDS)
+_SETL_ID, _SETL_TIME = SETTLEMENT_HEADER.index("setl_id"), SETTLEMENT_HEADER.index("setl_time")
+_REFD, _INIT = SETTLEMENT_HEADER.index("refd_setl_flag"), SETTLEMENT_HEADER.index("init_setl_id")
 
 
-@dataclass(frozen=True)
-class _Visit:
+class _Visit(NamedTuple):
+    """A settlement due later (a same-visit follow-up or a planted second purchase)."""
+
     person: int
     inst: _Inst
     mdtrt_id: str
@@ -217,35 +239,43 @@ class _Visit:
     rx: _Rx | None = None
 
 
-class _Acc:
-    """Running outpatient-pooling state of one person for one benefit key (year or month)."""
+class _Refund(NamedTuple):
+    """A refund due later: the settlement it reverses, its institution and its two batch parts
+    (fen)."""
 
-    __slots__ = ("ded", "key", "paid")
+    row: _Row
+    inst: _Inst
+    pooled: int
+    personal: int
 
-    def __init__(self, key: str) -> None:
-        self.key, self.ded, self.paid = key, ZERO, ZERO
 
+class _Calc(NamedTuple):
+    """One pooling-type settlement as the rule sees it, with what it would pay if covered.
+    Money in fen."""
 
-@dataclass(frozen=True)
-class _Calc:
-    """One pooling-type settlement as the rule sees it, with what it would pay if covered."""
-
-    inscp: Decimal
+    inscp: int
     covered: bool
     why_not: str  # "" when covered; "arrears" or "outside" (unreferred, no emergency)
-    d_l: Decimal  # deductible of the tier (of the would-be tier when not covered)
-    cap: Decimal
-    ratio: Decimal
-    borne: Decimal  # deductible borne before, in the key
-    paid: Decimal  # pooled payments before, in the key (reported = recomputed for a free person)
-    ded: Decimal  # deductible it would bear
-    full: Decimal  # (E - deductible) x ratio, rounded, before the cap
-    pay: Decimal  # what the rule pays when covered
+    d_l: int  # deductible of the tier (of the would-be tier when not covered)
+    cap: int
+    pct: int  # the ratio, in percent
+    borne: int  # deductible borne before, in the key
+    paid: int  # pooled payments before, in the key (reported = recomputed for a free person)
+    ded: int  # deductible it would bear
+    full: int  # (E - deductible) x ratio, rounded, before the cap
+    pay: int  # what the rule pays when covered
+
+
+MAX_PERSONS = 100_000_000  # psn_no stays Q and 9 digits
 
 
 def _validate(spec: CitySpec) -> None:
     if spec.institutions < 4 or spec.persons < 1 or spec.settlements_per_month < 0:
         raise ValueError("need >= 4 institutions, >= 1 person, >= 0 settlements per month")
+    if spec.persons > MAX_PERSONS:
+        raise ValueError(f"at most {MAX_PERSONS:,} persons")
+    if spec.settlements is not None and spec.settlements < 0:
+        raise ValueError("need >= 0 settlements")
     if not re.fullmatch(r"\d{6}", spec.region):
         raise ValueError(f"region must be a 6-digit admdvs code, not {spec.region!r}")
     for m in spec.months:
@@ -253,6 +283,33 @@ def _validate(spec: CitySpec) -> None:
             raise ValueError(f"month must be YYYY-MM, not {m!r}")
     if list(spec.months) != sorted(set(spec.months)):
         raise ValueError("months must be strictly ascending")
+
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def parse_months(text: str) -> tuple[str, ...]:
+    """Months as the command line gives them: ``FIRST..LAST`` (both included) or a comma list
+    in ascending order, each YYYY-MM. ValueError says what is wrong, in one line."""
+    if ".." in text:
+        first, _, last = (part.strip() for part in text.partition(".."))
+        parts = [first, last]
+    else:
+        parts = [part.strip() for part in text.split(",")]
+    for part in parts:
+        if not _MONTH.fullmatch(part):
+            raise ValueError(f"not a month (found {part!r}, expected YYYY-MM)")
+    if ".." in text:
+        if parts[1] < parts[0]:
+            raise ValueError(f"{parts[0]}..{parts[1]}: the last month comes before the first")
+        months = [parts[0]]
+        while months[-1] != parts[1]:
+            months.append(_next_month(months[-1]))
+        return tuple(months)
+    for before, after in itertools.pairwise(parts):
+        if after <= before:
+            raise ValueError(f"months must be in ascending order, each once ({before}, {after})")
+    return tuple(parts)
 
 
 def _yuan(fen: int) -> Decimal:
@@ -263,22 +320,57 @@ def _round(x: Decimal) -> Decimal:
     return x.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def _money(x: Decimal) -> str:
+def _half_up(fen_times_pct: int) -> int:
+    """fen x percent / 100 rounded to the fen, half away from zero (Decimal's ROUND_HALF_UP)."""
+    if fen_times_pct < 0:
+        return -((-fen_times_pct + 50) // 100)
+    return (fen_times_pct + 50) // 100
+
+
+# Every amount a settlement row can hold, as its money string, ready (about 40 MB): formatting
+# would be a fifth of a row's cost. The largest amount: the largest visit (150,000 fen) times
+# the largest multiplier (4), plus the largest fulamt_ownpay_amt, overlmt_selfpay and
+# preselfpay_amt (8,000, 3,000 and 5,000 fen); refunds negate the strings.
+_MAX_FEN = 150_000 * 4 + 8_000 + 3_000 + 5_000
+_MONEY_TABLE_FEN = _MAX_FEN + 1
+_money_table: list[str] = []
+
+
+def _money_strings() -> list[str]:
+    if not _money_table:
+        cents = [f"{c:02d}" for c in range(100)]
+        _money_table.extend(f"{y}.{c}" for y in range(_MONEY_TABLE_FEN // 100) for c in cents)
+    return _money_table
+
+
+def _money(fen: int) -> str:
+    """Fen as yuan with two decimals ("-1.50"); exact, no float."""
+    if fen < 0:
+        return "-" + _money(-fen)
+    if fen < _MONEY_TABLE_FEN and _money_table:
+        return _money_table[fen]
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _decimal_money(x: Decimal) -> str:
     return f"{x:.2f}"
 
 
-def _neg(s: str) -> str:
-    d = Decimal(s)
-    return s if d == 0 else _money(-d)  # never write "-0.00"
+def _words(seed: str) -> Callable[[int], int]:
+    """The draws of one purpose: ``random.Random(seed).getrandbits``. Every draw below is
+    ``getrandbits(30) % n`` (``getrandbits(62) % n`` for n above 2**20): integer, and biased by
+    at most n / 2**30 (2**-42), which synthetic data does not notice; rng.randrange costs
+    three times as much and the rows take about a dozen draws each."""
+    return random.Random(seed).getrandbits
 
 
-def _pick(rng: random.Random, cum: Sequence[int]) -> int:
-    """Index drawn with integer cumulative weights (rng.choices would go through float)."""
-    return bisect.bisect_right(cum, rng.randrange(cum[-1]))
-
-
-def _month_of(t: int) -> str:
-    return date.fromordinal(t // DAY).isoformat()[:7]
+def _sample(bits: Callable[[int], int], n: int, k: int) -> list[int]:
+    """k distinct indices of range(n) (a partial Fisher-Yates shuffle), k <= n."""
+    pool = list(range(n))
+    for i in range(k):
+        j = i + bits(62) % (n - i)
+        pool[i], pool[j] = pool[j], pool[i]
+    return pool[:k]
 
 
 def _first_day(month: str) -> int:
@@ -288,11 +380,6 @@ def _first_day(month: str) -> int:
 def _key(month: str) -> str | None:
     """Benefit accumulation key: None before the rules (2022-12), that month, then the year."""
     return None if month < DEC_2022 else DEC_2022 if month == DEC_2022 else month[:4]
-
-
-def _timestamp(t: int) -> str:
-    s = t % DAY
-    return f"{date.fromordinal(t // DAY)} {s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _institutions(spec: CitySpec) -> list[_Inst]:
@@ -317,10 +404,10 @@ def _institutions(spec: CitySpec) -> list[_Inst]:
         name = pool[k % len(pool)] + (f"第{k // len(pool) + 1}分院" if k >= len(pool) else "")
         # Like the sample's H21030101: region prefix, district 01, sequence number.
         code = f"{'P' if kind == '2' else 'H'}{spec.region[:4]}01{i:0{width}d}"
-        out.append(_Inst(code, name, kind, lv, spec_hosp, spec.region))
+        out.append(_Inst(code, name, kind, lv, spec_hosp, spec.region, spec.region))
     for lv in ("3", "2"):
         adm, _, name = next(r for r in _REMOTE if r[1] == lv and r[0] != spec.region)
-        out.append(_Inst(f"H{adm[:4]}0001", name, "1", lv, False, adm))
+        out.append(_Inst(f"H{adm[:4]}0001", name, "1", lv, False, adm, spec.region))
     return out
 
 
@@ -329,7 +416,9 @@ def _undesignated(spec: CitySpec) -> tuple[_Inst, str]:
 
     District 99 never occurs in a listed code (those use 01), so neither can collide.
     """
-    clinic = _Inst(f"H{spec.region[:4]}9901", "示例某某诊所", "1", "1", False, spec.region)
+    clinic = _Inst(
+        f"H{spec.region[:4]}9901", "示例某某诊所", "1", "1", False, spec.region, spec.region
+    )
     return clinic, f"H{spec.region[:4]}9902"
 
 
@@ -343,78 +432,160 @@ def institution_rows(spec: CitySpec) -> list[dict[str, str]]:
     ]  # fmt: skip
 
 
-def _certno(area: str, birth: date, seq: int) -> str:
-    """Fake 18-character ID number (GB 11643 layout and check digit, fictional content)."""
-    body = f"{area}{birth:%Y%m%d}{seq:03d}"
-    total = sum(int(c) * w for c, w in zip(body, CERT_WEIGHTS, strict=True))
-    return body + "10X98765432"[total % 11]
+def _check_part(digits: str, weights: Sequence[int]) -> int:
+    return sum(int(c) * w for c, w in zip(digits, weights, strict=True))
 
 
-def _persons(spec: CitySpec) -> tuple[list[_Person], list[int]]:
-    """Persons and their cumulative visit weights (retired and heavy users visit more)."""
-    rng = random.Random(f"{spec.seed}/persons")
-    type_cum = list(itertools.accumulate(w for _, w in PSN_TYPES))
-    base = rng.randrange(10**8, 5 * 10**8)
-    persons, weights = [], []
-    for i in range(spec.persons):
-        psn_type = PSN_TYPES[_pick(rng, type_cum)][0]
-        retired = psn_type.startswith("12")
-        year = rng.randint(1942, 1962) if retired else rng.randint(1963, 2002)
-        birth = date(year, 1, 1) + timedelta(days=rng.randrange(365))
-        area = spec.region[:4] + rng.choice(DISTRICTS)
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN)
-        heavy = rng.randrange(100) < 6
-        mult = rng.randint(2, 4) if heavy else 1
-        persons.append(
-            _Person(f"Q{base + i:09d}", name, _certno(area, birth, rng.randint(1, 999)),
-                    psn_type, mult)
-        )  # fmt: skip
-        weights.append((2 if retired else 1) * (3 if heavy else 1))
-    return persons, list(itertools.accumulate(weights))
+_NAMES = tuple(s + g for s in SURNAMES for g in GIVEN)  # index: surname x len(GIVEN) + given
+_PSN_CODES = tuple(code for code, _ in PSN_TYPES)
+_RETIRED = tuple(code.startswith("12") for code in _PSN_CODES)
+_NO_ACCOUNT = tuple(code in FLEXIBLE for code in _PSN_CODES)
+_CIVIL_SERVANT = _PSN_CODES.index("1102")
 
 
-def _records(spec: CitySpec, person_cum: Sequence[int]) -> dict[int, list[_Record]]:
+class _Population:
+    """The insured persons, compact: a million take about 30 MB. Person i's fields are built
+    when a row needs them; psn_no is ``Q`` and base + i on 9 digits.
+
+    Visits are drawn in proportion to each person's weight (retired and heavy users visit
+    more), by weight class: a draw below ``total`` falls in a class (``uppers``, its weight and
+    persons in ``classes``), and its offset there, divided by the weight, is the person. Exactly
+    a cumulative-weight bisection, without one over a million entries per visit."""
+
+    __slots__ = (
+        "base", "certs", "classes", "frequent", "mult", "names", "total", "types", "uppers",
+        "weights",
+    )  # fmt: skip
+
+    def __init__(self, spec: CitySpec) -> None:
+        bits = _words(f"{spec.seed}/persons")
+        n = spec.persons
+        type_cum = list(itertools.accumulate(w for _, w in PSN_TYPES))
+        types_by_percent = bytes(bisect.bisect_right(type_cum, r) for r in range(type_cum[-1]))
+        self.base = 10**8 + bits(30) % (4 * 10**8)
+        self.types = bytearray(n)  # index into PSN_TYPES
+        self.mult = bytearray(n)  # amount multiplier: a few heavy users, so the caps bind
+        self.names: array[int] = array("H", bytes(2 * n))  # index into _NAMES
+        self.weights = bytearray(n)  # visit weight: retired and heavy users visit more
+        # Fake 18-character ID numbers (GB 11643 layout and check digit, fictional content):
+        # the check digit's sum taken part by part, each part's sum computed once.
+        areas = [spec.region[:4] + d for d in DISTRICTS]
+        area_sums = [_check_part(a, CERT_WEIGHTS[:6]) for a in areas]
+        seqs = [f"{s:03d}" for s in range(1000)]
+        seq_sums = [_check_part(s, CERT_WEIGHTS[14:]) for s in seqs]
+        births: dict[int, tuple[str, int]] = {}
+        year_start = {y: date(y, 1, 1).toordinal() for y in range(1942, 2003)}
+        certs: list[str] = []  # joined a few thousand at a time
+        chunk: list[str] = []
+        frequent = 0
+        for i in range(n):
+            # One draw for type, district, name, heavy user and multiplier, sequence number;
+            # one for the birthday.
+            w = bits(62)
+            t = types_by_percent[w % 100]
+            district = w // 100 % len(DISTRICTS)
+            w //= 100 * len(DISTRICTS)
+            self.names[i] = w % len(_NAMES)
+            w //= len(_NAMES)
+            heavy = w % 100 < 6
+            mult = 2 + w // 100 % 3 if heavy else 1
+            seq = 1 + w // 300 % 999
+            retired = _RETIRED[t]
+            days = bits(30) % (365 * (21 if retired else 40))
+            ordinal = year_start[(1942 if retired else 1963) + days // 365] + days % 365
+            birth = births.get(ordinal)
+            if birth is None:
+                text = date.fromordinal(ordinal).strftime("%Y%m%d")
+                birth = births[ordinal] = (text, _check_part(text, CERT_WEIGHTS[6:14]))
+            check = "10X98765432"[(area_sums[district] + birth[1] + seq_sums[seq]) % 11]
+            chunk.append(f"{areas[district]}{birth[0]}{seqs[seq]}{check}")
+            if len(chunk) == 4096:
+                certs.append("".join(chunk))
+                chunk.clear()
+            self.types[i], self.mult[i] = t, mult
+            weight = (2 if retired else 1) * (3 if heavy else 1)
+            frequent += weight >= 2
+            self.weights[i] = weight
+        self.frequent = frequent
+        # certno of person i: certs[18 i : 18 i + 18]; one str, slicing it is the cheapest way
+        self.certs = "".join([*certs, *chunk])
+        # (first draw of the class, weight, persons), by weight
+        self.classes: list[tuple[int, int, array[int]]] = []
+        self.uppers: list[int] = []
+        total = 0
+        for weight in sorted(set(self.weights)):
+            mask = self.weights.translate(bytes(int(b == weight) for b in range(256)))
+            persons = array("i", itertools.compress(range(n), mask))
+            self.classes.append((total, weight, persons))
+            total += weight * len(persons)
+            self.uppers.append(total)
+        self.total = total
+
+    def psn_no(self, i: int) -> str:
+        return f"Q{self.base + i}"  # 9 digits: base < 5 x 10**8
+
+    def pick(self, bits: Callable[[int], int]) -> int:
+        """A person, drawn in proportion to their weight."""
+        u = bits(62) % self.total
+        first, weight, persons = self.classes[bisect.bisect_right(self.uppers, u)]
+        return persons[(u - first) // weight]
+
+
+def _records(spec: CitySpec, pop: _Population) -> dict[int, list[_Record]]:
     """Person records, disjoint groups: ~2 % long-term residence elsewhere (some ended within
     the months), ~3 % referral (one to three months), ~1 % arrears periods (among frequent
     visitors, so that they do settle during arrears)."""
-    rng = random.Random(f"{spec.seed}/records")
+    bits = _words(f"{spec.seed}/records")
     months = spec.months or ("2023-01",)
     first = _first_day(months[0])
     y, m = int(months[-1][:4]), int(months[-1][5:])
     span = _first_day(months[-1]) + calendar.monthrange(y, m)[1] - first
     n = spec.persons
-    weights = [b - a for a, b in itertools.pairwise([0, *person_cum])]
-    order = rng.sample(range(n), n)
-    arrears = [i for i in order if weights[i] >= 2][: n // 100]
-    taken = set(arrears)
-    rest = [i for i in order if i not in taken]
-    long_term, referral = rest[: n * 2 // 100], rest[n * 2 // 100 : n * 5 // 100]
+    taken: set[int] = set()
+
+    def draw(count: int, frequent: bool) -> list[int]:
+        """count distinct persons not taken yet (at most 6 % of them are: this ends soon)."""
+        out: list[int] = []
+        while len(out) < count:
+            i = bits(62) % n
+            if i not in taken and (not frequent or pop.weights[i] >= 2):
+                taken.add(i)
+                out.append(i)
+        return out
+
+    arrears = draw(min(n // 100, pop.frequent), True)
+    long_term = draw(n * 2 // 100, False)
+    referral = draw(n * 5 // 100 - n * 2 // 100, False)
     records: dict[int, list[_Record]] = {}
     for i in long_term:
-        since = first - rng.randint(30, 700)
-        until = first + rng.randrange(span) if rng.randrange(3) == 0 else None
+        since = first - 30 - bits(30) % 671
+        until = first + bits(30) % span if bits(30) % 3 == 0 else None
         records[i] = [(LONG_TERM, since, until)]
     for i in referral:
-        since = first + rng.randrange(-20, span)
-        records[i] = [(REFERRAL, since, since + rng.randint(29, 89))]
+        since = first - 20 + bits(30) % (span + 20)
+        records[i] = [(REFERRAL, since, since + 29 + bits(30) % 61)]
     for i in arrears:
-        since = first + rng.randrange(max(1, span - 14))
-        records[i] = [(ARREARS, since, since + rng.randint(20, 45))]
+        since = first + bits(30) % max(1, span - 14)
+        records[i] = [(ARREARS, since, since + 20 + bits(30) % 26)]
     return records
+
+
+def _person_rows(pop: _Population, records: dict[int, list[_Record]]) -> list[dict[str, str]]:
+    rows = [
+        {"psn_no": pop.psn_no(i), "record": rec,
+         "begndate": date.fromordinal(since).isoformat(),
+         "enddate": "" if until is None else date.fromordinal(until).isoformat()}
+        for i, recs in records.items()
+        for rec, since, until in recs
+    ]  # fmt: skip
+    return sorted(rows, key=lambda r: (r["psn_no"], r["record"], r["begndate"]))
 
 
 def person_rows(spec: CitySpec) -> list[dict[str, str]]:
     """Rows of persons.csv, one per record, in (psn_no, record, begndate) order."""
     _validate(spec)
-    persons, cum = _persons(spec)
-    rows = [
-        {"psn_no": persons[i].no, "record": rec,
-         "begndate": date.fromordinal(since).isoformat(),
-         "enddate": "" if until is None else date.fromordinal(until).isoformat()}
-        for i, recs in _records(spec, cum).items()
-        for rec, since, until in recs
-    ]  # fmt: skip
-    return sorted(rows, key=lambda r: (r["psn_no"], r["record"], r["begndate"]))
+    pop = _Population(spec)
+    return _person_rows(pop, _records(spec, pop))
 
 
 def _drug_codes(spec: CitySpec) -> list[str]:
@@ -431,16 +602,51 @@ def _drug_codes(spec: CitySpec) -> list[str]:
     return list(codes)
 
 
+def _has(records: list[_Record] | None, record: str, day: int) -> bool:
+    return records is not None and any(
+        r == record and since <= day and (until is None or day <= until)
+        for r, since, until in records
+    )
+
+
+# Settlement times of a day, [OPEN, CLOSE), as "HH:MM:SS".
+_CLOCK = tuple(f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(OPEN, CLOSE))
+# Fen ranges (low, count) of a visit's policy-scope amount by medins_lv.
+_VISIT_FEN = {"1": (2_000, 38_001), "2": (5_000, 75_001), "3": (10_000, 140_001)}
+_PROP = {pct: f"{pct / 100:.4f}" for pcts in RATIO_PCT.values() for pct in pcts}
+
+
+class _Day:
+    """A day's settlement-time prefix, clearing month, benefit key and the month's batches."""
+
+    __slots__ = ("back", "batches", "key", "key_no", "month", "text")
+
+    def __init__(
+        self, day: int, key: str | None, key_no: int, batches: dict[_Inst, list[int]]
+    ) -> None:
+        # YYYY-MM-DD of this day and of the days before it (prescription dates)
+        self.back = tuple(date.fromordinal(day - k).isoformat() for k in range(RX_VALID_DAYS + 3))
+        self.text = self.back[0]
+        self.month, self.key, self.key_no = self.text[:7], key, key_no
+        # the month's clearing batches: institution -> [pooled, personal] parts in fen, refunds
+        # included with their negative amounts (clr_type follows from the institution)
+        self.batches = batches
+
+
 class _Stream:
     """Settlement rows in setl_time order, one day of draws at a time.
 
-    Memory is bounded by one day's settlement times, the per-person running state and the pending
-    queue (same-day follow-up settlements and refunds due within a few days), never by the total.
+    Memory is bounded by one day's settlement times, the per-person running state (three
+    arrays: key, deductible borne and pooled payments, in fen) and the pending queue (same-day
+    follow-up settlements and refunds due within a few days), never by the total. A row is its
+    CSV line (no line break); each clearing batch's two parts are summed in fen as the rows go
+    by (``batch_parts``).
     """
 
-    def __init__(self, spec: CitySpec) -> None:
+    def __init__(self, spec: CitySpec, pop: _Population | None = None) -> None:
         _validate(spec)
         self.spec = spec
+        self.region = spec.region
         self.months = frozenset(spec.months)
         insts = _institutions(spec)
         self.pharmacies = [i for i in insts if i.kind == "2"]
@@ -450,20 +656,32 @@ class _Stream:
         self.prescribers = [i.code for i in city]
         self.undesignated, self.bad_prescriber = _undesignated(spec)
         self.drugs = _drug_codes(spec)
-        self.persons, self.person_cum = _persons(spec)
-        self.records = _records(spec, self.person_cum)
+        self.pop = pop if pop is not None else _Population(spec)
+        self.records = _records(spec, self.pop)
         self.long_term = sorted(i for i, r in self.records.items() if r[0][0] == LONG_TERM)
         self.referral = sorted(i for i, r in self.records.items() if r[0][0] == REFERRAL)
-        self.rng = random.Random(f"{spec.seed}/settlements")
-        self.setl_no = self.rng.randrange(10**11, 2 * 10**11)
-        self.mdtrt_no = self.rng.randrange(10**10, 2 * 10**10)
-        self.rx_no = self.rng.randrange(10**11, 2 * 10**11)
-        self.state: dict[int, _Acc] = {}
-        self.pending: list[tuple[int, int, _Visit | dict[str, str]]] = []
+        self.bits = bits = _words(f"{spec.seed}/settlements")
+        # Serial numbers, written without padding: they stay 12, 11 and 12 digits long.
+        self.setl_no = 10**11 + bits(62) % 10**11
+        self.mdtrt_no = 10**10 + bits(62) % 10**10
+        self.rx_no = 10**11 + bits(62) % 10**11
+        self.money = _money_strings()
+        # Running outpatient-pooling state per person for one benefit key (year or month):
+        # the key's number (keys numbered from 1 as met), deductible borne, pooled payments.
+        n = spec.persons
+        self.key_no: dict[str, int] = {}
+        # (C ints: the deductible and the payments are below the cap, 300,000 fen)
+        self.acc_key: array[int] = array("H", bytes(2 * n))
+        self.acc_ded: array[int] = array("i", [0]) * n
+        self.acc_paid: array[int] = array("i", [0]) * n
+        self.pending: list[tuple[int, int, _Visit | _Refund]] = []
         self.seq = 0
+        self.days: dict[int, _Day] = {}
+        self.batches: dict[str, dict[_Inst, list[int]]] = {}  # by month
         # Planting: kind -> (from time, key); persons closed for a key; persons with a planted
         # follow-up still to come; what was planted.
         self.slots: dict[str, tuple[int, str]] = {}
+        self.open_kinds: tuple[int, tuple[str, ...]] = (-1, ())  # (day, kinds open that day)
         self.closed: dict[int, str] = {}
         self.reserved: set[int] = set()
         self.planted: list[dict[str, str]] = []
@@ -475,15 +693,42 @@ class _Stream:
                 m = m2023[0 if kind in _FROM_JANUARY else n * len(m2023) // len(_PLANTS_2023)]
                 self.slots[kind] = (_first_day(m) * DAY, "2023")
 
-    def _push(self, t: int, item: _Visit | dict[str, str]) -> None:
+    def _day(self, day: int) -> _Day:
+        info = self.days.get(day)
+        if info is None:
+            text = date.fromordinal(day).isoformat()
+            key = _key(text[:7])
+            key_no = 0 if key is None else self.key_no.setdefault(key, len(self.key_no) + 1)
+            batches = self.batches.setdefault(text[:7], {})
+            info = self.days[day] = _Day(day, key, key_no, batches)
+        return info
+
+    def batch_parts(self) -> dict[tuple[str, str, str], tuple[int, int]]:
+        """(YYYY-MM of setl_time, fixmedins_code, clr_type) -> (pooled, personal) parts in fen."""
+        return {
+            (month, inst.code, inst.clr): (pooled, personal)
+            for month, batches in self.batches.items()
+            for inst, (pooled, personal) in batches.items()
+        }
+
+    def _push(self, t: int, item: _Visit | _Refund) -> None:
         self.seq += 1
         heapq.heappush(self.pending, (t, self.seq, item))
 
-    def _has(self, person: int, record: str, day: int) -> bool:
-        return any(
-            r == record and since <= day and (until is None or day <= until)
-            for r, since, until in self.records.get(person, ())
-        )
+    def _open_kinds(self, info: _Day, day: int) -> tuple[str, ...]:
+        """The kinds of mistake still to plant that are open on this day (their start is a
+        day's beginning, so a whole day is in or out), computed once a day and on a plant."""
+        if self.open_kinds[0] != day:
+            t = day * DAY
+            kinds = tuple(
+                k for k, (since, k_key) in self.slots.items() if since <= t and k_key == info.key
+            )
+            self.open_kinds = (day, kinds)
+        return self.open_kinds[1]
+
+    def _close_slot(self, kind: str) -> None:
+        self.slots.pop(kind, None)
+        self.open_kinds = (-1, ())
 
     def _free(self, person: int, key: str) -> bool:
         """May a mistake be planted on this person in this key?"""
@@ -492,142 +737,138 @@ class _Stream:
     def _note(self, rule: str, row_setl_id: str, note: str) -> None:
         self.planted.append({"rule": rule, "setl_id": row_setl_id, "note": note})
 
-    def rows(self) -> Iterator[dict[str, str]]:
-        rng = self.rng
-        for month in self.spec.months:
-            y, m = int(month[:4]), int(month[5:])
-            ndays = calendar.monthrange(y, m)[1]
-            n = self.spec.settlements_per_month
-            counts = [n // ndays] * ndays
-            for d in rng.sample(range(ndays), n % ndays):
-                counts[d] += 1
-            first = date(y, m, 1).toordinal()
-            # Force one refund per month boundary so "refunds net in the period in which they
-            # were settled" is always exercised: the first settlement on the last day.
-            force = _month_of((first + ndays) * DAY) in self.months
-            for day in range(ndays):
-                for s in sorted(rng.randrange(OPEN, CLOSE) for _ in range(counts[day])):
-                    t = (first + day) * DAY + s
-                    yield from self._flush(t)
-                    yield self._settle(t, self._new_visit(t), force and day == ndays - 1)
-                    force = force and day != ndays - 1
-            yield from self._flush((first + ndays) * DAY - 1)
+    def months_rows(self) -> Iterator[tuple[str, Iterator[_Row]]]:
+        """(month, its rows) for each month of the spec; each month's rows are all dated in
+        it. Read each month's rows before asking for the next month."""
+        for month, count in zip(self.spec.months, _month_counts(self.spec), strict=True):
+            yield month, self._month(month, count)
 
-    def _flush(self, until: int) -> Iterator[dict[str, str]]:
+    def rows(self) -> Iterator[_Row]:
+        for _month, rows in self.months_rows():
+            yield from rows
+
+    def _month(self, month: str, n: int) -> Iterator[_Row]:
+        """The month's rows: n new visits, drawn day by day and settled as they come, with the
+        pending follow-up settlements and refunds in between. (The hot loop: the new visit is
+        drawn here rather than in a method of its own.)"""
+        bits, pending, closed = self.bits, self.pending, self.closed
+        settle, flush, bisect_right = self._settle, self._flush, bisect.bisect_right
+        remote, pharmacies, hospitals = self.remote, self.pharmacies, self.hospitals
+        long_term, referral = self.long_term, self.referral
+        total, uppers, classes = self.pop.total, self.pop.uppers, self.pop.classes
+        y, m = int(month[:4]), int(month[5:])
+        ndays = calendar.monthrange(y, m)[1]
+        counts = [n // ndays] * ndays
+        for d in _sample(bits, ndays, n % ndays):
+            counts[d] += 1
+        first = date(y, m, 1).toordinal()
+        # Force one refund per month boundary so "refunds net in the period in which they
+        # were settled" is always exercised: the first settlement on the last day.
+        force = self._day(first + ndays).month in self.months
+        span = CLOSE - OPEN
+        for day in range(ndays):
+            info = self._day(first + day)
+            key = info.key
+            opening = (first + day) * DAY + OPEN
+            last = force and day == ndays - 1
+            for offset in sorted([bits(30) % span for _ in range(counts[day])]):
+                t = opening + offset
+                if pending and pending[0][0] <= t:
+                    yield from flush(t)
+                # The person, drawn in proportion to their weight (see _Population).
+                u = bits(62) % total
+                base, weight, persons = classes[bisect_right(uppers, u)]
+                person = persons[(u - base) // weight]
+                # One draw for where (percent), the hospital's level (percent), med_type
+                # (percent) and which institution of its kind.
+                w = bits(62)
+                r, which = w % 100, w // 1_000_000
+                if r < 3:  # a hospital outside the city
+                    inst = remote[which % len(remote)]
+                    med_type = "13" if w // 100 % 100 < 35 else "11"
+                    r = w // 10_000 % 10
+                    if r < 4 and long_term:
+                        person = long_term[bits(30) % len(long_term)]
+                    elif r < 7 and referral:
+                        person = referral[bits(30) % len(referral)]
+                elif r < 33:
+                    inst, med_type = pharmacies[which % len(pharmacies)], "41"
+                else:
+                    r, r2 = w // 100 % 100, w // 10_000 % 100
+                    level = hospitals["1" if r < 45 else "2" if r < 75 else "3"]
+                    inst = level[which % len(level)]
+                    med_type = "11" if r2 < 72 else "12" if r2 < 84 else "13" if r2 < 95 else "14"
+                if closed and key is not None and closed.get(person) == key:
+                    person, inst, med_type = self._redraw(key, inst, med_type)
+                self.mdtrt_no += 1
+                mdtrt_id = f"XM{self.mdtrt_no}"  # 11 digits: see __init__
+                yield settle(t, info, person, inst, mdtrt_id, med_type, "", None, last)
+                last = False
+        yield from flush((first + ndays) * DAY - 1)
+
+    def _redraw(self, key: str, inst: _Inst, med_type: str) -> tuple[int, _Inst, str]:
+        """A closed person has no further covered settlement in the key: another person; when
+        none is drawn, a purchase, which never uses pooling."""
+        for _ in range(19):
+            person = self.pop.pick(self.bits)
+            if self.closed.get(person) != key:
+                return person, inst, med_type
+        return person, self.pharmacies[self.bits(30) % len(self.pharmacies)], "41"
+
+    def _flush(self, until: int) -> Iterator[_Row]:
         while self.pending and self.pending[0][0] <= until:
             t, _, item = heapq.heappop(self.pending)
+            info = self._day(t // DAY)
             if isinstance(item, _Visit):
-                key = _key(_month_of(t))
-                if not item.plant and key is not None and self.closed.get(item.person) == key:
+                p, inst, mdtrt_id, med_type, plant, rx = item
+                if not plant and info.key is not None and self.closed.get(p) == info.key:
                     continue  # a closed person has no further covered settlement in the key
-                yield self._settle(t, item, False)
+                yield self._settle(t, info, p, inst, mdtrt_id, med_type, plant, rx, False)
             else:
-                yield self._refund(t, item)
-
-    def _new_visit(self, t: int) -> _Visit:
-        rng = self.rng
-        r = rng.randrange(100)
-        if r < 3:  # a hospital outside the city
-            inst = rng.choice(self.remote)
-            med_type = "13" if rng.randrange(100) < 35 else "11"
-            s = rng.randrange(10)
-            if s < 4 and self.long_term:
-                person = rng.choice(self.long_term)
-            elif s < 7 and self.referral:
-                person = rng.choice(self.referral)
-            else:
-                person = _pick(rng, self.person_cum)
-        else:
-            person = _pick(rng, self.person_cum)
-            if r < 33:
-                inst, med_type = rng.choice(self.pharmacies), "41"
-            else:
-                r = rng.randrange(100)
-                inst = rng.choice(self.hospitals["1" if r < 45 else "2" if r < 75 else "3"])
-                r = rng.randrange(100)
-                med_type = "11" if r < 72 else "12" if r < 84 else "13" if r < 95 else "14"
-        key = _key(_month_of(t))
-        if key is not None and self.closed:
-            for _ in range(20):
-                if self.closed.get(person) != key:
-                    break
-                person = _pick(rng, self.person_cum)
-            else:  # nobody else drawn: a purchase, which never uses pooling
-                inst, med_type = rng.choice(self.pharmacies), "41"
-        self.mdtrt_no += 1
-        return _Visit(person, inst, f"XM{self.mdtrt_no:011d}", med_type)
+                yield self._refund(t, info, item)
 
     def _refund_time(self, t: int, force: bool) -> int | None:
-        rng = self.rng
+        """When the settlement at t is refunded (~1 % are), or None. Draws nothing when it is
+        not forced and ``draw`` (the caller's draw, % 1000) says no refund."""
+        bits = self.bits
         if force:  # early next month
-            at = (t // DAY + rng.randint(1, 2)) * DAY + rng.randrange(OPEN, CLOSE)
-        elif rng.randrange(1000) >= 10:  # ~1 % of settlements are refunded
-            return None
-        elif (d := rng.randrange(7)) == 0:
+            at = (t // DAY + 1 + bits(30) % 2) * DAY + OPEN + bits(30) % (CLOSE - OPEN)
+        elif (d := bits(30) % 7) == 0:
             if t % DAY + 60 >= CLOSE:
                 return None
-            at = t + rng.randrange(60, CLOSE - t % DAY)
+            at = t + 60 + bits(30) % (CLOSE - t % DAY - 60)
         else:
-            at = (t // DAY + d) * DAY + rng.randrange(OPEN, CLOSE)
-        return at if _month_of(at) in self.months else None
+            at = (t // DAY + d) * DAY + OPEN + bits(30) % (CLOSE - OPEN)
+        return at if self._day(at // DAY).month in self.months else None
 
-    def _flag(self, v: _Visit, day: int) -> str:
-        """emergency_flag: empty in the city; outside it "1" on an emergency (13) visit of a
-        person with neither a residence nor a referral record that day (the only case where the
-        急危重 list decides), else "0"."""
-        if v.inst.admdvs == self.spec.region:
-            return ""
-        unreferred = not (self._has(v.person, LONG_TERM, day) or self._has(v.person, REFERRAL, day))
-        return "1" if v.med_type == "13" and unreferred else "0"
-
-    def _calc(self, v: _Visit, inscp: Decimal, day: int, key: str) -> _Calc:
-        """The rule's view of a pooling-type settlement."""
-        person, inst = v.person, v.inst
-        remote = inst.admdvs != self.spec.region
-        long_term = remote and self._has(person, LONG_TERM, day)
-        referred = remote and self._has(person, REFERRAL, day)
-        flag = self._flag(v, day)
-        tier = inst.tier if not remote or long_term else OUTSIDE
-        why_not = (
-            "arrears"
-            if self._has(person, ARREARS, day)
-            else "outside"
-            if remote and not (long_term or referred or flag == "1")
-            else ""
-        )
-        acc = self.state.get(person)
-        if acc is None or acc.key != key:  # December 2022 does not carry into 2023
-            acc = self.state[person] = _Acc(key)
-        d_l, cap = (DEC_DEDUCTIBLE, DEC_CAP) if key == DEC_2022 else (DEDUCTIBLE[tier], ANNUAL_CAP)
-        ratio = RATIO[tier][self.persons[person].psn_type.startswith("12")]
-        ded = min(inscp, max(ZERO, d_l - acc.ded))
-        full = _round((inscp - ded) * ratio)
-        # cap - paid is on the fen, so capping after rounding equals capping before it
-        return _Calc(inscp, not why_not, why_not, d_l, cap, ratio, acc.ded, acc.paid, ded, full,
-                     min(full, cap - acc.paid))  # fmt: skip
+    def _flag(self, med_type: str, day: int, records: list[_Record] | None) -> str:
+        """emergency_flag outside the city: "1" on an emergency (13) visit of a person with
+        neither a residence nor a referral record that day (the only case where the 急危重 list
+        decides), else "0". (Empty in the city.)"""
+        unreferred = not (_has(records, LONG_TERM, day) or _has(records, REFERRAL, day))
+        return "1" if med_type == "13" and unreferred else "0"
 
     def _plant_pooled(
-        self, kind: str, c: _Calc, v: _Visit
-    ) -> tuple[Decimal, Decimal, list[tuple[str, str]]] | None:
+        self, kind: str, c: _Calc, inst: _Inst, med_type: str
+    ) -> tuple[int, int, list[tuple[str, str]]] | None:
         """A planted pooled payment: (reported deductible, reported hifp_pay, [(rule, note)])."""
-        rng = self.rng
-        expected = f"expected {_money(c.pay if c.covered else ZERO)}"
-        if kind in ("annual-cap", "monthly-cap") and c.covered and c.full - (c.cap - c.paid) >= 1:
+        expected = f"expected {_money(c.pay if c.covered else 0)}"
+        if kind in ("annual-cap", "monthly-cap") and c.covered and c.full - (c.cap - c.paid) >= 100:
             rule = f"{kind}-exceeded"
             note = (f"paid {_money(c.full)} with {_money(c.cap - c.paid)} left of the "
                     f"{_money(c.cap)} cap ({_money(c.paid)} paid before); {expected}")  # fmt: skip
             return c.ded, c.full, [(rule, note), ("benefit-mismatch", note)]
-        if kind in ("over", "under") and c.covered and c.pay == c.full and c.pay >= 20:
-            delta = _yuan(rng.randint(100, 900)) * (1 if kind == "over" else -1)
+        if kind in ("over", "under") and c.covered and c.pay == c.full and c.pay >= 2_000:
+            delta = (100 + self.bits(30) % 801) * (1 if kind == "over" else -1)
             if c.paid + c.pay + delta <= c.cap:
                 note = f"hifp_pay {_money(delta)} off the rule; {expected}"
                 return c.ded, c.pay + delta, [("benefit-mismatch", note)]
         if kind == "no-deductible" and c.covered and c.ded > 0:
-            pay = min(_round(c.inscp * c.ratio), c.cap - c.paid)
+            pay = min(_half_up(c.inscp * c.pct), c.cap - c.paid)
             if pay != c.pay:
                 note = f"deductible {_money(c.ded)} not applied; {expected}"
-                return ZERO, pay, [("benefit-mismatch", note)]
-        paid_anyway = c.pay >= 1 and (c.covered or c.why_not == kind)
+                return 0, pay, [("benefit-mismatch", note)]
+        paid_anyway = c.pay >= 100 and (c.covered or c.why_not == kind)
         if kind in ("outside", "arrears") and paid_anyway and not c.covered:
             rule = "outside-city-not-covered" if kind == "outside" else "arrears-period"
             what = "unreferred visit outside the city, no emergency" if kind == "outside" else (
@@ -639,157 +880,221 @@ class _Stream:
             kind == "non-designated"
             and paid_anyway
             and c.covered
-            and v.inst.admdvs == self.spec.region
-            and v.inst.tier == "1"
-            and not v.inst.spec
-            and v.med_type == "11"
+            and inst.admdvs == self.region
+            and inst.tier == "1"
+            and not inst.spec
+            and med_type == "11"
         ):
             note = f"settled at {self.undesignated.code}, not on the list, paid {_money(c.pay)}"
             note += "; expected 0.00"
             return c.ded, c.pay, [("non-designated-institution", note), ("benefit-mismatch", note)]
         return None
 
-    def _settle(self, t: int, v: _Visit, force_refund: bool) -> dict[str, str]:
-        rng = self.rng
+    def _settle(
+        self,
+        t: int,
+        info: _Day,
+        pi: int,
+        inst: _Inst,
+        mdtrt_id: str,
+        med_type: str,
+        v_plant: str,
+        v_rx: _Rx | None,
+        force_refund: bool,
+    ) -> _Row:
+        """One settlement of person ``pi``'s visit at t (on day ``info``); v_plant and v_rx as
+        in _Visit. The hot path: about a dozen draws, integer fen, one f-string."""
+        bits = self.bits
         day = t // DAY
-        key = _key(_month_of(t))
-        person = self.persons[v.person]
-        refund_at = None if v.plant else self._refund_time(t, force_refund)
-        kinds: list[str] = []
-        if self.slots and not v.plant and refund_at is None and key and self._free(v.person, key):
-            kinds = [k for k, (since, k_key) in self.slots.items() if since <= t and k_key == key]
-        inst = v.inst
+        key = info.key
+        pop = self.pop
+        ptype = pop.types[pi]
+        # One draw for seven decisions: refund (per mille), then whether there are amounts
+        # wholly at the person's charge, over the limit and partly self-paid (percent each),
+        # medical aid (per mille), the personal account and the mutual-aid one (percent each).
+        w = bits(62)
+        refund_at = None
+        if not v_plant and (force_refund or w % 1000 < 10):
+            refund_at = self._refund_time(t, force_refund)
+        kinds: Sequence[str] = ()
+        if self.slots and not v_plant and refund_at is None and key:
+            today, kinds = self.open_kinds
+            if today != day:
+                kinds = self._open_kinds(info, day)
+            if kinds and not self._free(pi, key):
+                kinds = ()
         if inst.kind == "2":
-            fen = rng.randint(800, 30_000)
-        elif v.med_type == "12":  # registration only
-            fen = rng.randint(500, 3_000)
-        elif v.med_type == "13":
-            fen = rng.randint(8_000, 150_000)
+            fen = 800 + bits(30) % 29_201
+        elif med_type == "12":  # registration only
+            fen = 500 + bits(30) % 2_501
+        elif med_type == "13":
+            fen = 8_000 + bits(30) % 142_001
         else:
-            fen = rng.randint(*{"1": (2_000, 40_000), "2": (5_000, 80_000), "3": (10_000, 150_000)}[
-                inst.lv
-            ])  # fmt: skip
-        inscp = _yuan(fen * person.mult)
-        ful = _yuan(rng.randint(100, 8_000) if rng.randrange(100) < 35 else 0)
-        over = _yuan(rng.randint(50, 3_000) if rng.randrange(100) < 8 else 0)
-        pre = _yuan(rng.randint(100, 5_000) if rng.randrange(100) < 15 else 0)
+            low, count = _VISIT_FEN[inst.lv]
+            fen = low + bits(30) % count
+        inscp = fen * pop.mult[pi]
+        ful = 100 + bits(30) % 7_901 if w // 1_000 % 100 < 35 else 0
+        over = 50 + bits(30) % 2_951 if w // 100_000 % 100 < 8 else 0
+        pre = 100 + bits(30) % 4_901 if w // 10_000_000 % 100 < 15 else 0
         medfee = ful + over + pre + inscp
-        ded = pay = cvl = maf = ZERO
-        prop, flag = "", self._flag(v, day)
-        found: list[tuple[str, str]] = []  # planted on this settlement: (rule, note)
+        ded = pay = cvl = maf = 0
+        prop = ""
+        records = self.records.get(pi)
+        remote = inst.remote
+        flag = self._flag(med_type, day, records) if remote else ""
+        found: Sequence[tuple[str, str]] = ()  # planted on this settlement: (rule, note)
         plant = ""
         # Pharmacy purchases and chronic-disease (14) visits do not use outpatient pooling here;
         # nothing before the rules took effect (2022-12) does either.
-        if inst.kind == "1" and v.med_type != "14" and key is not None:
-            c = self._calc(v, inscp, day, key)
-            if c.covered:
-                ded, pay, prop = c.ded, c.pay, f"{c.ratio:.4f}"
-            for kind in kinds:
-                made = self._plant_pooled(kind, c, v)
-                if made is not None:
-                    ded, pay, found = made
-                    prop, plant = f"{c.ratio:.4f}", kind
-                    if kind == "non-designated":
-                        inst = self.undesignated
-                    break
-            if v.plant == "duplicate":  # the rule: 0 (the first settlement exhausted it)
-                ded = min(inscp, c.d_l)
+        if inst.kind == "1" and med_type != "14" and key is not None:
+            # The rule's view of a pooling-type settlement.
+            if records is None and not remote:  # most: the institution's tier, covered
+                tier, why_not = inst.tier, ""
+            else:
+                long_term = remote and _has(records, LONG_TERM, day)
+                referred = remote and _has(records, REFERRAL, day)
+                tier = inst.tier if not remote or long_term else OUTSIDE
+                why_not = (
+                    "arrears"
+                    if records is not None and _has(records, ARREARS, day)
+                    else "outside"
+                    if remote and not (long_term or referred or flag == "1")
+                    else ""
+                )
+            if self.acc_key[pi] != info.key_no:  # December 2022 does not carry into 2023
+                self.acc_key[pi], self.acc_ded[pi], self.acc_paid[pi] = info.key_no, 0, 0
+            borne, paid = self.acc_ded[pi], self.acc_paid[pi]
+            if key == DEC_2022:
+                d_l, cap = DEC_DEDUCTIBLE_FEN, DEC_CAP_FEN
+            else:
+                d_l, cap = DEDUCTIBLE_FEN[tier], ANNUAL_CAP_FEN
+            pct = RATIO_PCT[tier][_RETIRED[ptype]]
+            # min(inscp, max(0, d_l - borne)), min(full, cap - paid), without the calls
+            c_ded = 0 if borne >= d_l else inscp if inscp < d_l - borne else d_l - borne
+            full = ((inscp - c_ded) * pct + 50) // 100  # >= 0: half up is this
+            # cap - paid is on the fen, so capping after rounding equals capping before it
+            c_pay = full if full < cap - paid else cap - paid
+            covered = not why_not
+            if covered:
+                ded, pay, prop = c_ded, c_pay, _PROP[pct]
+            if kinds:
+                c = _Calc(inscp, covered, why_not, d_l, cap, pct, borne, paid, c_ded, full, c_pay)
+                for kind in kinds:
+                    made = self._plant_pooled(kind, c, inst, med_type)
+                    if made is not None:
+                        ded, pay, found = made
+                        prop, plant = _PROP[pct], kind
+                        if kind == "non-designated":
+                            inst = self.undesignated
+                        break
+            if v_plant == "duplicate":  # the rule: 0 (the first settlement exhausted it)
+                ded = min(inscp, d_l)
                 found = [("duplicate-visit-deductible",
                           f"deductible charged again ({_money(ded)}) in a second settlement of "
-                          f"visit {v.mdtrt_id}; due 0.00 after the first")]  # fmt: skip
+                          f"visit {mdtrt_id}; due 0.00 after the first")]  # fmt: skip
                 plant = "duplicate"
-                self.reserved.discard(v.person)
-            acc = self.state[v.person]
+                self.reserved.discard(pi)
             # A settlement that will be refunded is computed from the state at its time but does
             # not enter the state: the audit recomputes the year without it and its refund, so
             # every later settlement must already be computed as if it never happened. The state
             # follows the rule, never a planted amount.
-            if c.covered and plant != "non-designated" and refund_at is None:
-                acc.ded += c.ded
-                acc.paid += c.pay
+            if covered and plant != "non-designated" and refund_at is None:
+                borne += c_ded
+                self.acc_ded[pi], self.acc_paid[pi] = borne, paid + c_pay
                 # Occasionally a second settlement of the same visit, same day, same institution.
                 # Only when this one exhausted the deductible, so it bears none both by the
                 # cumulative rule and by Shanxi art. 22 (only a visit's first settlement bears it).
-                dup = "duplicate" in kinds and not plant and c.ded > 0
-                if (
-                    acc.ded >= c.d_l
-                    and not v.plant
-                    and not plant
-                    and (dup or rng.randrange(25) == 0)
-                ):
-                    t2 = t + rng.randrange(300, 5_400)
+                dup = "duplicate" in kinds and not plant and c_ded > 0
+                if borne >= d_l and not v_plant and not plant and (dup or bits(30) % 25 == 0):
+                    t2 = t + 300 + bits(30) % 5_100
                     if t2 % DAY < CLOSE and t2 // DAY == day:
-                        self._push(t2, replace(v, med_type="11", plant="duplicate" if dup else ""))
+                        again = "duplicate" if dup else ""
+                        self._push(t2, _Visit(pi, inst, mdtrt_id, "11", again))
                         if dup:
-                            del self.slots["duplicate"]
-                            self.reserved.add(v.person)
-            if person.psn_type == "1102":  # civil-servant subsidy on the policy-scope remainder
-                cvl = _round((inscp - pay) * rng.randint(10, 30) / 100)
-        if rng.randrange(1000) < 5:  # a handful of medical-aid payments
-            maf = min(_yuan(rng.randint(500, 5_000)), medfee - pay - cvl)
+                            self._close_slot("duplicate")
+                            self.reserved.add(pi)
+            if ptype == _CIVIL_SERVANT:  # civil-servant subsidy on the policy-scope remainder
+                cvl = _half_up((inscp - pay) * (10 + bits(30) % 21))
+        w //= 1_000_000_000  # what is left of the draw: medical aid, the accounts
+        if w % 1000 < 5:  # a handful of medical-aid payments
+            maf = min(500 + bits(30) % 4_501, medfee - pay - cvl)
         fund = pay + cvl + maf
-        part_fen = int((medfee - fund).scaleb(2))
+        part = medfee - fund
         acct = mulaid = 0
-        if person.psn_type not in FLEXIBLE:
-            r = rng.randrange(100)
-            acct = part_fen if r < 60 else rng.randint(0, part_fen) if r < 85 else 0
-            if acct and rng.randrange(100) < 4:  # family mutual-aid account pays part
-                mulaid = rng.randint(1, acct)
+        if not _NO_ACCOUNT[ptype]:
+            r = w // 1000 % 100
+            acct = part if r < 60 else bits(30) % (part + 1) if r < 85 else 0
+            if acct and w // 100_000 % 100 < 4:  # family mutual-aid account pays part
+                mulaid = 1 + bits(30) % acct
                 acct -= mulaid
-        elif "flexible" in kinds and not found and part_fen > 0:
-            acct = rng.randint(1, part_fen)
+        elif "flexible" in kinds and not found and part > 0:
+            acct = 1 + bits(30) % part
             found = [("flexible-worker-personal-account",
-                      f"psn_type {person.psn_type} has no personal account, acct_pay "
-                      f"{_money(_yuan(acct))}")]  # fmt: skip
+                      f"psn_type {_PSN_CODES[ptype]} has no personal account, acct_pay "
+                      f"{_money(acct)}")]  # fmt: skip
             plant = "flexible"
-        rx = ("", "", "", "")
+        rx = ",,,"
         if inst.kind == "2":
-            rx, plant, found = self._prescription(t, v, kinds, plant, found)
+            rx, plant, found = self._prescription(t, info, pi, inst, v_rx, kinds, plant, found)
         self.setl_no += 1
-        setl_id = f"X{self.setl_no:012d}"
+        setl_id = f"X{self.setl_no}"  # 12 digits: see __init__
         if plant and key is not None:
             for rule, note in found:
                 self._note(rule, setl_id, note)
-            self.slots.pop(plant, None)
+            self._close_slot(plant)
             if plant in _CLOSING:
-                self.closed[v.person] = key
-        row = {
-            "setl_id": setl_id, "mdtrt_id": v.mdtrt_id, "psn_no": person.no,
-            "psn_name": person.name, "certno": person.certno, "psn_type": person.psn_type,
-            "insutype": "310", "med_type": v.med_type, "setl_time": _timestamp(t),
-            "fixmedins_code": inst.code, "fixmedins_name": inst.name,
-            "fixmedins_type": inst.kind, "medins_lv": inst.lv,
-            "medfee_sumamt": _money(medfee), "fulamt_ownpay_amt": _money(ful),
-            "overlmt_selfpay": _money(over), "preselfpay_amt": _money(pre),
-            "inscp_scp_amt": _money(inscp), "act_pay_dedc": _money(ded),
-            "hifp_pay": _money(pay), "pool_prop_selfpay": prop, "cvlserv_pay": _money(cvl),
-            "hifes_pay": "0.00", "hifmi_pay": "0.00", "hifob_pay": "0.00",
-            "maf_pay": _money(maf), "oth_pay": "0.00", "fund_pay_sumamt": _money(fund),
-            "psn_part_amt": _money(_yuan(part_fen)), "acct_pay": _money(_yuan(acct)),
-            "acct_mulaid_pay": _money(_yuan(mulaid)),
-            "psn_cash_pay": _money(_yuan(part_fen - acct - mulaid)), "hosp_part_amt": "0.00",
-            "clr_type": "13" if inst.kind == "2" else "11", "clr_way": "1",
-            "clr_optins": self.spec.region, "refd_setl_flag": "0", "init_setl_id": "",
-            "emergency_flag": flag, "rx_no": rx[0], "rx_institution": rx[1], "rx_date": rx[2],
-            "drug_code": rx[3],
-        }  # fmt: skip
+                self.closed[pi] = key
+        batch = info.batches.get(inst)
+        if batch is None:
+            batch = info.batches[inst] = [0, 0]
+        personal = acct + mulaid
+        batch[0] += pay
+        batch[1] += personal
+        money = self.money
+        cash = part - personal
+        # Three f-strings: one of more than 30 parts would be built through a list.
+        row = (
+            (
+                f"{setl_id},{mdtrt_id},Q{pop.base + pi},{_NAMES[pop.names[pi]]},"
+                f"{pop.certs[18 * pi : 18 * pi + 18]},{_PSN_CODES[ptype]},310,"
+                f"{med_type},{info.text} {_CLOCK[t % DAY - OPEN]},{inst.fields},"
+            )
+            + (
+                f"{money[medfee]},{money[ful]},{money[over]},{money[pre]},{money[inscp]},"
+                f"{money[ded]},{money[pay]},{prop},{money[cvl]},0.00,0.00,0.00,"
+            )
+            + (
+                f"{money[maf]},0.00,{money[fund]},{money[part]},{money[acct]},"
+                f"{money[mulaid]},{money[cash]},{inst.tail}{flag},{rx}"
+            )
+        )
         if refund_at is not None:
-            self._push(refund_at, dict(row))
+            self._push(refund_at, _Refund(row, inst, pay, personal))
         return row
 
     def _prescription(
-        self, t: int, v: _Visit, kinds: Sequence[str], plant: str, found: list[tuple[str, str]]
-    ) -> tuple[_Rx, str, list[tuple[str, str]]]:
-        """The prescription of a pharmacy purchase (written 0-3 days before), possibly planted."""
-        rng = self.rng
+        self,
+        t: int,
+        info: _Day,
+        pi: int,
+        inst: _Inst,
+        v_rx: _Rx | None,
+        kinds: Sequence[str],
+        plant: str,
+        found: Sequence[tuple[str, str]],
+    ) -> tuple[str, str, Sequence[tuple[str, str]]]:
+        """The prescription of a pharmacy purchase (written 0-3 days before), possibly planted:
+        its four fields joined, the plant, what was planted."""
+        bits = self.bits
         day = t // DAY
-        if v.rx is not None:  # the planted second purchase of one prescription's drug
-            note = f"rx {v.rx[0]} drug {v.rx[3]} already bought at another pharmacy"
-            return v.rx, "same-drug", [("same-drug-two-institutions", note)]
+        if v_rx is not None:  # the planted second purchase of one prescription's drug
+            note = f"rx {v_rx[0]} drug {v_rx[3]} already bought at another pharmacy"
+            return ",".join(v_rx), "same-drug", [("same-drug-two-institutions", note)]
         self.rx_no += 1
-        rx_no, prescriber = f"CF{self.rx_no:012d}", rng.choice(self.prescribers)
-        lag, drug = rng.randint(0, RX_VALID_DAYS), rng.choice(self.drugs)
-        t2 = (day + 1) * DAY + OPEN  # the earliest a second purchase of it is planted
+        rx_no = f"CF{self.rx_no}"
+        prescriber = self.prescribers[bits(30) % len(self.prescribers)]
+        w = bits(30)  # the lag (days) and the drug
+        lag, drug = w % (RX_VALID_DAYS + 1), self.drugs[w // 16 % len(self.drugs)]
         if not plant:
             if "rx-expired" in kinds:
                 lag, plant = RX_VALID_DAYS + 2, "rx-expired"
@@ -800,32 +1105,42 @@ class _Stream:
                 found = [("prescription-not-designated", note)]
             elif (
                 "same-drug" in kinds
-                and (others := [p for p in self.pharmacies if p is not v.inst])
-                and _month_of(t2) in self.months
+                and (others := [p for p in self.pharmacies if p is not inst])
+                and self._day(day + 1).month in self.months
             ):
-                lag = rng.randint(0, RX_VALID_DAYS - 1)  # still valid on the next day
-                rx = (rx_no, prescriber, date.fromordinal(day - lag).isoformat(), drug)
-                other = rng.choice(others)
-                t2 += rng.randrange(CLOSE - OPEN)
+                lag = bits(30) % RX_VALID_DAYS  # still valid on the next day
+                rx = (rx_no, prescriber, info.back[lag], drug)
+                other = others[bits(30) % len(others)]
+                # the next day: the earliest a second purchase of it is planted
+                t2 = (day + 1) * DAY + OPEN + bits(30) % (CLOSE - OPEN)
                 self.mdtrt_no += 1
-                second = _Visit(v.person, other, f"XM{self.mdtrt_no:011d}", "41", "same-drug", rx)
+                second = _Visit(pi, other, f"XM{self.mdtrt_no}", "41", "same-drug", rx)
                 self._push(t2, second)
-                del self.slots["same-drug"]
-        return (rx_no, prescriber, date.fromordinal(day - lag).isoformat(), drug), plant, found
+                self._close_slot("same-drug")
+        return f"{rx_no},{prescriber},{info.back[lag]},{drug}", plant, found
 
-    def _refund(self, t: int, orig: dict[str, str]) -> dict[str, str]:
+    def _refund(self, t: int, info: _Day, due: _Refund) -> _Row:
         """2208 reversal: new setl_id, same visit, every money field negated."""
         self.setl_no += 1
-        row = dict(orig)
-        row.update({f: _neg(orig[f]) for f in MONEY_FIELDS})
-        row.update(setl_id=f"X{self.setl_no:012d}", setl_time=_timestamp(t), refd_setl_flag="1",
-                   init_setl_id=orig["setl_id"])  # fmt: skip
-        return row
+        row = due.row.split(",")
+        for i in _MONEY_INDEX:
+            if row[i] != "0.00":  # never write "-0.00"; the originals are never negative
+                row[i] = "-" + row[i]
+        row[_INIT], row[_REFD] = row[_SETL_ID], "1"
+        row[_SETL_ID] = f"X{self.setl_no}"
+        row[_SETL_TIME] = f"{info.text} {_CLOCK[t % DAY - OPEN]}"
+        batch = info.batches.get(due.inst)
+        if batch is None:
+            batch = info.batches[due.inst] = [0, 0]
+        batch[0] -= due.pooled
+        batch[1] -= due.personal
+        return ",".join(row)
 
 
 def iter_settlement_rows(spec: CitySpec) -> Iterator[dict[str, str]]:
     """All months' settlement rows, in (setl_time, setl_id) order, streamed."""
-    return _Stream(spec).rows()
+    stream = _Stream(spec)
+    return (dict(zip(SETTLEMENT_HEADER, row.split(","), strict=True)) for row in stream.rows())
 
 
 def planted_mistakes(spec: CitySpec) -> list[dict[str, str]]:
@@ -864,27 +1179,6 @@ def _bank_account_no(spec: CitySpec, party: str) -> str:
     return f"62{rng.randrange(10**17):017d}"
 
 
-class _BatchTotals:
-    """Per clearing batch (month of setl_time, fixmedins_code, clr_type): its [pooled, personal]
-    parts, refunds included with their negative amounts, gathered from the settlement rows as
-    they stream by; and each institution's name as its first row gives it."""
-
-    def __init__(self) -> None:
-        self.parts: dict[tuple[str, str, str], list[Decimal]] = {}
-        self.names: dict[str, str] = {}
-
-    def tap(self, rows: Iterable[dict[str, str]]) -> Iterator[dict[str, str]]:
-        for row in rows:
-            key = (row["setl_time"][:7], row["fixmedins_code"], row["clr_type"])
-            parts = self.parts.get(key)
-            if parts is None:
-                parts = self.parts[key] = [ZERO, ZERO]
-                self.names.setdefault(row["fixmedins_code"], row["fixmedins_name"])
-            parts[0] += Decimal(row["hifp_pay"])
-            parts[1] += Decimal(row["acct_pay"]) + Decimal(row["acct_mulaid_pay"])
-            yield row
-
-
 def _statement_lines(
     month: str,
     opening: Decimal,
@@ -902,8 +1196,12 @@ def _statement_lines(
     def line(day: int, amount: Decimal, party: tuple[str, str], summary: str) -> None:
         nonlocal balance
         balance += amount
-        debit, credit = (_money(-amount), "") if amount < 0 else ("", _money(amount))
-        lines.append([f"{pay_month}-{day:02d}", debit, credit, _money(balance), *party, summary])
+        debit, credit = (
+            (_decimal_money(-amount), "") if amount < 0 else ("", _decimal_money(amount))
+        )
+        lines.append(
+            [f"{pay_month}-{day:02d}", debit, credit, _decimal_money(balance), *party, summary]
+        )
 
     paid = sum((part for _, _, part in batches if part > 0), ZERO)
     topup = (paid / TOPUP_UNIT).to_integral_value(rounding=ROUND_CEILING) * TOPUP_UNIT
@@ -918,12 +1216,21 @@ def _statement_lines(
     return lines, balance
 
 
-def _write_statements(spec: CitySpec, totals: _BatchTotals, out_dir: Path) -> list[Path]:
-    """Both accounts' statements of every payment month, and bank-accounts.json. Returns the
-    statements, account by account (100401 first), months in order."""
-    names = {i["fixmedins_code"]: i["fixmedins_name"] for i in institution_rows(spec)}
-    codes = sorted({code for _, code, _ in totals.parts})
-    parties = {c: (names.get(c) or totals.names[c], _bank_account_no(spec, c)) for c in codes}
+def _write_statements(
+    spec: CitySpec, stream: _Stream, out_dir: Path, report: Callable[[Path, int], None]
+) -> list[Path]:
+    """Both accounts' statements of every payment month, from the batch parts the stream
+    gathered, and bank-accounts.json. Returns the statements, account by account (100401
+    first), months in order."""
+    # an institution not on the list (the planted clinic): its name as its settlements give it
+    names = {inst.code: inst.name for batches in stream.batches.values() for inst in batches}
+    names.update((i["fixmedins_code"], i["fixmedins_name"]) for i in institution_rows(spec))
+    totals = {
+        key: (_yuan(pooled), _yuan(personal))
+        for key, (pooled, personal) in stream.batch_parts().items()
+    }
+    codes = sorted({code for _, code, _ in totals})
+    parties = {c: (names[c], _bank_account_no(spec, c)) for c in codes}
     fiscal = (fiscal_account_name(spec.region), _bank_account_no(spec, "fiscal"))
     paths: list[Path] = []
     accounts: list[dict[str, object]] = []
@@ -933,7 +1240,7 @@ def _write_statements(spec: CitySpec, totals: _BatchTotals, out_dir: Path) -> li
         for month in spec.months:
             batches = sorted(
                 (inst, clr_type, parts[index])
-                for (m, inst, clr_type), parts in totals.parts.items()
+                for (m, inst, clr_type), parts in totals.items()
                 if m == month and parts[index] != 0
             )
             lines, balance = _statement_lines(month, balance, batches, parties, fiscal)
@@ -946,6 +1253,7 @@ def _write_statements(spec: CitySpec, totals: _BatchTotals, out_dir: Path) -> li
             path = out_dir / f"bank-{code}-{_next_month(month)}.csv"
             paths.append(_write_atomic(path, write, encoding=encoding))
             files.append(path.name)
+            report(path, len(lines))
         accounts.append({"account": account, "code": code, "files": files})
 
     def write_accounts(fh: IO[str]) -> None:
@@ -979,7 +1287,28 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, str]]
     return _write_atomic(path, write)
 
 
-def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
+def _write_settlements(path: Path, rows: Iterator[_Row]) -> tuple[Path, int]:
+    """A month's settlement file; returns it and its row count."""
+    count = 0
+
+    def write(fh: IO[str]) -> None:
+        nonlocal count
+        fh.write(",".join(SETTLEMENT_HEADER) + "\n")
+        while chunk := list(itertools.islice(rows, 4096)):
+            fh.write("\n".join(chunk))
+            fh.write("\n")
+            count += len(chunk)
+
+    return _write_atomic(path, write), count
+
+
+def _no_report(path: Path, rows: int) -> None:
+    pass
+
+
+def write_city(
+    spec: CitySpec, out_dir: Path, report: Callable[[Path, int], None] = _no_report
+) -> list[Path]:
     """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
     (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
     of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
@@ -987,27 +1316,24 @@ def write_city(spec: CitySpec, out_dir: Path) -> list[Path]:
     account) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
     empty list when none are planted). Returns the paths of the CSV files: institutions,
     persons, the settlement months in order, then the statements (100401's months in order,
-    then 100402's)."""
+    then 100402's). ``report(path, rows)`` is called as each CSV file is written (rows without
+    the header)."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [
-        _write_csv(out_dir / "institutions.csv", INSTITUTION_HEADER, institution_rows(spec)),
-        _write_csv(out_dir / "persons.csv", PERSON_HEADER, person_rows(spec)),
-    ]
-    stream = _Stream(spec)
-    totals = _BatchTotals()
-    groups = itertools.groupby(totals.tap(stream.rows()), key=lambda r: r["setl_time"][:7])
-    current = next(groups, None)
-    for month in spec.months:
-        rows: Iterable[dict[str, str]] = ()
-        if current is not None and current[0] == month:
-            rows = current[1]
-        paths.append(_write_csv(out_dir / f"settlements-{month}.csv", SETTLEMENT_HEADER, rows))
-        if current is not None and current[0] == month:
-            current = next(groups, None)
-    if current is not None:
-        raise RuntimeError(f"settlements dated {current[0]}, outside the spec's months")
-    paths += _write_statements(spec, totals, out_dir)
+    institutions = institution_rows(spec)
+    paths = [_write_csv(out_dir / "institutions.csv", INSTITUTION_HEADER, institutions)]
+    report(paths[0], len(institutions))
+    pop = _Population(spec)
+    persons = _person_rows(pop, _records(spec, pop))
+    paths.append(_write_csv(out_dir / "persons.csv", PERSON_HEADER, persons))
+    report(paths[1], len(persons))
+    del persons
+    stream = _Stream(spec, pop)
+    for month, rows in stream.months_rows():
+        path, count = _write_settlements(out_dir / f"settlements-{month}.csv", rows)
+        paths.append(path)
+        report(path, count)
+    paths += _write_statements(spec, stream, out_dir, report)
 
     def write_planted(fh: IO[str]) -> None:
         planted = _sorted_planted(stream.planted)
