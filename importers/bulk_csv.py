@@ -52,8 +52,6 @@ WHITESPACE = (
 )
 TIME_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
-MONEY_TYPE = pa.decimal128(17, 2)  # 15 digits of yuan: what the row path's fast form takes
-RATIO_TYPE = pa.decimal128(9, 4)
 TEXT = (*REQUIRED_TEXT, *OPTIONAL_TEXT)
 MONEY_IDENTITIES = (
     ("fund_pay_sumamt", ("hifp_pay", *OTHER_FUND_FIELDS)),
@@ -151,9 +149,7 @@ def csv_shape(path: Path) -> CsvShape:
     )
 
 
-def read_blocks(
-    shape: CsvShape, file_id: int, institutions: Institutions, posted: frozenset[str]
-) -> Iterator[Block]:
+def read_blocks(shape: CsvShape, file_id: int, institutions: Institutions) -> Iterator[Block]:
     """Validated blocks of the file, in file order; ``Irregular`` at the first row the row
     path would take otherwise. Line numbers assume one line a row: the caller checks that the
     file's line count agrees once the last block is read."""
@@ -190,13 +186,11 @@ def read_blocks(
         pending.append(batch)
         count += batch.num_rows
         if count >= BLOCK_ROWS:
-            yield validate_block(
-                pa.Table.from_batches(pending), line, file_id, institutions, posted
-            )
+            yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions)
             line += count
             pending, count = [], 0
     if count:
-        yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions, posted)
+        yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions)
 
 
 def _fail(condition: pa.Array | pa.ChunkedArray, why: str) -> None:
@@ -220,6 +214,7 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
     _fail(pc.and_(pc.greater_equal(point, 0), pc.greater(decimals, places)), f"{name}: decimals")
     filled = pc.if_else(empty, "0", text)
     try:
+        # 15 digits of yuan, as the row path's plain form; more is refused by the cast
         value = pc.cast(filled, pa.decimal128(15 + places, places))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise Irregular(f"{name}: not an amount") from None
@@ -260,7 +255,6 @@ def validate_block(
     first_line: int,
     file_id: int,
     institutions: Institutions,
-    posted: frozenset[str],
 ) -> Block:
     rows = batch.num_rows
     raw = {name: batch.column(name) for name in batch.schema.names}

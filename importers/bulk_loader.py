@@ -6,8 +6,8 @@ and the caller runs the row path, which explains what is wrong or takes the rows
 What the row path checks per row is checked here per block (``bulk_csv``) or by the database:
 
 - a setl_id seen before (in the register or earlier in the import): SQLite's unique index
-  refuses the insert; on PostgreSQL, where the monthly partitions keep setl_id unique only within
-  a month, the block's setl_ids are looked up across months before its COPY;
+  refuses it; on PostgreSQL, where the monthly partitions keep setl_id unique only within a
+  month, the import's setl_ids are looked up across months once, at the end (``ledger.bulk``);
 - refunds: after the last file, one query counts the refunds of this import that do not reverse
   exactly one known settlement of the same person and institution, amount for amount.
 
@@ -155,9 +155,9 @@ def _load(
         )
         summary.file_id = file_id
         files.append(_File(shape, scan, summary, file_id))
-    rebuild = session.defer_indexes("settlements", sum(f.scan.line_feeds for f in files))
+    session.start_settlements(sum(f.scan.line_feeds for f in files))
     totals: dict[int, Totals] = {f.file_id: {} for f in files}
-    for index, block in _prefetched(files, book, posted):
+    for index, block in _prefetched(files, book):
         file = files[index]
         summary = file.summary
         if block is None:
@@ -169,12 +169,7 @@ def _load(
                 "admdvs, listed, source_file_id) VALUES (?, ?, ?, ?, false, NULL, false, ?)",
                 (code, known.name, known.fixmedins_type, known.medins_lv, file.file_id),
             )
-        session.prepare_periods(sorted(block.periods))
-        if session.dialect == "postgresql":
-            ids = block.table.column("setl_id").to_pylist()
-            if session.present("settlements", "setl_id", ids):
-                raise Irregular("a setl_id already in the register")
-        session.append("settlements", block.table)
+        session.append_settlements(block.table)
         summary.rows += block.table.num_rows
         merge_totals(totals[file.file_id], block.totals)
         summary.notices.update(block.notices)
@@ -182,8 +177,9 @@ def _load(
         if progress is not None and file.scan.line_feeds:
             size = file.shape.path.stat().st_size
             progress(file.shape.path, min(size, size * summary.rows // file.scan.line_feeds), size)
-    for statement in rebuild:
-        session.run(statement)  # a unique index refusing here rolls the import back
+    # a unique index refusing here rolls the import back; the row path says which rows
+    if session.finish_settlements([f.file_id for f in files]):
+        raise Irregular("a setl_id already in the register")
     if files and _irregular_refunds(session, [f.file_id for f in files]):
         raise Irregular("refunds")
     return result
@@ -214,9 +210,7 @@ def _file_done(
 _END = object()
 
 
-def _prefetched(
-    files: list[_File], book: Institutions, posted: frozenset[str]
-) -> Iterator[tuple[int, Block | None]]:
+def _prefetched(files: list[_File], book: Institutions) -> Iterator[tuple[int, Block | None]]:
     """The files' validated blocks, read one block ahead on a second thread: Arrow parses and
     checks the next block while the database takes this one (both release the GIL). A None
     block ends a file."""
@@ -226,7 +220,7 @@ def _prefetched(
     def produce() -> None:
         try:
             for index, file in enumerate(files):
-                for block in read_blocks(file.shape, file.file_id, book, posted):
+                for block in read_blocks(file.shape, file.file_id, book):
                     if stop.is_set():
                         return
                     out.put((index, block))
