@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from beancount.core import data
+
 from .locks import LOCKS_FILE, LOCKS_HEADER
 from .queries import QUERIES_FILE, render_queries
 
@@ -207,13 +209,40 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
     refresh_queries(books, since)
 
 
+def outline(books: Books) -> list[data.Directive]:
+    """What posting, a statement's import and the saved queries need of the books: the lock
+    and reopen entries and the last transaction, read file by file with Beancount's parser.
+
+    Loading the books (booking, plugins, every entry in memory at once) grows with them: a
+    city-year is tens of thousands of transactions, and each ``post`` of a month used to load
+    them twice. Locks are written to ``locks.beancount`` only (``lock_month``), where this
+    reads them; a lock typed into another file would still be enforced by the lock plugin at
+    every load (bean-check, Fava), only not seen here in advance.
+    """
+    from beancount.parser import parser
+
+    files = [books.accounts, books.manual, books.locks]
+    files += [books.clearing_file(period) for period in books.clearing_periods()]
+    files += [books.bank_file(month) for month in books.bank_months()]
+    markers: list[data.Directive] = []
+    last: data.Transaction | None = None
+    for path in files:
+        if not path.exists():
+            continue
+        entries, _errors, _options = parser.parse_file(str(path))
+        for entry in entries:
+            if isinstance(entry, data.Transaction):
+                if last is None or entry.date > last.date:
+                    last = entry
+            elif isinstance(entry, data.Custom) and path == books.locks:
+                markers.append(entry)
+    return markers + ([last] if last is not None else [])
+
+
 def refresh_queries(books: Books, since: datetime.date) -> None:
     """The saved queries name the books' last month and the locked months: render them again
     from the books as they are now (a no-op when nothing they name changed)."""
-    from beancount import loader
-
-    entries, _errors, _options = loader.load_file(str(books.main))
-    atomic_write(books.root / QUERIES_FILE, render_queries(entries, since))
+    atomic_write(books.root / QUERIES_FILE, render_queries(outline(books), since))
 
 
 MANUAL_TEMPLATE = (

@@ -15,13 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from beancount import loader
 from beancount.parser import printer
 from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
 
 from importers.statements import Statement
 from ledger.batching import totals_member
-from ledger.books import Books, BooksConfig, atomic_write, write_main
+from ledger.books import Books, BooksConfig, atomic_write, outline, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.models import (
@@ -114,8 +113,7 @@ def import_statement(
         )
         return result
     fund = FUNDS[roles[account]]
-    entries, _errors, _options = loader.load_file(str(books.main))
-    locked = locked_months(entries)
+    locked = locked_months(outline(books))  # parsed, not loaded: the books may be a year
     touched = {line.date.strftime("%Y-%m") for line in statement.lines}
     if touched & locked:
         result.problems.append(
