@@ -209,34 +209,47 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
     refresh_queries(books, since)
 
 
+# A transaction's first line in the files mzledger writes (printer.format_entry): its date.
+_TRANSACTION_DATE = re.compile(rb"^(\d{4}-\d{2}-\d{2})[ \t]+(?:\*|!|txn)[ \t]", re.MULTILINE)
+
+
 def outline(books: Books) -> list[data.Directive]:
     """What posting, a statement's import and the saved queries need of the books: the lock
-    and reopen entries and the last transaction, read file by file with Beancount's parser.
+    and reopen entries and the date of the last transaction, without loading the books.
 
-    Loading the books (booking, plugins, every entry in memory at once) grows with them: a
-    city-year is tens of thousands of transactions, and each ``post`` of a month used to load
-    them twice. Locks are written to ``locks.beancount`` only (``lock_month``), where this
-    reads them; a lock typed into another file would still be enforced by the lock plugin at
-    every load (bean-check, Fava), only not seen here in advance.
+    Loading (parsing, booking, plugins) grows with the books: a city-year is tens of thousands
+    of transactions, and each ``post`` of a month used to load them twice. The hand-kept files
+    (manual, locks) are parsed by Beancount; the generated ones (clearing, bank), which
+    mzledger writes itself, are only scanned for their transactions' dates. Locks are written
+    to ``locks.beancount`` only (``lock_month``), where this reads them; a lock typed into
+    another file would still be enforced by the lock plugin at every load (bean-check, Fava),
+    only not seen here in advance. The last date comes back as a transaction of that date.
     """
     from beancount.parser import parser
 
-    files = [books.accounts, books.manual, books.locks]
-    files += [books.clearing_file(period) for period in books.clearing_periods()]
-    files += [books.bank_file(month) for month in books.bank_months()]
     markers: list[data.Directive] = []
-    last: data.Transaction | None = None
-    for path in files:
+    last: datetime.date | None = None
+    for path in (books.accounts, books.manual, books.locks):
         if not path.exists():
             continue
         entries, _errors, _options = parser.parse_file(str(path))
         for entry in entries:
             if isinstance(entry, data.Transaction):
-                if last is None or entry.date > last.date:
-                    last = entry
+                last = entry.date if last is None else max(last, entry.date)
             elif isinstance(entry, data.Custom) and path == books.locks:
                 markers.append(entry)
-    return markers + ([last] if last is not None else [])
+    generated = [books.clearing_file(period) for period in books.clearing_periods()]
+    generated += [books.bank_file(month) for month in books.bank_months()]
+    for path in generated:
+        dates = _TRANSACTION_DATE.findall(path.read_bytes())
+        if dates:
+            newest = datetime.date.fromisoformat(max(dates).decode("ascii"))
+            last = newest if last is None else max(last, newest)
+    if last is None:
+        return markers
+    meta = data.new_metadata(str(books.main), 0)
+    stand_in = data.Transaction(meta, last, "*", None, "", data.EMPTY_SET, data.EMPTY_SET, [])
+    return [*markers, stand_in]
 
 
 def refresh_queries(books: Books, since: datetime.date) -> None:

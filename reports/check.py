@@ -17,7 +17,7 @@ from pathlib import Path
 
 from beancount import loader
 from beancount.core import data
-from sqlalchemy import Connection, Engine, case, func, select, type_coerce
+from sqlalchemy import Connection, Engine, case, func, select, true, type_coerce
 
 from ledger.batching import totals_member, totals_unbatched
 from ledger.chart import Chart
@@ -130,8 +130,31 @@ TOTALS_FIGURES = ("settlement_count", "refund_count", *MONEY_FIELDS)
 
 
 def totals_vs_settlements(conn: Connection) -> list[str]:
-    """Where settlement_totals and the settlements disagree: one GROUP BY over every
-    settlement (the slow part of ``check``), compared with the totals row by row."""
+    """Where settlement_totals and the settlements disagree: a GROUP BY over every settlement
+    (the slow part of ``check``), compared with the totals, a month at a time so that memory
+    holds one month's keys, not a year's."""
+    periods = (
+        conn.execute(select(SettlementTotal.period).distinct().order_by(SettlementTotal.period))
+        .scalars()
+        .all()
+    )
+    # months with settlements and no totals at all (the index on setl_period answers this)
+    extra = (
+        conn.execute(
+            select(Settlement.setl_period)
+            .distinct()
+            .where(Settlement.setl_period.not_in(periods) if periods else true())
+        )
+        .scalars()
+        .all()
+    )
+    problems: list[str] = []
+    for period in [*periods, *extra]:
+        problems += _month_totals_vs_settlements(conn, period)
+    return problems
+
+
+def _month_totals_vs_settlements(conn: Connection, period: str) -> list[str]:
     detail_key = (
         Settlement.file_id,
         Settlement.setl_period,
@@ -147,7 +170,9 @@ def totals_vs_settlements(conn: Connection) -> list[str]:
                 func.count(),
                 func.coalesce(func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)), 0),
                 *(type_coerce(func.sum(getattr(Settlement, name)), Money) for name in MONEY_FIELDS),
-            ).group_by(*detail_key)
+            )
+            .where(Settlement.setl_period == period)
+            .group_by(*detail_key)
         )
     }
     kept = {
@@ -156,7 +181,7 @@ def totals_vs_settlements(conn: Connection) -> list[str]:
             select(
                 *(getattr(SettlementTotal, name) for name in TOTALS_KEY),
                 *(getattr(SettlementTotal, name) for name in TOTALS_FIGURES),
-            )
+            ).where(SettlementTotal.period == period)
         )
     }
     problems = []
