@@ -8,7 +8,9 @@ For each batch, on its payment date (cash basis, 收付实现制):
 - personal-account part (acct_pay + acct_mulaid_pay): debit 个人账户待遇支出 (普通门诊支出 for
   medical institutions, 定点药店医药费支出 for pharmacies), credit 个人账户支出户存款.
 Cash paid by the person and other funds' parts are never posted to this fund; the other funds'
-totals ride along as metadata. Zero legs are left out; a batch whose refunds exceed its
+totals ride along as metadata (a fund that paid nothing in the batch is not listed: a city-year
+has tens of thousands of transactions and every line costs at each load). Zero legs are left
+out; a batch whose refunds exceed its
 settlements posts negative amounts (a reduction of expenditure), never dropped.
 """
 
@@ -78,7 +80,11 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
         "settlement_count": Decimal(batch.settlement_count),
         "refund_count": Decimal(batch.refund_count),
     }
-    meta.update((name, batch.total(name)) for name in META_TOTALS)
+    meta.update(
+        (name, batch.total(name))
+        for name in META_TOTALS
+        if name not in OTHER_FUND_FIELDS or batch.total(name) != ZERO
+    )
     narration = (
         f"{batch.period} 门诊费用清算 清算类别{batch.clr_type} "
         f"结算{batch.settlement_count}笔 退费{batch.refund_count}笔"
