@@ -50,6 +50,7 @@ WHITESPACE = (
     "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii())
 TIME_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 TEXT = (*REQUIRED_TEXT, *OPTIONAL_TEXT)
@@ -193,6 +194,14 @@ def read_blocks(shape: CsvShape, file_id: int, institutions: Institutions) -> It
         yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions)
 
 
+def _stripped(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``str.strip()`` of every value; the ASCII trim (four times faster) where the column is
+    ASCII throughout, as codes, amounts and times are."""
+    if pc.all(pc.string_is_ascii(column)).as_py():
+        return pc.ascii_trim(column, ASCII_WHITESPACE)
+    return pc.utf8_trim(column, WHITESPACE)
+
+
 def _fail(condition: pa.Array | pa.ChunkedArray, why: str) -> None:
     if pc.any(condition).as_py():
         raise Irregular(why)
@@ -205,6 +214,18 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
         _fail(empty, f"{name}: empty")
     if pc.all(pc.equal(text, "0.00")).as_py():
         return pa.repeat(pa.scalar(0, pa.int64()), len(text))
+    if places == 2:
+        # The usual form, yuan with exactly two decimals (the row path's plain form): the fen
+        # are the digits without the point. A second point, a letter or a sign other than a
+        # leading minus make the integer cast fail; then the import goes to the row path.
+        point = pc.find_substring(text, ".")
+        if pc.all(pc.equal(point, pc.subtract(pc.binary_length(text), 3))).as_py():
+            digits = pc.replace_substring(text, ".", "")
+            _fail(pc.greater(pc.binary_length(digits), 18), f"{name}: too many digits")
+            try:
+                return pc.cast(digits, pa.int64())
+            except pa.ArrowInvalid:
+                raise Irregular(f"{name}: not an amount") from None
     # Forms the row path reads otherwise or refuses: exponents, and more decimals than
     # allowed even when they are zeros ("1.230" is refused there, not rounded).
     for letter in "eE":
@@ -260,7 +281,7 @@ def validate_block(
     raw = {name: batch.column(name) for name in batch.schema.names}
     empty_text = pa.array([""] * rows, pa.string())
     text = {
-        name: pc.utf8_trim(raw[name], WHITESPACE) if name in raw else empty_text
+        name: _stripped(raw[name]) if name in raw else empty_text
         for name in (*TEXT, "pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
     }
     for name in REQUIRED_TEXT:
@@ -276,7 +297,7 @@ def validate_block(
             columns[name] = pa.repeat(pa.scalar(0, pa.int64()), rows)
         else:
             # Trimmed first: the row path strips every value before reading it.
-            columns[name] = _money(pc.utf8_trim(source, WHITESPACE), name, name in REQUIRED_MONEY)
+            columns[name] = _money(_stripped(source), name, name in REQUIRED_MONEY)
     ratio = text["pool_prop_selfpay"]
     ratio_empty = pc.equal(ratio, "")
     scaled = _money(ratio, "pool_prop_selfpay", False, places=4)

@@ -36,6 +36,10 @@ def make_engine(url: str) -> Engine:
         def _connect(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
+            # Takes effect only while the file is still empty (a new register): 16 KiB pages
+            # made a bulk load of a million settlements a tenth faster than 4 KiB (measured),
+            # 64 KiB no faster.
+            cursor.execute("PRAGMA page_size=16384")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
             cursor.close()
