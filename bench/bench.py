@@ -239,22 +239,12 @@ class Bench:
         """The issue's import figure: ~1,000,000 rows (the first month files) into a fresh
         register of its own."""
         books = self.run_dir / "books-1m"
-        self.step("init (SQLite, for the 1M import)", "init", str(books))
-        self.step(
-            "import institutions (1M books)",
-            "import",
-            "institutions",
-            str(data.institutions),
-            "--books",
-            str(books),
-        )
-        imported = self.step(
+        imported = self.fresh_import(
+            books,
+            data,
+            prefix,
+            ("init (SQLite, for the 1M import)", "import institutions (1M books)"),
             f"import settlements: first {len(prefix)} files, {prefix_rows:,} rows (fresh)",
-            "import",
-            "settlements",
-            *(str(p) for p in prefix),
-            "--books",
-            str(books),
         )
         self.results["sqlite_million"] = {
             "books": str(books),
@@ -262,6 +252,30 @@ class Bench:
             "rows": prefix_rows,
             "import_seconds": imported.seconds,
         }
+
+    def fresh_import(
+        self,
+        books: Path,
+        data: Dataset,
+        files: list[Path],
+        labels: tuple[str, str],
+        import_label: str,
+        *init_options: str,
+    ) -> Measured:
+        """New books (``init_options``: ``--db URL``), the institutions, then ``files`` in one
+        ``import settlements``; returns that import's measure."""
+        self.step(labels[0], "init", str(books), *init_options)
+        self.step(
+            labels[1], "import", "institutions", str(data.institutions), "--books", str(books)
+        )
+        return self.step(
+            import_label,
+            "import",
+            "settlements",
+            *(str(p) for p in files),
+            "--books",
+            str(books),
+        )
 
     def fava(self, total_rows: int) -> None:
         books = self.run_dir / "books"
@@ -299,22 +313,14 @@ class Bench:
         url = f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}"
         books = self.run_dir / "books-pg"
         try:
-            self.step("init (PostgreSQL)", "init", str(books), "--db", url)
-            self.step(
-                "import institutions (PostgreSQL)",
-                "import",
-                "institutions",
-                str(data.institutions),
-                "--books",
-                str(books),
-            )
-            imported = self.step(
+            imported = self.fresh_import(
+                books,
+                data,
+                prefix,
+                ("init (PostgreSQL)", "import institutions (PostgreSQL)"),
                 f"import settlements into PostgreSQL: {prefix_rows:,} rows",
-                "import",
-                "settlements",
-                *(str(p) for p in prefix),
-                "--books",
-                str(books),
+                "--db",
+                url,
             )
             period = _month(prefix[0])
             posted = self.step(

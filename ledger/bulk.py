@@ -41,7 +41,7 @@ from sqlalchemy import Connection, Engine
 from .batching import lock_for_import
 from .partitions import partition_name
 
-CACHE_KIB = 64 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
+CACHE_KIB = 32 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
 INDEX_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem for the indexes built at the end
 
 

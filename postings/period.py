@@ -193,20 +193,24 @@ def pay_batches(
         .where(ClearingBatch.id.in_(batch_ids))
         .order_by(ClearingBatch.period, ClearingBatch.fixmedins_code, ClearingBatch.clr_type)
     ).all()
+    postings = []
     for batch_id, period, code, clr_type in rows:
         sequence += 1
         payment = Payment(f"{prefix}{sequence:04d}", paid_on)
-        conn.execute(
-            insert(Posting).values(
-                batch_id=batch_id,
-                voucher=payment.voucher,
-                paid_on=paid_on,
-                books_file=f"clearing/{period}.beancount",
-                posted_at=now,
-                posted_by=user or getpass.getuser(),
-            )
+        postings.append(
+            {
+                "batch_id": batch_id,
+                "voucher": payment.voucher,
+                "paid_on": paid_on,
+                "books_file": f"clearing/{period}.beancount",
+                "posted_at": now,
+                "posted_by": user or getpass.getuser(),
+            }
         )
         payments[(code, clr_type)] = payment
+    if postings:
+        # one executemany: a city's month is thousands of batches
+        conn.execute(insert(Posting), postings)
     return payments
 
 
@@ -275,21 +279,33 @@ def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:
     every file imported so far (its watermark, ``last_file_id``): no settlement row is
     written. ``post_period`` holds the lock that keeps imports out meanwhile."""
     watermark = conn.execute(select(func.max(ImportedFile.id))).scalar_one()
-    ids = []
-    for batch in sorted(batches, key=lambda b: (b.institution_code, b.clr_type)):
-        ids.append(
-            conn.execute(
-                insert(ClearingBatch)
-                .values(
-                    period=batch.period,
-                    fixmedins_code=batch.institution_code,
-                    clr_type=batch.clr_type,
-                    link=batch.link,
-                    settlement_count=batch.settlement_count,
-                    refund_count=batch.refund_count,
-                    last_file_id=watermark,
-                )
-                .returning(ClearingBatch.id)
-            ).scalar_one()
+    ordered = sorted(batches, key=lambda b: (b.institution_code, b.clr_type))
+    if not ordered:
+        return []
+    # one executemany, then the ids back by the batch key (unique per period)
+    conn.execute(
+        insert(ClearingBatch),
+        [
+            {
+                "period": batch.period,
+                "fixmedins_code": batch.institution_code,
+                "clr_type": batch.clr_type,
+                "link": batch.link,
+                "settlement_count": batch.settlement_count,
+                "refund_count": batch.refund_count,
+                "last_file_id": watermark,
+            }
+            for batch in ordered
+        ],
+    )
+    period = ordered[0].period
+    by_key = {
+        (code, clr_type): batch_id
+        for batch_id, code, clr_type in conn.execute(
+            select(ClearingBatch.id, ClearingBatch.fixmedins_code, ClearingBatch.clr_type).where(
+                ClearingBatch.period == period
+            )
         )
+    }
+    ids = [by_key[(batch.institution_code, batch.clr_type)] for batch in ordered]
     return ids
