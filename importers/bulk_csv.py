@@ -18,7 +18,7 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +102,7 @@ class Block:
 
     table: pa.Table
     notices: Counter[tuple[str, str, str]]
-    totals: dict[tuple[str, str, str, str], list[int]]  # key -> [count, refunds, *MONEY_FIELDS]
+    totals: pa.Table  # TOTAL_KEY, then TOTAL_FIGURES
     periods: set[str]
     # institutions this block describes for the first time, to register before its rows
     new_institutions: list[tuple[str, KnownInstitution]] = field(default_factory=list)
@@ -455,31 +455,40 @@ def _counts(values: pa.Array) -> list[tuple[str, int]]:
     )
 
 
-def _totals(table: pa.Table) -> dict[tuple[str, str, str, str], list[int]]:
-    """Sums by batch key and med_type (settlement_totals), exact integers."""
+TOTAL_FIGURES = ("settlement_count", "refund_count", *MONEY_FIELDS)
+
+
+def _totals(table: pa.Table) -> pa.Table:
+    """Sums by batch key and med_type (settlement_totals), exact integers, as a table."""
     grouped = table.group_by(list(TOTAL_KEY)).aggregate(
         [("line", "count"), ("refd_setl_flag", "sum"), *((name, "sum") for name in MONEY_FIELDS)]
     )
-    out: dict[tuple[str, str, str, str], list[int]] = {}
-    for row in grouped.to_pylist():
-        key = (row["setl_period"], row["fixmedins_code"], row["clr_type"], row["med_type"])
-        out[key] = [row["line_count"], row["refd_setl_flag_sum"]] + [
-            row[f"{name}_sum"] for name in MONEY_FIELDS
-        ]
-    return out
+    return pa.table(
+        {
+            **{key: grouped[key] for key in TOTAL_KEY},
+            "settlement_count": grouped["line_count"],
+            "refund_count": grouped["refd_setl_flag_sum"],
+            **{name: grouped[f"{name}_sum"] for name in MONEY_FIELDS},
+        }
+    )
 
 
-def merge_totals(
-    into: dict[tuple[str, str, str, str], list[int]],
-    more: Mapping[tuple[str, str, str, str], list[int]],
-) -> None:
-    for key, sums in more.items():
-        have = into.get(key)
-        if have is None:
-            into[key] = list(sums)
-        else:
-            for index, value in enumerate(sums):
-                have[index] += value
+def merge_totals(so_far: pa.Table | None, more: pa.Table) -> pa.Table:
+    """Two tables of sums as one, by key: a file's sums stay as small as its keys (a table a
+    block would make Python work per key and block: thousands of institutions)."""
+    if so_far is None:
+        return more
+    grouped = (
+        pa.concat_tables([so_far, more])
+        .group_by(list(TOTAL_KEY))
+        .aggregate([(name, "sum") for name in TOTAL_FIGURES])
+    )
+    return pa.table(
+        {
+            **{key: grouped[key] for key in TOTAL_KEY},
+            **{name: grouped[f"{name}_sum"] for name in TOTAL_FIGURES},
+        }
+    )
 
 
 __all__ = [

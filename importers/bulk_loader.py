@@ -31,6 +31,8 @@ from ledger.bulk import BulkSession, bulk_session
 from ledger.models import MONEY_FIELDS
 
 from .bulk_csv import (
+    TOTAL_FIGURES,
+    TOTAL_KEY,
     Block,
     CsvShape,
     Institutions,
@@ -42,8 +44,6 @@ from .bulk_csv import (
 )
 from .loader import REFUND_MUST_MATCH, FileSummary, ImportResult, Progress
 from .sources import detect_format
-
-Totals = dict[tuple[str, str, str, str], list[int]]
 
 
 class _Scan(NamedTuple):
@@ -156,7 +156,7 @@ def _load(
         summary.file_id = file_id
         files.append(_File(shape, scan, summary, file_id))
     session.start_settlements(sum(f.scan.line_feeds for f in files))
-    totals: dict[int, Totals] = {f.file_id: {} for f in files}
+    totals: dict[int, pa.Table | None] = {f.file_id: None for f in files}
     for index, block in _prefetched(files, book):
         file = files[index]
         summary = file.summary
@@ -171,7 +171,7 @@ def _load(
             )
         session.append_settlements(block.table)
         summary.rows += block.table.num_rows
-        merge_totals(totals[file.file_id], block.totals)
+        totals[file.file_id] = merge_totals(totals[file.file_id], block.totals)
         summary.notices.update(block.notices)
         summary.posted_periods |= block.periods & posted
         if progress is not None and file.scan.line_feeds:
@@ -186,7 +186,7 @@ def _load(
 
 
 def _file_done(
-    session: BulkSession, file: _File, totals: Totals, progress: Progress | None
+    session: BulkSession, file: _File, totals: pa.Table | None, progress: Progress | None
 ) -> None:
     summary, scan = file.summary, file.scan
     # One line a row, or the line numbers stored would be wrong (a quoted line break, a
@@ -248,32 +248,17 @@ def _prefetched(files: list[_File], book: Institutions) -> Iterator[tuple[int, B
         worker.join()
 
 
-def _write_totals(session: BulkSession, file_id: int, totals: Totals) -> None:
-    if not totals:
+def _write_totals(session: BulkSession, file_id: int, totals: pa.Table | None) -> None:
+    if totals is None or totals.num_rows == 0:
         return
-    keys = sorted(totals)
-    columns: dict[str, list[Any]] = {
-        "file_id": [file_id] * len(keys),
-        "period": [k[0] for k in keys],
-        "fixmedins_code": [k[1] for k in keys],
-        "clr_type": [k[2] for k in keys],
-        "med_type": [k[3] for k in keys],
-        "settlement_count": [totals[k][0] for k in keys],
-        "refund_count": [totals[k][1] for k in keys],
-    }
-    for index, name in enumerate(MONEY_FIELDS, start=2):
-        columns[name] = [totals[k][index] for k in keys]
+    rows = totals.sort_by([(key, "ascending") for key in TOTAL_KEY])
     session.append(
         "settlement_totals",
         pa.table(
             {
-                name: pa.array(
-                    values,
-                    pa.int64()
-                    if name not in ("period", "fixmedins_code", "clr_type", "med_type")
-                    else pa.string(),
-                )
-                for name, values in columns.items()
+                "file_id": pa.repeat(pa.scalar(file_id, pa.int64()), rows.num_rows),
+                "period": rows["setl_period"],
+                **{name: rows[name] for name in (*TOTAL_KEY[1:], *TOTAL_FIGURES)},
             }
         ),
     )
