@@ -150,15 +150,18 @@ def csv_shape(path: Path) -> CsvShape:
     )
 
 
-def read_blocks(shape: CsvShape, file_id: int, institutions: Institutions) -> Iterator[Block]:
-    """Validated blocks of the file, in file order; ``Irregular`` at the first row the row
-    path would take otherwise. Line numbers assume one line a row: the caller checks that the
-    file's line count agrees once the last block is read."""
+def read_blocks(shape: CsvShape, institutions: Institutions) -> Iterator[Block]:
+    """Validated blocks of the file, in file order, without their file_id (the caller adds
+    it); ``Irregular`` at the first row the row path would take otherwise. Line numbers
+    assume one line a row: the caller checks that the file's line count agrees once the last
+    block is read."""
     options = pa_csv.ReadOptions(
         block_size=BLOCK_BYTES,
         column_names=list(shape.columns),
         skip_rows=1,
         encoding=shape.encoding,
+        # parsed on the reading thread itself: the database's thread has the other core
+        use_threads=False,
     )
     parse = pa_csv.ParseOptions(
         delimiter=shape.delimiter, quote_char=shape.quotechar, newlines_in_values=False
@@ -187,19 +190,27 @@ def read_blocks(shape: CsvShape, file_id: int, institutions: Institutions) -> It
         pending.append(batch)
         count += batch.num_rows
         if count >= BLOCK_ROWS:
-            yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions)
+            yield validate_block(pa.Table.from_batches(pending), line, institutions)
             line += count
             pending, count = [], 0
     if count:
-        yield validate_block(pa.Table.from_batches(pending), line, file_id, institutions)
+        yield validate_block(pa.Table.from_batches(pending), line, institutions)
 
 
 def _stripped(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """``str.strip()`` of every value; the ASCII trim (four times faster) where the column is
     ASCII throughout, as codes, amounts and times are."""
-    if pc.all(pc.string_is_ascii(column)).as_py():
+    if all(_ascii_bytes(chunk) for chunk in column.chunks):
         return pc.ascii_trim(column, ASCII_WHITESPACE)
     return pc.utf8_trim(column, WHITESPACE)
+
+
+def _ascii_bytes(chunk: pa.Array) -> bool:
+    """No byte above 127 in the chunk's text: Python's check of a whole buffer is a few times
+    faster than Arrow's of each value. The buffer may hold bytes outside the chunk, so a
+    False may be wrong, never a True."""
+    data = chunk.buffers()[2]
+    return data is None or data.to_pybytes().isascii()
 
 
 def _fail(condition: pa.Array | pa.ChunkedArray, why: str) -> None:
@@ -256,15 +267,15 @@ def _unscaled(value: pa.Array) -> pa.Array:
 
 def _real_moments(text: pa.Array, form: str, name: str) -> None:
     """Refuse texts of the right form that name no real moment ("2023-02-30"): Arrow's
-    strptime rolls such a day over into the next month, so those are written back and
-    compared; only days 29-31 can roll over (the pattern has bounded day and month already),
-    and writing a whole column back would cost more than every other check together."""
+    strptime rolls such a day over into the next month, where its day of the month differs
+    from the one written. Only days 29-31 can roll over (the pattern bounds day and month)."""
     parsed = pc.strptime(text, form, "s", error_is_null=True)
     _fail(pc.is_null(parsed), f"{name}: not a moment")
-    late = pc.greater(pc.utf8_slice_codeunits(text, 8, 10), "28")
+    written_day = pc.utf8_slice_codeunits(text, 8, 10)
+    late = pc.greater(written_day, "28")
     if pc.any(late).as_py():
-        written = pc.strftime(pc.filter(parsed, late), form)
-        _fail(pc.not_equal(written, pc.filter(text, late)), f"{name}: no such day")
+        day = pc.day(pc.filter(parsed, late))
+        _fail(pc.not_equal(day, pc.cast(pc.filter(written_day, late), pa.int64())), f"{name}: day")
 
 
 def _nullable(text: pa.Array) -> pa.Array:
@@ -274,7 +285,6 @@ def _nullable(text: pa.Array) -> pa.Array:
 def validate_block(
     batch: pa.Table,
     first_line: int,
-    file_id: int,
     institutions: Institutions,
 ) -> Block:
     rows = batch.num_rows
@@ -357,7 +367,6 @@ def validate_block(
     )
     # No extra columns on this path; SQLAlchemy's JSON type stores a None as JSON null.
     columns["extra"] = pa.repeat(pa.scalar("null", pa.string()), rows)
-    columns["file_id"] = pa.repeat(pa.scalar(file_id, pa.int64()), rows)
     columns["line"] = pa.array(range(first_line, first_line + rows), pa.int64())
     table = pa.table(columns)
     return Block(
@@ -376,6 +385,8 @@ def _institutions(
     to the register register it (the first such row's name, type, level); described rows must
     agree with the register; undescribed rows need a known one. Returns fixmedins_name, the
     register's name where the row has none."""
+    if _all_known(code, kind, level, book):
+        return _named(code, name, book)
     described = pc.not_equal(kind, "")
     combos = (
         pa.table(
@@ -411,6 +422,19 @@ def _institutions(
             raise Irregular(f"fixmedins_type/medins_lv: differ from {combo['code']}")
     # An undescribed row before the row that registers its institution: the row path refuses.
     return _named(code, name, book)
+
+
+def _all_known(code: pa.Array, kind: pa.Array, level: pa.Array, book: Institutions) -> bool:
+    """Every row names an institution already known, and the rows that describe it agree with
+    what is known: the usual block, checked without grouping its rows."""
+    every = {**book.known, **book.new}
+    position = pc.index_in(code, value_set=pa.array(list(every), pa.string()))
+    if position.null_count:
+        return False
+    kinds = pc.take(pa.array([known.fixmedins_type for known in every.values()]), position)
+    levels = pc.take(pa.array([known.medins_lv or "" for known in every.values()]), position)
+    agree = pc.or_(pc.equal(kind, ""), pc.and_(pc.equal(kind, kinds), pc.equal(level, levels)))
+    return bool(pc.all(agree).as_py())
 
 
 def _named(code: pa.Array, name: pa.Array, book: Institutions) -> pa.Array:

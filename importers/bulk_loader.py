@@ -131,56 +131,70 @@ def _load(
         row[0] for row in session.rows("SELECT DISTINCT period FROM clearing_batches")
     )
     stamp: Any = now if session.dialect == "postgresql" else now.isoformat(" ", "microseconds")
-    files: list[_File] = []
-    for shape in shapes:
-        scan = _scan(shape.path, shape.quotechar)
-        if scan.quotes and not shape.doublequote:
-            raise Irregular("quotes in a file whose header the sniffer read without doubling")
-        summary = FileSummary(shape.path, scan.sha256, file_format="csv")
-        result.files.append(summary)
-        earlier = session.rows("SELECT kind FROM imported_files WHERE sha256 = ?", (scan.sha256,))
-        if earlier:
-            if earlier[0][0] != "settlements":
-                raise Irregular("imported before as another kind of file")
-            summary.already_imported = True
-            summary.file_format = ""
-            continue
-        file_id = int(
-            session.rows(
-                "INSERT INTO imported_files (kind, name, sha256, file_format, row_count, "
-                "inserted_count, skipped_count, imported_at, imported_by) "
-                "VALUES ('settlements', ?, ?, 'csv', 0, 0, 0, ?, ?) RETURNING id",
-                (str(shape.path), scan.sha256, stamp, user),
-            )[0][0]
-        )
-        summary.file_id = file_id
-        files.append(_File(shape, scan, summary, file_id))
-    session.start_settlements(sum(f.scan.line_feeds for f in files))
-    totals: dict[int, pa.Table | None] = {f.file_id: None for f in files}
-    for index, block in _prefetched(files, book):
-        file = files[index]
-        summary = file.summary
-        if block is None:
-            _file_done(session, file, totals[file.file_id], progress)
-            continue
-        for code, known in block.new_institutions:
-            session.run(
-                "INSERT INTO institutions (code, name, fixmedins_type, medins_lv, spec_hosp, "
-                "admdvs, listed, source_file_id) VALUES (?, ?, ?, ?, false, NULL, false, ?)",
-                (code, known.name, known.fixmedins_type, known.medins_lv, file.file_id),
+    with _Reader(shapes, book) as reader:
+        # The reader validates the first file while its bytes are hashed and counted here.
+        files: dict[int, _File] = {}
+        for index, shape in enumerate(shapes):
+            scan = _scan(shape.path, shape.quotechar)
+            summary = FileSummary(shape.path, scan.sha256, file_format="csv")
+            result.files.append(summary)
+            earlier = session.rows(
+                "SELECT kind FROM imported_files WHERE sha256 = ?", (scan.sha256,)
             )
-        session.append_settlements(block.table)
-        summary.rows += block.table.num_rows
-        totals[file.file_id] = merge_totals(totals[file.file_id], block.totals)
-        summary.notices.update(block.notices)
-        summary.posted_periods |= block.periods & posted
-        if progress is not None and file.scan.line_feeds:
-            size = file.shape.path.stat().st_size
-            progress(file.shape.path, min(size, size * summary.rows // file.scan.line_feeds), size)
+            if earlier:
+                if earlier[0][0] != "settlements":
+                    raise Irregular("imported before as another kind of file")
+                summary.already_imported = True
+                summary.file_format = ""
+                reader.skip(index)
+                continue
+            if scan.quotes and not shape.doublequote:
+                raise Irregular("quotes in a file whose header the sniffer read without doubling")
+            file_id = int(
+                session.rows(
+                    "INSERT INTO imported_files (kind, name, sha256, file_format, row_count, "
+                    "inserted_count, skipped_count, imported_at, imported_by) "
+                    "VALUES ('settlements', ?, ?, 'csv', 0, 0, 0, ?, ?) RETURNING id",
+                    (str(shape.path), scan.sha256, stamp, user),
+                )[0][0]
+            )
+            summary.file_id = file_id
+            files[index] = _File(shape, scan, summary, file_id)
+        reader.decided()
+        session.start_settlements(sum(f.scan.line_feeds for f in files.values()))
+        totals: dict[int, pa.Table | None] = {f.file_id: None for f in files.values()}
+        for index, block in reader:
+            file = files[index]
+            summary = file.summary
+            if block is None:
+                _file_done(session, file, totals[file.file_id], progress)
+                continue
+            for code, known in block.new_institutions:
+                session.run(
+                    "INSERT INTO institutions (code, name, fixmedins_type, medins_lv, "
+                    "spec_hosp, admdvs, listed, source_file_id) "
+                    "VALUES (?, ?, ?, ?, false, NULL, false, ?)",
+                    (code, known.name, known.fixmedins_type, known.medins_lv, file.file_id),
+                )
+            rows = block.table.num_rows
+            session.append_settlements(
+                block.table.append_column(
+                    "file_id", pa.repeat(pa.scalar(file.file_id, pa.int64()), rows)
+                )
+            )
+            summary.rows += rows
+            totals[file.file_id] = merge_totals(totals[file.file_id], block.totals)
+            summary.notices.update(block.notices)
+            summary.posted_periods |= block.periods & posted
+            if progress is not None and file.scan.line_feeds:
+                size = file.shape.path.stat().st_size
+                done = min(size, size * summary.rows // file.scan.line_feeds)
+                progress(file.shape.path, done, size)
+    file_ids = [f.file_id for f in files.values()]
     # a unique index refusing here rolls the import back; the row path says which rows
-    if session.finish_settlements([f.file_id for f in files]):
+    if session.finish_settlements(file_ids):
         raise Irregular("a setl_id already in the register")
-    if files and _irregular_refunds(session, [f.file_id for f in files]):
+    if file_ids and _irregular_refunds(session, file_ids):
         raise Irregular("refunds")
     return result
 
@@ -208,44 +222,85 @@ def _file_done(
 
 
 _END = object()
+# Validated blocks waiting for the database: enough to cover the hashing of the first file
+# (about a second) without holding much memory (a block is some 15 MB).
+READ_AHEAD = 4
 
 
-def _prefetched(files: list[_File], book: Institutions) -> Iterator[tuple[int, Block | None]]:
-    """The files' validated blocks, read one block ahead on a second thread: Arrow parses and
-    checks the next block while the database takes this one (both release the GIL). A None
-    block ends a file."""
-    out: queue.Queue[Any] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+class _Reader:
+    """The files' validated blocks, produced on a second thread: Arrow parses and checks the
+    next blocks while the database takes this one (both release the GIL). Iterating yields
+    (file index, block), and (file index, None) at the end of each file.
 
-    def produce() -> None:
+    The first file is read at once, before the caller knows whether it was imported already
+    (its blocks are then dropped); later files wait for ``decided``. A file's ``Irregular``
+    counts only when the file is not skipped."""
+
+    def __init__(self, shapes: list[CsvShape], book: Institutions) -> None:
+        self.shapes = shapes
+        self.book = book
+        self.out: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.skipped: set[int] = set()
+        self.worker = threading.Thread(target=self._produce, name="bulk-reader", daemon=True)
+
+    def __enter__(self) -> _Reader:
+        self.worker.start()
+        return self
+
+    def skip(self, index: int) -> None:
+        self.skipped.add(index)
+
+    def decided(self) -> None:
+        self.ready.set()
+
+    def _produce(self) -> None:
         try:
-            for index, file in enumerate(files):
-                for block in read_blocks(file.shape, file.file_id, book):
-                    if stop.is_set():
-                        return
-                    out.put((index, block))
-                out.put((index, None))
+            for index, shape in enumerate(self.shapes):
+                if index:
+                    self.ready.wait()
+                if self.stop.is_set():
+                    return
+                if index in self.skipped:
+                    continue
+                try:
+                    for block in read_blocks(shape, self.book):
+                        if self.stop.is_set():
+                            return
+                        if index in self.skipped:
+                            break
+                        self.out.put((index, block))
+                except Irregular as exc:
+                    self.out.put((index, exc))
+                    continue
+                self.out.put((index, None))
         except BaseException as exc:  # handed to the consumer, raised there
-            out.put(exc)
+            self.out.put(exc)
             return
-        out.put(_END)
+        self.out.put(_END)
 
-    worker = threading.Thread(target=produce, name="bulk-reader", daemon=True)
-    worker.start()
-    try:
+    def __iter__(self) -> Iterator[tuple[int, Block | None]]:
         while True:
-            item = out.get()
+            item = self.out.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # a producer blocked on a full queue must see the stop
+            index, block = item
+            if index in self.skipped:
+                continue
+            if isinstance(block, Irregular):
+                raise block
+            yield index, block
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.ready.set()
+        while self.worker.is_alive():  # a producer blocked on a full queue must see the stop
             with contextlib.suppress(queue.Empty):
-                out.get(timeout=0.1)
-        worker.join()
+                self.out.get(timeout=0.1)
+        self.worker.join()
 
 
 def _write_totals(session: BulkSession, file_id: int, totals: pa.Table | None) -> None:

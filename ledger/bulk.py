@@ -21,13 +21,14 @@ each database builds its indexes the cheap way:
   end.
 
 SQLite pragmas are only those safe for a file whose loss would cost its imports again: a page
-cache for the session, the default rollback journal (a load into new pages journals almost
+cache for the session, helper threads for sorting, the default rollback journal (a load into new pages journals almost
 nothing), nothing that trades integrity for speed.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -74,7 +75,9 @@ class _SqliteSession:
         self.connection = adbc_sqlite.connect(path, autocommit=True)
         self.cursor = self.connection.cursor()
         self.rebuild: list[str] = []
-        for pragma in (f"cache_size=-{CACHE_KIB}", "busy_timeout=10000"):
+        # threads: helper threads for the sorts of the index builds at the end
+        pragmas = (f"cache_size=-{CACHE_KIB}", "busy_timeout=10000", f"threads={os.cpu_count()}")
+        for pragma in pragmas:
             self.cursor.execute(f"PRAGMA {pragma}")
             self.cursor.fetchall()
 

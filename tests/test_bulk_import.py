@@ -162,6 +162,37 @@ def test_bulk_takes_a_plain_export_and_is_idempotent(tmp_path: Path) -> None:
     assert _dump(engine) == before
 
 
+def test_bulk_skips_a_file_imported_before_even_one_it_cannot_read(tmp_path: Path) -> None:
+    """The first file is read while it is hashed; when it turns out to be imported already
+    (here by the row path: a quoted line break is not for the bulk reader), what the reader
+    made of it, blocks or refusal, is dropped and the next file goes in by the bulk path."""
+
+    def rows(prefix: str) -> list[dict[str, str]]:
+        return [
+            settlement(
+                f"{prefix}{i:04d}", f"P{i % 5}", "2023-01-05 08:00:00", "H1", "100.00", "60.00"
+            )
+            for i in range(50)
+        ]
+
+    awkward = rows("A")
+    awkward[3]["psn_name"] = "张\n三"
+    first = _write(tmp_path / "a.csv", awkward)
+    second = _write(tmp_path / "b.csv", rows("B"))
+    institutions = tmp_path / "institutions.csv"
+    institutions.write_text(INSTITUTIONS_CSV, encoding="utf-8")
+    engine = _register(tmp_path, "r", institutions)
+    assert bulk_import(engine, [first], user=USER, now=NOW) is None
+    assert import_settlements(engine, [first], user=USER, now=NOW).problem_count == 0
+    both = bulk_import(engine, [first, second], user=USER, now=NOW)
+    assert both is not None
+    assert [(f.already_imported, f.inserted) for f in both.files] == [(True, 0), (False, 50)]
+    reference = _register(tmp_path, "ref", institutions)
+    for inputs in ([first], [first, second]):
+        import_settlements(reference, inputs, user=USER, now=NOW, bulk=False)
+    assert _dump(engine)["settlements"] == _dump(reference)["settlements"]
+
+
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
