@@ -53,8 +53,8 @@ def totals_member(totals: Any, batch: Any) -> ColumnElement[bool]:
 
 
 def in_batch(settlement: Any, key: BatchKey) -> ColumnElement[bool]:
-    """Members of one batch whose key is known: bound values, so the batch-key index
-    (setl_period, fixmedins_code, clr_type) finds them."""
+    """Members of one batch whose key is known: bound values, so the batch-page index
+    (setl_period, fixmedins_code, clr_type, setl_id, file_id) finds them."""
     return and_(
         settlement.setl_period == key.period,
         settlement.fixmedins_code == key.fixmedins_code,

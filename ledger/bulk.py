@@ -21,8 +21,8 @@ each database builds its indexes the cheap way:
   end.
 
 SQLite pragmas are only those safe for a file whose loss would cost its imports again: a page
-cache for the session, helper threads for sorting, the default rollback journal (a load into new pages journals almost
-nothing), nothing that trades integrity for speed.
+cache for the session, helper threads for sorting, the default rollback journal (a load into
+new pages journals almost nothing), nothing that trades integrity for speed.
 """
 
 from __future__ import annotations

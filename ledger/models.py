@@ -170,7 +170,16 @@ class Settlement(Base):
     # its primary key is (id, setl_period), id still unique by its sequence, and setl_id is
     # unique per partition (the importer checks it across months). SQLite keeps one table.
     __table_args__ = (
-        Index("ix_settlements_period_batch_key", "setl_period", "fixmedins_code", "clr_type"),
+        # a batch's members by key and watermark, in setl_id order: a batch page read from the
+        # index alone (migration 0006)
+        Index(
+            "ix_settlements_batch_page",
+            "setl_period",
+            "fixmedins_code",
+            "clr_type",
+            "setl_id",
+            "file_id",
+        ),
         Index("ix_settlements_psn_time", "psn_no", "setl_time"),
         # refunds only: the originals' lookups by init_setl_id
         Index(
