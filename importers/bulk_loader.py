@@ -131,72 +131,93 @@ def _load(
         row[0] for row in session.rows("SELECT DISTINCT period FROM clearing_batches")
     )
     stamp: Any = now if session.dialect == "postgresql" else now.isoformat(" ", "microseconds")
+    # Each file is read while it is hashed and counted: the reader runs ahead into the next
+    # file before the database is done with this one, and drops it if it was imported before.
+    files: dict[int, _File | None] = {}  # None: imported before
+    totals: dict[int, pa.Table | None] = {}
     with _Reader(shapes, book) as reader:
-        # The reader validates the first file while its bytes are hashed and counted here.
-        files: dict[int, _File] = {}
-        for index, shape in enumerate(shapes):
-            scan = _scan(shape.path, shape.quotechar)
-            summary = FileSummary(shape.path, scan.sha256, file_format="csv")
-            result.files.append(summary)
-            earlier = session.rows(
-                "SELECT kind FROM imported_files WHERE sha256 = ?", (scan.sha256,)
-            )
-            if earlier:
-                if earlier[0][0] != "settlements":
-                    raise Irregular("imported before as another kind of file")
-                summary.already_imported = True
-                summary.file_format = ""
-                reader.skip(index)
-                continue
-            if scan.quotes and not shape.doublequote:
-                raise Irregular("quotes in a file whose header the sniffer read without doubling")
-            file_id = int(
-                session.rows(
-                    "INSERT INTO imported_files (kind, name, sha256, file_format, row_count, "
-                    "inserted_count, skipped_count, imported_at, imported_by) "
-                    "VALUES ('settlements', ?, ?, 'csv', 0, 0, 0, ?, ?) RETURNING id",
-                    (str(shape.path), scan.sha256, stamp, user),
-                )[0][0]
-            )
-            summary.file_id = file_id
-            files[index] = _File(shape, scan, summary, file_id)
-        reader.decided()
-        session.start_settlements(sum(f.scan.line_feeds for f in files.values()))
-        totals: dict[int, pa.Table | None] = {f.file_id: None for f in files.values()}
-        for index, block in reader:
+        for index, item in reader:
+            if index not in files:
+                opened = files[index] = _open_file(session, shapes[index], stamp, user, result)
+                if opened is None:
+                    reader.skip(index)
+                elif sum(1 for f in files.values() if f) == 1:
+                    session.start_settlements(_rows_coming(shapes[index:], opened))
             file = files[index]
-            summary = file.summary
-            if block is None:
-                _file_done(session, file, totals[file.file_id], progress)
+            if file is None:
                 continue
-            for code, known in block.new_institutions:
+            if isinstance(item, Irregular):
+                raise item
+            summary = file.summary
+            if item is None:
+                _file_done(session, file, totals.get(file.file_id), progress)
+                continue
+            for code, known in item.new_institutions:
                 session.run(
                     "INSERT INTO institutions (code, name, fixmedins_type, medins_lv, "
                     "spec_hosp, admdvs, listed, source_file_id) "
                     "VALUES (?, ?, ?, ?, false, NULL, false, ?)",
                     (code, known.name, known.fixmedins_type, known.medins_lv, file.file_id),
                 )
-            rows = block.table.num_rows
+            rows = item.table.num_rows
             session.append_settlements(
-                block.table.append_column(
+                item.table.append_column(
                     "file_id", pa.repeat(pa.scalar(file.file_id, pa.int64()), rows)
                 )
             )
             summary.rows += rows
-            totals[file.file_id] = merge_totals(totals[file.file_id], block.totals)
-            summary.notices.update(block.notices)
-            summary.posted_periods |= block.periods & posted
+            totals[file.file_id] = merge_totals(totals.get(file.file_id), item.totals)
+            summary.notices.update(item.notices)
+            summary.posted_periods |= item.periods & posted
             if progress is not None and file.scan.line_feeds:
                 size = file.shape.path.stat().st_size
                 done = min(size, size * summary.rows // file.scan.line_feeds)
                 progress(file.shape.path, done, size)
-    file_ids = [f.file_id for f in files.values()]
+    file_ids = [f.file_id for f in files.values() if f is not None]
+    if not file_ids:
+        return result
     # a unique index refusing here rolls the import back; the row path says which rows
     if session.finish_settlements(file_ids):
         raise Irregular("a setl_id already in the register")
-    if file_ids and _irregular_refunds(session, file_ids):
+    if _irregular_refunds(session, file_ids):
         raise Irregular("refunds")
     return result
+
+
+def _open_file(
+    session: BulkSession, shape: CsvShape, stamp: Any, user: str, result: ImportResult
+) -> _File | None:
+    """The file's record in the register, or None when it was imported before."""
+    scan = _scan(shape.path, shape.quotechar)
+    summary = FileSummary(shape.path, scan.sha256, file_format="csv")
+    result.files.append(summary)
+    earlier = session.rows("SELECT kind FROM imported_files WHERE sha256 = ?", (scan.sha256,))
+    if earlier:
+        if earlier[0][0] != "settlements":
+            raise Irregular("imported before as another kind of file")
+        summary.already_imported = True
+        summary.file_format = ""
+        return None
+    if scan.quotes and not shape.doublequote:
+        raise Irregular("quotes in a file whose header the sniffer read without doubling")
+    file_id = int(
+        session.rows(
+            "INSERT INTO imported_files (kind, name, sha256, file_format, row_count, "
+            "inserted_count, skipped_count, imported_at, imported_by) "
+            "VALUES ('settlements', ?, ?, 'csv', 0, 0, 0, ?, ?) RETURNING id",
+            (str(shape.path), scan.sha256, stamp, user),
+        )[0][0]
+    )
+    summary.file_id = file_id
+    return _File(shape, scan, summary, file_id)
+
+
+def _rows_coming(shapes: list[CsvShape], first: _File) -> int:
+    """About how many rows the import brings, from the first file's bytes per line: enough
+    for the database to choose how to build its indexes (the later files are not counted yet:
+    they are read while they are counted)."""
+    per_line = first.shape.path.stat().st_size / max(first.scan.line_feeds, 1)
+    return int(sum(shape.path.stat().st_size for shape in shapes) / max(per_line, 1.0))
 
 
 def _file_done(
@@ -230,18 +251,16 @@ READ_AHEAD = 4
 class _Reader:
     """The files' validated blocks, produced on a second thread: Arrow parses and checks the
     next blocks while the database takes this one (both release the GIL). Iterating yields
-    (file index, block), and (file index, None) at the end of each file.
+    (file index, a Block, None at the end of the file, or the file's Irregular).
 
-    The first file is read at once, before the caller knows whether it was imported already
-    (its blocks are then dropped); later files wait for ``decided``. A file's ``Irregular``
-    counts only when the file is not skipped."""
+    Every file is read before the caller knows whether it was imported already; once told to
+    ``skip`` it, the reader leaves it, and the caller drops what came of it."""
 
     def __init__(self, shapes: list[CsvShape], book: Institutions) -> None:
         self.shapes = shapes
         self.book = book
         self.out: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
         self.stop = threading.Event()
-        self.ready = threading.Event()
         self.skipped: set[int] = set()
         self.worker = threading.Thread(target=self._produce, name="bulk-reader", daemon=True)
 
@@ -252,18 +271,9 @@ class _Reader:
     def skip(self, index: int) -> None:
         self.skipped.add(index)
 
-    def decided(self) -> None:
-        self.ready.set()
-
     def _produce(self) -> None:
         try:
             for index, shape in enumerate(self.shapes):
-                if index:
-                    self.ready.wait()
-                if self.stop.is_set():
-                    return
-                if index in self.skipped:
-                    continue
                 try:
                     for block in read_blocks(shape, self.book):
                         if self.stop.is_set():
@@ -280,23 +290,17 @@ class _Reader:
             return
         self.out.put(_END)
 
-    def __iter__(self) -> Iterator[tuple[int, Block | None]]:
+    def __iter__(self) -> Iterator[tuple[int, Block | Irregular | None]]:
         while True:
             item = self.out.get()
             if item is _END:
                 return
             if isinstance(item, BaseException):
                 raise item
-            index, block = item
-            if index in self.skipped:
-                continue
-            if isinstance(block, Irregular):
-                raise block
-            yield index, block
+            yield item
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop.set()
-        self.ready.set()
         while self.worker.is_alive():  # a producer blocked on a full queue must see the stop
             with contextlib.suppress(queue.Empty):
                 self.out.get(timeout=0.1)
