@@ -43,6 +43,7 @@ from .batching import lock_for_import
 from .partitions import partition_name
 
 CACHE_KIB = 32 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
+SORT_CACHE_KIB = 8 * 1024  # the same while the deferred indexes are built
 INDEX_MEMORY = "256MB"  # PostgreSQL's maintenance_work_mem for the indexes built at the end
 
 
@@ -111,6 +112,11 @@ class _SqliteSession:
         self.append("settlements", data)
 
     def finish_settlements(self, file_ids: Sequence[int]) -> int:
+        if self.rebuild:
+            # A small sorter memory builds faster here: more, smaller sorted runs for the
+            # helper threads to merge (measured: 3 indexes of 1M rows 2.3-3.0 s with 8 MiB,
+            # 3.7 s with 32 MiB; two of 10M rows 20 s against 23 s).
+            self.run(f"PRAGMA cache_size=-{SORT_CACHE_KIB}")
         for statement in self.rebuild:
             self.run(statement)
         self.rebuild = []

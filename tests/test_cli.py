@@ -7,10 +7,11 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from ledger.models import Base
 from ledger.partitions import include_object_for
-from ledger.register import open_register
+from ledger.register import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
 
 from .conftest import SHARED, Cli
 
@@ -78,6 +79,16 @@ def test_migrations_build_exactly_the_models(register_url: str) -> None:
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_recorded_head_is_the_newest_migration(register_url: str) -> None:
+    """A register at SCHEMA_HEAD is opened without Alembic: that must be the scripts' head,
+    and a new register must reach it."""
+    assert ScriptDirectory.from_config(_alembic_config()).get_current_head() == SCHEMA_HEAD
+    engine = open_register(register_url)
+    with engine.connect() as conn:
+        assert schema_revision(conn) == SCHEMA_HEAD
+    engine.dispose()
 
 
 def test_a_csv_row_and_its_raw_2207_response_are_the_same_settlement(books: Path, cli: Cli) -> None:
