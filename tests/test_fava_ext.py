@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from beancount import loader
@@ -142,6 +143,25 @@ def test_every_view_renders_in_chinese(site: Site, demo: Path) -> None:
     assert "mzledger audit --period 2023 --format json --out audit/2023.json" in site.get(
         "?view=findings"
     )
+
+
+def test_a_batch_rows_links_lead_to_its_settlement_and_person(site: Site, demo: Path) -> None:
+    """The row links of a batch page (made from one prefix a page, not one url_for a row)
+    open the lookup of that settlement and of that person."""
+    link = _batch_sizes(demo)[0][0]
+    body = site.get(f"?view=batch&link={link}")
+    rows = re.findall(r'<tr id="s-([^"]+)"[^>]*>\s*<td><a href="([^"]+)">', body)
+    assert rows
+    setl_id, href = rows[0]
+    assert unquote(href).startswith(site.report)
+    assert href.endswith(f"/?view=lookup&amp;setl_id={setl_id}")
+    found = site.client.get(href.replace("&amp;", "&"))
+    assert found.status_code == 200
+    assert f"<td>{setl_id}</td>" in found.get_data(as_text=True)
+    people = re.findall(r'href="([^"]*view=lookup&amp;psn_no=([^"]+))"', body)
+    assert len(people) == len(re.findall(r'<tr id="s-', body))
+    person = site.client.get(people[0][0].replace("&amp;", "&")).get_data(as_text=True)
+    assert f"view=lookup&amp;psn_no={people[0][1]}" in person
 
 
 def test_drilldown_totals_equal_register_and_books(site: Site, demo: Path) -> None:
