@@ -546,7 +546,8 @@ def batch_settlements(
     total: int | None = None,
 ) -> Page[SettlementRow]:
     """One page of a batch's settlements: the batch key's index, ORDER BY (the sort key, then
-    the row id), LIMIT/OFFSET.
+    the row id), LIMIT/OFFSET, counted from the nearer end of the batch (a page past the middle
+    is the same rows taken in the opposite order, so that OFFSET skips fewer of them).
 
     ``total`` (the batch's count, from :func:`batch_totals`) saves a count query.
     """
@@ -559,12 +560,17 @@ def batch_settlements(
         _check_page(number, per_page, total)
         # A deferred join: the page's ids are chosen on (sort key, id) alone, so that the sort
         # of a deep page carries two columns per row, then only those rows are read whole.
+        # (sort key, id) orders the rows totally, so the reversed order gives the same page.
+        offset = (number - 1) * per_page
+        rows_on_page = max(0, min(per_page, total - offset))
+        from_end = total - offset - rows_on_page
+        reverse: Literal["asc", "desc"] = "desc" if order == "asc" else "asc"
         page_ids = (
             select(Settlement.id)
             .where(members)
-            .order_by(*_ordering(sort, order))
-            .limit(per_page)
-            .offset((number - 1) * per_page)
+            .order_by(*_ordering(sort, order if offset <= from_end else reverse))
+            .limit(per_page if offset <= from_end else rows_on_page)
+            .offset(min(offset, from_end))
         )
         rows = conn.execute(
             select(*_ROW_SELECT)

@@ -501,6 +501,19 @@ def test_data_layer_on_each_register(books: Path, cli: Cli) -> None:
             pooled = [row.hifp_pay for row in page.items]
             assert pooled == sorted(pooled, reverse=True)
         assert len(seen) == len(set(seen)) == 23  # ties broken by row id: no row twice
+        # pages past the middle are read in the opposite order: the same rows, page by page
+        for key in SORT_KEYS:
+            for order in ("asc", "desc"):
+                whole = drilldown.batch_settlements(engine, batch.id, 1, 100, key, order)
+                for per_page in (1, 4, 10, 22):
+                    paged = [
+                        row
+                        for number in range(1, -(-23 // per_page) + 1)
+                        for row in drilldown.batch_settlements(
+                            engine, batch.id, number, per_page, key, order
+                        ).items
+                    ]
+                    assert paged == list(whole.items), (key, order, per_page)
         assert drilldown.page_of_settlement(engine, batch.id, seen[14], 10, "hifp_pay", "desc") == 2
         with pytest.raises(drilldown.BadRequest):
             drilldown.batch_settlements(engine, batch.id, 4, 10)
