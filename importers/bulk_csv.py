@@ -230,11 +230,14 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
         # are the digits without the point. A second point, a letter or a sign other than a
         # leading minus make the integer cast fail; then the import goes to the row path.
         point = pc.find_substring(text, ".")
-        if pc.all(pc.equal(point, pc.subtract(pc.binary_length(text), 3))).as_py():
-            digits = pc.replace_substring(text, ".", "")
-            _fail(pc.greater(pc.binary_length(digits), 18), f"{name}: too many digits")
+        length = pc.binary_length(text)
+        if pc.all(pc.equal(point, pc.subtract(length, 3))).as_py():
+            _fail(pc.greater(length, 19), f"{name}: too many digits")
+            # The point cut out by position, not searched for again: half the time, on the
+            # bytes (Arrow's string kernel of the same cut is as slow as the search).
+            digits = pc.binary_replace_slice(_viewed(text, pa.binary()), -3, -2, b"")
             try:
-                return pc.cast(digits, pa.int64())
+                return pc.cast(_viewed(digits, pa.string()), pa.int64())
             except pa.ArrowInvalid:
                 raise Irregular(f"{name}: not an amount") from None
     # Forms the row path reads otherwise or refuses: exponents, and more decimals than
@@ -251,6 +254,12 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise Irregular(f"{name}: not an amount") from None
     return _unscaled(value)
+
+
+def _viewed(column: pa.Array | pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
+    """The same bytes as another type of the same layout (string and binary), no copy."""
+    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+    return pa.chunked_array([chunk.view(kind) for chunk in chunks], kind)
 
 
 def _unscaled(value: pa.Array) -> pa.Array:
