@@ -154,14 +154,16 @@ def _load(
     # file before the database is done with this one, and drops it if it was imported before.
     files: dict[int, _File | None] = {}  # None: imported before
     totals: dict[int, pa.Table | None] = {}
+    started = False
     with _Reader(shapes, book) as reader:
         for index, item in reader:
             if index not in files:
                 opened = files[index] = _open_file(session, shapes[index], stamp, user, result)
                 if opened is None:
                     reader.skip(index)
-                elif sum(1 for f in files.values() if f) == 1:
+                elif not started:
                     session.start_settlements(_rows_coming(shapes[index:], opened))
+                    started = True
             file = files[index]
             if file is None:
                 continue

@@ -77,7 +77,11 @@ class _SqliteSession:
         self.cursor = self.connection.cursor()
         self.rebuild: list[str] = []
         # threads: helper threads for the sorts of the index builds at the end
-        pragmas = (f"cache_size=-{CACHE_KIB}", "busy_timeout=10000", f"threads={os.cpu_count()}")
+        pragmas = (
+            f"cache_size=-{CACHE_KIB}",
+            "busy_timeout=10000",
+            f"threads={os.cpu_count() or 1}",
+        )
         for pragma in pragmas:
             self.cursor.execute(f"PRAGMA {pragma}")
             self.cursor.fetchall()
