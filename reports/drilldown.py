@@ -564,12 +564,15 @@ def batch_settlements(
         offset = (number - 1) * per_page
         rows_on_page = max(0, min(per_page, total - offset))
         from_end = total - offset - rows_on_page
-        reverse: Literal["asc", "desc"] = "desc" if order == "asc" else "asc"
+        if offset <= from_end:
+            direction, limit = order, per_page
+        else:
+            direction, limit = ("desc" if order == "asc" else "asc"), rows_on_page
         page_ids = (
             select(Settlement.id)
             .where(members)
-            .order_by(*_ordering(sort, order if offset <= from_end else reverse))
-            .limit(per_page if offset <= from_end else rows_on_page)
+            .order_by(*_ordering(sort, direction))
+            .limit(limit)
             .offset(min(offset, from_end))
         )
         rows = conn.execute(
