@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,6 +28,7 @@ import pyarrow.csv as pa_csv
 
 from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 
+from .fields import CODE_CHARACTERS
 from .settlement_record import (
     INSUTYPE_EMPLOYEE,
     KNOWN_FIELDS,
@@ -37,8 +37,9 @@ from .settlement_record import (
     OPTIONAL_TEXT,
     REQUIRED_MONEY,
     REQUIRED_TEXT,
+    TEXT_FIELDS,
 )
-from .sources import SAMPLE_BYTES, detect_encoding
+from .sources import SAMPLE_BYTES, csv_dialect, detect_encoding
 
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
 # checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.
@@ -51,9 +52,14 @@ WHITESPACE = (
     "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii())
+CODE_PATTERN = r"^[!-~]*$"
 TIME_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
 DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 TEXT = (*REQUIRED_TEXT, *OPTIONAL_TEXT)
+TYPED_TEXT = tuple(rule.name for rule in TEXT_FIELDS if rule.kind == "time")
+TYPED_OPTIONAL = ("pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
+#: Every byte of a platform code is one of these (importers.fields.CODE_CHARACTERS).
+CODE_BYTES = bytes(sorted(ord(c) for c in CODE_CHARACTERS))
 MONEY_IDENTITIES = (
     ("fund_pay_sumamt", ("hifp_pay", *OTHER_FUND_FIELDS)),
     ("medfee_sumamt", ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")),
@@ -79,12 +85,8 @@ class CsvShape:
 
     path: Path
     encoding: str
-    delimiter: str
-    quotechar: str
+    delimiter: str  # the rest is RFC 4180, as the row path reads it (sources.csv_dialect)
     columns: tuple[str, ...]  # lower-cased, stripped, as the row path names them
-    # The sniffer says no doubled quotes when the header has no quotes at all: then the file
-    # must have none either (checked by the caller), or the two readers could differ.
-    doublequote: bool
 
 
 @dataclass
@@ -121,12 +123,7 @@ def csv_shape(path: Path) -> CsvShape:
         raise Irregular(str(exc)) from None
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
     first_line = text.split("\n", 1)[0]
-    try:
-        dialect: Any = csv.Sniffer().sniff(first_line, delimiters=",\t;|")
-    except csv.Error:
-        dialect = csv.excel
-    if dialect.escapechar or dialect.skipinitialspace:
-        raise Irregular("a CSV dialect the bulk reader does not share")
+    dialect = csv_dialect(first_line)
     try:
         header = next(csv.reader([first_line.rstrip("\r")], dialect))
     except (csv.Error, StopIteration):
@@ -144,9 +141,7 @@ def csv_shape(path: Path) -> CsvShape:
         path,
         "utf8" if encoding == "utf-8-sig" else encoding.replace("-", ""),
         dialect.delimiter,
-        dialect.quotechar or '"',
         columns,
-        bool(dialect.doublequote),
     )
 
 
@@ -164,7 +159,7 @@ def read_blocks(shape: CsvShape, institutions: Institutions) -> Iterator[Block]:
         use_threads=False,
     )
     parse = pa_csv.ParseOptions(
-        delimiter=shape.delimiter, quote_char=shape.quotechar, newlines_in_values=False
+        delimiter=shape.delimiter, quote_char='"', double_quote=True, newlines_in_values=False
     )
     convert = pa_csv.ConvertOptions(
         column_types={name: pa.string() for name in shape.columns},
@@ -213,6 +208,32 @@ def _ascii_bytes(chunk: pa.Array) -> bool:
     return data is None or data.to_pybytes().isascii()
 
 
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _check_codes(column: pa.ChunkedArray, length: int, name: str) -> None:
+    """Platform codes only (printable ASCII, no space) of at most ``length`` characters; the
+    row path names the character and its position."""
+    for chunk in _chunks(column):
+        data = chunk.buffers()[2]
+        # Deleting every code byte leaves nothing: the whole buffer is codes (it may hold
+        # bytes outside the chunk, so leftovers are looked at value by value).
+        if data is not None and data.to_pybytes().translate(None, CODE_BYTES):
+            _fail(pc.invert(pc.match_substring_regex(chunk, CODE_PATTERN)), f"{name}: not a code")
+    _fail(pc.greater(pc.binary_length(column), length), f"{name}: too long")
+
+
+def _check_text(column: pa.ChunkedArray, length: int | None, name: str) -> None:
+    """Text the register can store (no NUL) of at most ``length`` characters."""
+    for chunk in _chunks(column):
+        data = chunk.buffers()[2]
+        if data is not None and b"\x00" in data.to_pybytes():
+            _fail(pc.match_substring(chunk, "\x00"), f"{name}: NUL")
+    if length is not None:
+        _fail(pc.greater(pc.utf8_length(column), length), f"{name}: too long")
+
+
 def _fail(condition: pa.Array | pa.ChunkedArray, why: str) -> None:
     if pc.any(condition).as_py():
         raise Irregular(why)
@@ -258,8 +279,7 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
 
 def _viewed(column: pa.Array | pa.ChunkedArray, kind: pa.DataType) -> pa.ChunkedArray:
     """The same bytes as another type of the same layout (string and binary), no copy."""
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return pa.chunked_array([chunk.view(kind) for chunk in chunks], kind)
+    return pa.chunked_array([chunk.view(kind) for chunk in _chunks(column)], kind)
 
 
 def _unscaled(value: pa.Array) -> pa.Array:
@@ -301,8 +321,23 @@ def validate_block(
     empty_text = pa.array([""] * rows, pa.string())
     text = {
         name: _stripped(raw[name]) if name in raw else empty_text
-        for name in (*TEXT, "pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
+        for name in (
+            *TYPED_TEXT,
+            "pool_prop_selfpay",
+            "refd_setl_flag",
+            "emergency_flag",
+            "rx_date",
+        )
     }
+    for rule in TEXT_FIELDS:
+        if rule.kind == "time":
+            continue
+        # Codes and text as the file has them: nothing is trimmed (importers.fields).
+        value = text[rule.name] = raw.get(rule.name, empty_text)
+        if rule.kind == "code":
+            _check_codes(value, rule.length or 0, rule.name)
+        else:
+            _check_text(value, rule.length, rule.name)
     for name in REQUIRED_TEXT:
         _fail(pc.equal(text[name], ""), f"{name}: empty")
     _fail(pc.not_equal(text["insutype"], INSUTYPE_EMPLOYEE), "insutype: not 310")

@@ -24,6 +24,7 @@ from ledger.batching import lock_for_import
 from ledger.models import (
     MONEY_FIELDS,
     ClearingBatch,
+    HeldSettlement,
     ImportedFile,
     Institution,
     Settlement,
@@ -34,7 +35,14 @@ from ledger.partitions import ensure_partitions
 from ledger.register import bulk_insert
 
 from .problems import Notice, Problem
-from .settlement_record import REQUIRED_MONEY, REQUIRED_TEXT, differing_fields
+from .settlement_record import (
+    REQUIRED_MONEY,
+    REQUIRED_TEXT,
+    SAME_SETTLEMENT_FIELDS,
+    differing_fields,
+    parse_settlement,
+    same_settlement_key,
+)
 from .settlement_rows import read_settlements
 from .sources import SourceError, missing_columns, open_source
 
@@ -44,6 +52,15 @@ SETTLEMENT_TOTALS = SettlementTotal.metadata.tables[SettlementTotal.__tablename_
 MAX_PROBLEMS_PER_FILE = 100
 
 Progress = Callable[[Path, int, int], None]  # (file, bytes done, bytes total)
+
+
+class HeldRow(NamedTuple):
+    """A row held back for a person to decide, and the settlement it may repeat."""
+
+    location: str
+    setl_id: str
+    same_as: str  # the setl_id of the settlement with the same visit, person, time, amounts
+    same_as_location: str
 
 
 @dataclass
@@ -59,6 +76,8 @@ class FileSummary:
     problem_count: int = 0
     notices: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     posted_periods: set[str] = field(default_factory=set)
+    held: list[HeldRow] = field(default_factory=list)  # held back by this import
+    already_held: int = 0  # rows held by an earlier import, found again (identical)
 
 
 @dataclass
@@ -138,16 +157,17 @@ def import_settlements(
                 result.files.append(summary)
                 _import_file(conn, summary, result, institution, progress, user, now)
             if result.problem_count == 0:
-                _check_refunds(conn, result)
+                check_refunds(conn, result)
             if result.problem_count:
                 raise _Refused
     except _Refused:
         for summary in result.files:
             summary.inserted = 0
+            summary.held.clear()
     return result
 
 
-class _FileImport:
+class FileImport:
     """State of one file's import: its row, the institutions it names, the chunk in hand."""
 
     def __init__(
@@ -157,8 +177,13 @@ class _FileImport:
         result: ImportResult,
         file_id: int,
         institution: str | None,
+        *,
+        hold_same: bool = True,
     ) -> None:
         self.conn = conn
+        # False for a held row a person accepted: it is that held row, and it resembles another
+        # settlement on purpose
+        self.hold_same = hold_same
         self.summary = summary
         self.result = result
         self.file_id = file_id
@@ -176,6 +201,7 @@ class _FileImport:
         }
         self.unknown_institutions: dict[str, tuple[str, int]] = {}
         self.chunk: dict[str, dict[str, Any]] = {}
+        self.chunk_fields: dict[str, Mapping[str, Any]] = {}  # the chunk's rows as given
         self.posted = set(conn.execute(select(ClearingBatch.period).distinct()).scalars())
         self.partitions: set[str] = set()  # periods whose partition is known to exist
         # (setl_period, fixmedins_code, clr_type, med_type) -> [count, refunds, *MONEY_FIELDS]
@@ -242,7 +268,7 @@ class _FileImport:
         record["fixmedins_name"] = record["fixmedins_name"] or known.name
         return True
 
-    def add(self, record: dict[str, Any], line: int) -> None:
+    def add(self, record: dict[str, Any], line: int, fields: Mapping[str, Any]) -> None:
         record["file_id"] = self.file_id
         record["line"] = line
         same = self.chunk.get(record["setl_id"])
@@ -250,6 +276,7 @@ class _FileImport:
             self._same_setl_id(record, same, self.summary.path, self.summary.file_format)
             return
         self.chunk[record["setl_id"]] = record
+        self.chunk_fields[record["setl_id"]] = fields
         if len(self.chunk) >= CHUNK:
             self.flush()
 
@@ -284,6 +311,9 @@ class _FileImport:
             first = dict(row._mapping)
             record = self.chunk.pop(first["setl_id"])
             self._same_setl_id(record, first, first["name"], first["file_format"])
+        if self.hold_same:
+            self._held_before()
+            self._hold_same_settlements()
         if self.chunk:
             periods = {r["setl_period"] for r in self.chunk.values()} - self.partitions
             if periods:
@@ -296,6 +326,95 @@ class _FileImport:
                 r["setl_period"] for r in self.chunk.values() if r["setl_period"] in self.posted
             }
         self.chunk.clear()
+        self.chunk_fields.clear()
+
+    def _held_before(self) -> None:
+        """Rows an earlier import held (or a person decided on) come again: identical ones are
+        skipped, others refused, as for a setl_id in the register."""
+        held = self.conn.execute(
+            select(
+                HeldSettlement.__table__,
+                ImportedFile.name.label("file_name"),
+                ImportedFile.file_format,
+            )
+            .join(ImportedFile, ImportedFile.id == HeldSettlement.file_id)
+            .where(HeldSettlement.setl_id.in_(list(self.chunk)))
+        ).all()
+        for before in held:
+            record = self.chunk.pop(before.setl_id)
+            location = _where(before.file_name, before.file_format, before.line)
+            first, _problems, _notices = parse_settlement(before.fields, location)
+            if first is not None and not differing_fields(first, record):
+                self.summary.already_held += 1
+                continue
+            self.report(
+                Problem(
+                    _where(self.summary.path, self.summary.file_format, record["line"]),
+                    "setl_id",
+                    f"the same setl_id as the settlement held at {location} "
+                    f"({before.status}), with different content",
+                    record["setl_id"],
+                    "the same content or a new setl_id",
+                )
+            )
+
+    def _hold_same_settlements(self) -> None:
+        """Hold back the chunk's rows that repeat a settlement of the register, or an earlier
+        row of this import, under another setl_id (visit, institution, person, time and
+        amounts equal): a person decides (``mzledger held``), nothing is booked meanwhile."""
+        if not self.chunk:
+            return
+        visits = {record["mdtrt_id"] for record in self.chunk.values()}
+        columns = [getattr(Settlement, name) for name in SAME_SETTLEMENT_FIELDS]
+        known: dict[tuple[Any, ...], tuple[str, str]] = {}
+        for row in self.conn.execute(
+            select(
+                Settlement.setl_id,
+                ImportedFile.name,
+                ImportedFile.file_format,
+                Settlement.line,
+                *columns,
+            )
+            .join(ImportedFile, ImportedFile.id == Settlement.file_id)
+            .where(Settlement.mdtrt_id.in_(visits))
+            .order_by(Settlement.id)
+        ):
+            key = tuple(row[4:])
+            known.setdefault(key, (row.setl_id, _where(row.name, row.file_format, row.line)))
+        here = self.summary
+        for setl_id, record in list(self.chunk.items()):
+            if record["refd_setl_flag"]:
+                continue  # a refund's rules refuse a second refund of one settlement
+            key = same_settlement_key(record)
+            location = _where(here.path, here.file_format, record["line"])
+            same = known.get(key)
+            if same is None:
+                known[key] = (setl_id, location)
+                continue
+            del self.chunk[setl_id]
+            self._hold(record, self.chunk_fields[setl_id], same)
+            here.held.append(HeldRow(location, setl_id, *same))
+
+    def _hold(
+        self, record: Mapping[str, Any], fields: Mapping[str, Any], same: tuple[str, str]
+    ) -> None:
+        self.conn.execute(
+            insert(HeldSettlement).values(
+                file_id=self.file_id,
+                line=record["line"],
+                setl_id=record["setl_id"],
+                same_as_setl_id=same[0],
+                mdtrt_id=record["mdtrt_id"],
+                psn_no=record["psn_no"],
+                fixmedins_code=record["fixmedins_code"],
+                setl_time=record["setl_time"],
+                setl_period=record["setl_period"],
+                medfee_sumamt=record["medfee_sumamt"],
+                hifp_pay=record["hifp_pay"],
+                fields=as_stored_fields(fields),
+                status="held",
+            )
+        )
 
     def _add_to_totals(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Sum the inserted rows by batch key and med_type, exactly (Decimal)."""
@@ -382,7 +501,7 @@ def _import_file(
         .returning(ImportedFile.id)
     ).scalar_one()
     summary.file_id = file_id
-    state = _FileImport(conn, summary, result, file_id, institution)
+    state = FileImport(conn, summary, result, file_id, institution)
     supplied = {"fixmedins_code"} if institution else set()
     missing = missing_columns(
         source, [c for c in (*REQUIRED_TEXT, *REQUIRED_MONEY) if c not in supplied]
@@ -401,7 +520,7 @@ def _import_file(
             for problem in row.problems:
                 state.report(problem)
             if row.record is not None and state.institution_of(row.record, row.location):
-                state.add(row.record, row.number)
+                state.add(row.record, row.number, row.fields or {})
             if progress is not None and count % 1000 == 0:
                 progress(path, source.position(), total)
         state.flush()
@@ -434,10 +553,19 @@ def _import_file(
     )
 
 
+def as_stored_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's fields as JSON keeps them: text, and numbers of a JSON export as their text."""
+    return {
+        str(name): value if value is None or isinstance(value, str | bool | int) else str(value)
+        for name, value in fields.items()
+        if not str(name).startswith("_")
+    }
+
+
 REFUND_MUST_MATCH = ("psn_no", "fixmedins_code")
 
 
-def _check_refunds(conn: Connection, result: ImportResult) -> None:
+def check_refunds(conn: Connection, result: ImportResult) -> None:
     """Each refund of this import reverses exactly one settlement of the register or the
     import, of the same person and institution, amount for amount (a 2208 reversal), and no
     settlement is refunded twice."""

@@ -11,37 +11,51 @@ import datetime
 import re
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 from ledger.money import ZERO, parse_amount
 
+from .fields import code_problem, text_problem
 from .problems import Notice, Problem
 
-REQUIRED_TEXT = (
-    "setl_id",
-    "mdtrt_id",
-    "psn_no",
-    "psn_type",
-    "insutype",
-    "med_type",
-    "setl_time",
-    "fixmedins_code",
-    "clr_type",
-    "clr_optins",
+
+class TextField(NamedTuple):
+    """A text field of the settlement contract and its rule (``importers.fields``)."""
+
+    name: str
+    kind: Literal["code", "text", "time"]  # time: typed, checked by its own rule below
+    required: bool
+    length: int | None  # the platform's maximum, in characters
+
+
+#: The settlement's text fields, in the order their problems are reported. Lengths: the
+#: platform's 2207 setlinfo (``importers.fields``); the audit columns (rx_no, rx_institution,
+#: drug_code) are not the platform's: the register's own widths.
+TEXT_FIELDS = (
+    TextField("setl_id", "code", True, 30),
+    TextField("mdtrt_id", "code", True, 30),
+    TextField("psn_no", "code", True, 30),
+    TextField("psn_type", "code", True, 6),
+    TextField("insutype", "code", True, 6),
+    TextField("med_type", "code", True, 6),
+    TextField("setl_time", "time", True, None),
+    TextField("fixmedins_code", "code", True, 30),
+    TextField("clr_type", "code", True, 6),
+    TextField("clr_optins", "code", True, 6),
+    TextField("psn_name", "text", False, 50),
+    TextField("certno", "text", False, 50),
+    TextField("fixmedins_name", "text", False, 200),
+    TextField("fixmedins_type", "code", False, 6),
+    TextField("medins_lv", "code", False, 6),
+    TextField("clr_way", "code", False, 6),
+    TextField("init_setl_id", "code", False, 30),
+    TextField("rx_no", "code", False, 40),  # optional audit columns: the prescription of a
+    TextField("rx_institution", "code", False, 30),  # pharmacy purchase
+    TextField("drug_code", "code", False, 50),
 )
-OPTIONAL_TEXT = (
-    "psn_name",
-    "certno",
-    "fixmedins_name",
-    "fixmedins_type",
-    "medins_lv",
-    "clr_way",
-    "init_setl_id",
-    "rx_no",  # optional audit columns: prescription of a pharmacy purchase
-    "rx_institution",
-    "drug_code",
-)
+REQUIRED_TEXT = tuple(f.name for f in TEXT_FIELDS if f.required)
+OPTIONAL_TEXT = tuple(f.name for f in TEXT_FIELDS if not f.required)
 REQUIRED_MONEY = (
     "medfee_sumamt",
     "inscp_scp_amt",
@@ -75,11 +89,17 @@ TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", re.ASCII)
 AMOUNT_RE = re.compile(r"-?\d{1,15}\.\d\d", re.ASCII)  # the usual form: no rounding needed
 
 
-def _text(raw: Mapping[str, Any], name: str) -> str:
+def _exact(raw: Mapping[str, Any], name: str) -> str:
+    """A field as the file has it (a JSON or XLSX number as its text)."""
     value = raw.get(name)
     if type(value) is str:
-        return value.strip()
-    return "" if value is None else str(value).strip()
+        return value
+    return "" if value is None else str(value)
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    """A typed field's text (an amount, a flag, a time): blanks around it are not its value."""
+    return _exact(raw, name).strip()
 
 
 def _amount(text: str) -> Decimal:
@@ -98,13 +118,23 @@ def parse_settlement(
     def problem(field: str, message: str, found: str = "", expected: str = "") -> None:
         problems.append(Problem(location, field, message, found, expected))
 
-    for name in REQUIRED_TEXT:
-        value = _text(raw, name)
+    for rule in TEXT_FIELDS:
+        name = rule.name
+        value = _text(raw, name) if rule.kind == "time" else _exact(raw, name)
         if not value:
-            problem(name, "required field is empty", "", "a value")
+            if rule.required:
+                problem(name, "required field is empty", "", "a value")
+            record[name] = "" if rule.required else None
+            continue
         record[name] = value
-    for name in OPTIONAL_TEXT:
-        record[name] = _text(raw, name) or None
+        if rule.kind == "code":
+            wrong = code_problem(value, rule.length or 0)
+        elif rule.kind == "text":
+            wrong = text_problem(value, rule.length)
+        else:
+            continue
+        if wrong is not None:
+            problem(name, *wrong)
 
     for name in MONEY_FIELDS:
         text = _text(raw, name)
@@ -195,14 +225,18 @@ def parse_settlement(
 
     if not problems:
         _check_amounts(record, refund, problem)
+    # Unknown columns are kept as given (domain.md section 2), as text the register can store.
+    extra = {
+        str(k): _exact(raw, k)
+        for k in raw
+        if k not in KNOWN_FIELDS and _exact(raw, k) and not str(k).startswith("_")
+    }
+    for name, value in extra.items():
+        wrong = text_problem(value, None)
+        if wrong is not None:
+            problem(name, *wrong)
     if problems:
         return None, problems, notices
-
-    extra = {
-        str(k): _text(raw, k)
-        for k in raw
-        if k not in KNOWN_FIELDS and _text(raw, k) and not str(k).startswith("_")
-    }
     record["extra"] = extra or None
     return record, problems, notices
 
@@ -237,6 +271,17 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
 
 
 DIGEST_ORDER = tuple(sorted(DIGEST_FIELDS))
+
+#: A settlement whose visit, institution, person, time and amounts are those of one already in
+#: the register under another setl_id is held for a person to decide (ledger.models
+#: HeldSettlement): a re-export that renumbered an old settlement must not pay it twice. Not
+#: refunds: a second refund of one settlement is refused by the refund rules themselves.
+SAME_SETTLEMENT_FIELDS = ("mdtrt_id", "fixmedins_code", "psn_no", "setl_time", *MONEY_FIELDS)
+
+
+def same_settlement_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What two settlements share when one may be the other renumbered."""
+    return tuple(record[name] for name in SAME_SETTLEMENT_FIELDS)
 
 
 def _comparable(value: Any) -> Any:

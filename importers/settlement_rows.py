@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .problems import Notice, Problem
@@ -16,6 +16,7 @@ class SettlementRow(NamedTuple):
     record: dict[str, Any] | None  # None when refused
     problems: list[Problem]
     notices: list[Notice]
+    fields: Mapping[str, Any] | None = None  # the row as the file had it (and --institution)
 
 
 def read_settlements(source: Source, institution: str | None = None) -> Iterator[SettlementRow]:
@@ -41,4 +42,4 @@ def read_settlements(source: Source, institution: str | None = None) -> Iterator
                 continue
             fields = {**fields, "fixmedins_code": institution}
         record, problems, notices = parse_settlement(fields, raw.location)
-        yield SettlementRow(raw.location, number, record, problems, notices)
+        yield SettlementRow(raw.location, number, record, problems, notices, fields)

@@ -131,13 +131,41 @@ def open_source(path: Path) -> Source:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """UTF-8 with BOM, UTF-8 or GB18030 (Excel exports in China are often GBK)."""
+    """UTF-8 with BOM, UTF-8 or GB18030 (Excel exports in China are often GBK).
+
+    Text that is valid UTF-8 is UTF-8: GBK text is practically never valid UTF-8, while
+    GB18030 decodes almost any bytes, so a statistical guess could read a UTF-8 file with
+    unusual characters as GB18030 and change its text. The sample ends on a line break."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
     best = charset_normalizer.from_bytes(sample, cp_isolation=["utf_8", "gb18030"]).best()
     if best is None:
         raise ValueError("neither UTF-8 nor GB18030 text")
     return "utf-8" if best.encoding in ("utf_8", "ascii") else "gb18030"
+
+
+#: The delimiters an export may use; the header line says which.
+DELIMITERS = ",\t;|"
+
+
+def csv_dialect(header_line: str) -> type[csv.Dialect]:
+    """RFC 4180 CSV (quotes doubled inside quoted fields, as every CSV writer writes them) with
+    the delimiter the header line uses. Only the delimiter is sniffed: ``csv.Sniffer`` also
+    guesses quoting from the line, and a header without quotes made it read doubled quotes in
+    the rows as two characters (鞍山市"中心""医院")."""
+    try:
+        delimiter = csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ","
+    if delimiter == ",":
+        return csv.excel
+    return type("ExportDialect", (csv.excel,), {"delimiter": delimiter})
 
 
 def _open_csv(path: Path) -> Source:
@@ -155,10 +183,7 @@ def _open_csv(path: Path) -> Source:
             Problem(f"{path}:1", "encoding", str(exc), "", "UTF-8, UTF-8 with BOM or GB18030")
         ) from None
     sample_text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample_text.split("\n", 1)[0], delimiters=",\t;|")
-    except csv.Error:
-        dialect = csv.excel
+    dialect = csv_dialect(sample_text.split("\n", 1)[0])
     text = io.TextIOWrapper(binary, encoding=encoding, newline="")
     reader = csv.reader(text, dialect)
     try:

@@ -48,7 +48,7 @@ from beancount.core import data
 from ledger.money import parse_amount
 
 from .problems import Problem
-from .sources import SAMPLE_BYTES, detect_encoding
+from .sources import SAMPLE_BYTES, csv_dialect, detect_encoding
 
 if TYPE_CHECKING:
     import _csv
@@ -351,11 +351,7 @@ def _table(path: Path, text: str, layout: BankLayout) -> _Table | Problem:
             "",
             f"a header row with the columns of layout {layout.name}",
         )
-    try:
-        dialect: Any = csv.Sniffer().sniff(first, delimiters=",\t;|")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(rest, newline=""), dialect)
+    reader = csv.reader(io.StringIO(rest, newline=""), csv_dialect(first))
     table = _Table("".join(skipped), 0, (), reader, layout.skip_rows)
     for values in reader:
         if any(v.strip() for v in values):

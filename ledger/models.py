@@ -202,7 +202,7 @@ class Settlement(Base):
     mdtrt_id: Mapped[str] = mapped_column(String(40), index=True)
     psn_no: Mapped[str] = mapped_column(String(40))
     psn_name: Mapped[str | None] = mapped_column(String(100))  # personal data: register only
-    certno: Mapped[str | None] = mapped_column(String(40))  # personal data: register only
+    certno: Mapped[str | None] = mapped_column(String(50))  # personal data: register only
     psn_type: Mapped[str] = mapped_column(String(6))
     insutype: Mapped[str] = mapped_column(String(6))
     med_type: Mapped[str] = mapped_column(String(6))
@@ -254,6 +254,42 @@ class Settlement(Base):
     # watermarks (ledger.batching), never from a link written on the row.
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
     line: Mapped[int] = mapped_column(Integer)  # where in that file
+
+
+#: What a person decided of a held settlement.
+HELD_STATUSES = ("held", "accepted", "rejected")
+
+
+class HeldSettlement(Base):
+    """A settlement held back for a person to decide (待核实结算): its visit, institution,
+    person, time and amounts equal those of a settlement already in the register (or earlier
+    in the same import) under another setl_id. A re-export that renumbered an old settlement
+    would pay it twice; a real second settlement of the same visit to the second is rare.
+    It is never booked on its own: ``mzledger held accept`` imports it (as a file of its own,
+    by every rule of an import), ``mzledger held reject`` keeps it out, each with a reason.
+    ``fields`` is the row as the file had it."""
+
+    __tablename__ = "held_settlements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    setl_id: Mapped[str] = mapped_column(String(40), unique=True)
+    same_as_setl_id: Mapped[str] = mapped_column(String(40))
+    mdtrt_id: Mapped[str] = mapped_column(String(40))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    fixmedins_code: Mapped[str] = mapped_column(String(30))
+    setl_time: Mapped[datetime.datetime] = mapped_column(DateTime)
+    setl_period: Mapped[str] = mapped_column(String(7))
+    medfee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    hifp_pay: Mapped[Decimal] = mapped_column(Money)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10))  # one of HELD_STATUSES
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    # the file record an accepted settlement was imported under
+    accepted_file_id: Mapped[int | None] = mapped_column(ForeignKey("imported_files.id"))
 
 
 class SettlementTotal(Base):

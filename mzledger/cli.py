@@ -174,9 +174,23 @@ def _print_import(result: ImportResult) -> None:
                 err.print(f"note: {line}", markup=False, soft_wrap=True)
             out.print(
                 f"{summary.path}: {summary.rows} rows, {summary.inserted} imported, "
-                f"{summary.skipped_identical} already in the register (identical, skipped)",
+                f"{summary.skipped_identical} already in the register (identical, skipped)"
+                + (f", {len(summary.held)} held for a decision" if summary.held else "")
+                + (
+                    f", {summary.already_held} held before (skipped)"
+                    if summary.already_held
+                    else ""
+                ),
                 markup=False,
             )
+            for held in summary.held:
+                err.print(
+                    f"held: {held.location}: setl_id {held.setl_id} has the visit, institution, "
+                    f"person, time and amounts of settlement {held.same_as} "
+                    f"({held.same_as_location}); not imported until a person decides: "
+                    f"`mzledger held accept|reject {held.setl_id} --reason ...`",
+                    markup=False,
+                )
             for period in sorted(summary.posted_periods):
                 err.print(
                     f"note: {summary.path}: settlements of {period}, which is already posted; "
@@ -211,6 +225,101 @@ def import_settlements_command(
             *([f"... and {more} more problems"] if more > 0 else []),
             f"refused: {plural(result.problem_count, 'problem')}; nothing was imported",
         )
+
+
+held_app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Settlements an import held back: the same visit, institution, person, time and "
+    "amounts as one in the register under another setl_id. List them and decide.",
+)
+app.add_typer(held_app, name="held")
+
+
+@held_app.command("list")
+def held_list_command(
+    books_dir: BooksOption = Path("."),
+    decided: Annotated[bool, typer.Option(help="Also those decided already.")] = False,
+    period: Annotated[str | None, typer.Option(help="Only this month, YYYY-MM.")] = None,
+) -> None:
+    """List the held settlements waiting for a decision."""
+    from importers.held import held_settlements
+
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        listed = held_settlements(engine, decided=decided, period=period)
+    table = Table(title=f"held settlements: {len(listed)}")
+    for column in ("setl_id", "same as", "from", "psn_no", "institution", "setl_time"):
+        table.add_column(column)
+    for column in ("medfee_sumamt", "hifp_pay"):
+        table.add_column(column, justify="right")
+    table.add_column("decision")
+    for held in listed:
+        decision = (
+            held.status
+            if held.status == "held"
+            else f"{held.status} by {held.decided_by} {held.decided_at}: {held.reason}"
+        )
+        table.add_row(
+            held.setl_id,
+            held.same_as,
+            held.location,
+            held.psn_no,
+            held.institution,
+            str(held.setl_time),
+            f"{held.medfee_sumamt:,}",
+            f"{held.hifp_pay:,}",
+            decision,
+        )
+    out.print(table)
+
+
+def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> None:
+    from importers.held import decide_held
+
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir)
+        problems = decide_held(
+            engine,
+            setl_id,
+            accept=accept,
+            reason=reason,
+            user=getpass.getuser(),
+            now=datetime.datetime.now().replace(microsecond=0),
+        )
+    if problems:
+        refuse(*(str(p) for p in problems), "refused: nothing was changed")
+    if accept:
+        out.print(
+            f"{setl_id}: accepted and imported; it is in no batch until its month is posted "
+            "(`mzledger post --period YYYY-MM --replace`)",
+            markup=False,
+        )
+    else:
+        out.print(f"{setl_id}: rejected; it stays out of the register", markup=False)
+
+
+ReasonOption = Annotated[str, typer.Option(help="Why: kept in the register for auditors.")]
+
+
+@held_app.command("accept")
+def held_accept_command(
+    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    reason: ReasonOption,
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Accept a held settlement as a settlement of its own: import it."""
+    _decide_held(books_dir, setl_id, reason, accept=True)
+
+
+@held_app.command("reject")
+def held_reject_command(
+    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    reason: ReasonOption,
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Reject a held settlement: it repeats one already in the register."""
+    _decide_held(books_dir, setl_id, reason, accept=False)
 
 
 def _import_list(

@@ -63,8 +63,12 @@ def test_late_settlement_is_unbatched_until_replace(books: Path, cli: Cli) -> No
     for link, count in counts.items():
         assert sum(1 for v in before.values() if v == link) == count
 
+    # a settlement of its own: another visit (the same visit, person, time and amounts
+    # under a new setl_id would be held back, see tests/test_held.py)
     _write_rows(
-        cli.cwd / "late.csv", GOLDEN / "two_months" / "settlements.csv", [{"setl_id": "L1"}]
+        cli.cwd / "late.csv",
+        GOLDEN / "two_months" / "settlements.csv",
+        [{"setl_id": "L1", "mdtrt_id": "LM1", "setl_time": "2023-01-25 09:00:00"}],
     )
     cli("import", "settlements", "late.csv", "--books", "books")
     with engine.connect() as conn:

@@ -105,7 +105,9 @@ def test_repost_needs_replace_and_is_reproducible(books: Path, cli: Cli) -> None
 
 
 def _write_rows(path: Path, template: Path, edits: list[dict[str, str]]) -> None:
-    """A CSV with the template's header and one row per edit of the template's first row."""
+    """A CSV with the template's header and one row per edit of the template's first row,
+    each a visit of its own (a row repeating another's visit, person, time and amounts under a
+    new setl_id would be held for a decision)."""
     import csv
 
     with template.open(encoding="utf-8") as handle:
@@ -116,7 +118,7 @@ def _write_rows(path: Path, template: Path, edits: list[dict[str, str]]) -> None
         writer = csv.DictWriter(handle, header)
         writer.writeheader()
         for edit in edits:
-            writer.writerow({**first, **edit})
+            writer.writerow({**first, "mdtrt_id": f"M{edit['setl_id']}", **edit})
 
 
 def test_unmapped_med_type_refuses_the_period(books: Path, cli: Cli) -> None:
