@@ -14,11 +14,13 @@ from sqlalchemy import Engine, insert, select, update
 
 from ledger.models import Institution
 
+from .fields import code_problem, text_problem
 from .lists import ListImport, begin_file, end_file, read_list
 from .problems import Problem
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")
+FIELD_LENGTHS = {"fixmedins_code": 30, "fixmedins_name": 200}  # as in settlements
 
 
 def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -28,10 +30,18 @@ def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any
         value = raw.get(name)
         return "" if value is None else str(value).strip()
 
+    def exact(name: str) -> str:  # a code or a name: as the file has it (importers.fields)
+        value = raw.get(name)
+        return "" if value is None else str(value)
+
     problems: list[Problem] = []
     for name in REQUIRED:
-        if not text(name):
+        if not exact(name):
             problems.append(Problem(location, name, "required field is empty", "", "a value"))
+    for name, check in (("fixmedins_code", code_problem), ("fixmedins_name", text_problem)):
+        wrong = check(exact(name), FIELD_LENGTHS[name]) if exact(name) else None
+        if wrong is not None:
+            problems.append(Problem(location, name, *wrong))
     kind, level, spec, admdvs = (
         text(n) for n in ("fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
     )
@@ -54,8 +64,8 @@ def parse_institution(raw: dict[str, Any], location: str) -> tuple[dict[str, Any
             Problem(location, "admdvs", "not a region code", admdvs, "6 digits or empty")
         )
     record = {
-        "code": text("fixmedins_code"),
-        "name": text("fixmedins_name"),
+        "code": exact("fixmedins_code"),
+        "name": exact("fixmedins_name"),
         "fixmedins_type": kind,
         "medins_lv": level or None,
         "spec_hosp": spec == "1",

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, insert, select
 
 from ledger.models import PERSON_RECORDS, PersonRecord
 
+from .fields import code_problem
 from .lists import ListImport, begin_file, end_file, read_list
 from .problems import Problem
 
@@ -35,9 +36,15 @@ def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, A
         return "" if value is None else str(value).strip()
 
     problems: list[Problem] = []
-    record: dict[str, Any] = {"psn_no": text("psn_no"), "record": text("record")}
+    psn_no = raw.get("psn_no")
+    record: dict[str, Any] = {
+        "psn_no": "" if psn_no is None else str(psn_no),  # a code: as the file has it
+        "record": text("record"),
+    }
     if not record["psn_no"]:
         problems.append(Problem(location, "psn_no", "required field is empty", "", "a value"))
+    elif (wrong := code_problem(record["psn_no"], 30)) is not None:
+        problems.append(Problem(location, "psn_no", *wrong))
     if record["record"] not in PERSON_RECORDS:
         problems.append(
             Problem(

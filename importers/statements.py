@@ -47,6 +47,7 @@ from beancount.core import data
 
 from ledger.money import parse_amount
 
+from .fields import text_problem
 from .problems import Problem
 from .sources import SAMPLE_BYTES, csv_dialect, detect_encoding
 
@@ -533,8 +534,13 @@ class _RowReader:
             else:
                 balance = self.money(line, layout.balance, balance_text)
 
-        def text(column: str | None) -> str:
-            return "" if column is None else cell[column]
+        def text(column: str | None, length: int) -> str:
+            if column is None:
+                return ""
+            wrong = text_problem(cell[column], length)
+            if wrong is not None:
+                self.add(line, column, *wrong)
+            return cell[column]
 
         return _Row(
             line=line,
@@ -543,10 +549,11 @@ class _RowReader:
             amount=amount,
             balance=balance,
             balance_text=balance_text,
-            counterparty=text(layout.counterparty),
-            counterparty_account=text(layout.counterparty_account),
-            summary=text(layout.summary),
-            reference=text(layout.reference),
+            # the register's widths (ledger.models.BankStatementLine)
+            counterparty=text(layout.counterparty, 200),
+            counterparty_account=text(layout.counterparty_account, 60),
+            summary=text(layout.summary, 500),
+            reference=text(layout.reference, 500),
         )
 
     def check_order(self, rows: list[_Row]) -> None:

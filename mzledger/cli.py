@@ -507,6 +507,12 @@ def post(
             f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}",
             markup=False,
         )
+    if result.held:
+        err.print(
+            f"note: {period}: {plural(result.held, 'settlement')} held for a decision, not in "
+            "its batches (`mzledger held list`)",
+            markup=False,
+        )
     others = {k: v for k, v in result.other_funds.items() if v}
     if others:
         out.print(

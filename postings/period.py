@@ -26,6 +26,7 @@ from ledger.models import (
     OTHER_FUND_FIELDS,
     BankStatementLine,
     ClearingBatch,
+    HeldSettlement,
     ImportedFile,
     Posting,
     Settlement,
@@ -47,6 +48,7 @@ class PostResult:
     batches: list[BatchSummary] = field(default_factory=list)
     written: bool = False
     unchanged: bool = False  # --replace found nothing new: the register was left as it was
+    held: int = 0  # the period's settlements held for a person's decision (not in its batches)
 
     def total(self, name: str) -> Decimal:
         return sum((b.total(name) for b in self.batches), ZERO)
@@ -158,6 +160,11 @@ def post_period(
         render_period(books, chart, period, result.batches)
         write_main(books, config, chart.opened_on)
         result.written = True
+        result.held = conn.execute(
+            select(func.count())
+            .select_from(HeldSettlement)
+            .where(HeldSettlement.setl_period == period, HeldSettlement.status == "held")
+        ).scalar_one()
     return result
 
 

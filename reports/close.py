@@ -17,7 +17,7 @@ from typing import Any
 
 from beancount import loader
 from beancount.core import data
-from sqlalchemy import Engine, func, select, type_coerce
+from sqlalchemy import Connection, Engine, func, select, type_coerce
 
 from ledger.batching import totals_member, totals_unbatched
 from ledger.batching import unbatched as in_no_batch
@@ -26,6 +26,7 @@ from ledger.models import (
     BankStatement,
     BankStatementLine,
     ClearingBatch,
+    HeldSettlement,
     Institution,
     Money,
     Posting,
@@ -158,6 +159,7 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
                 else [],
             )
         )
+        result.checks.append(_held_decided(conn, month))
         result.outstanding = _outstanding(engine, first, last)
         result.checks.append(
             CloseCheck(
@@ -253,6 +255,25 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
         )
     )
     return result
+
+
+def _held_decided(conn: Connection, month: str) -> CloseCheck:
+    """Settlements held back by an import (ledger.models.HeldSettlement) of this month or
+    before, still waiting for a person's decision: money not yet known to be owed or not."""
+    waiting = conn.execute(
+        select(HeldSettlement.setl_id, HeldSettlement.same_as_setl_id, HeldSettlement.hifp_pay)
+        .where(HeldSettlement.status == "held", HeldSettlement.setl_period <= month)
+        .order_by(HeldSettlement.setl_id)
+    ).all()
+    return CloseCheck(
+        "held-settlements-decided",
+        not waiting,
+        [
+            f"{setl_id} (same as {same_as}, pooled {pooled}) is held for a decision: "
+            f"`mzledger held accept|reject {setl_id} --reason ...`"
+            for setl_id, same_as, pooled in waiting[:MAX_LISTED]
+        ],
+    )
 
 
 def _outstanding(engine: Engine, first: datetime.date, last: datetime.date) -> list[dict[str, str]]:

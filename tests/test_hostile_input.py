@@ -181,7 +181,10 @@ def test_a_renumbered_repeat_is_held_and_decided_by_a_person(books: Path, cli: C
     engine = _engine(books)
     assert (_count(engine, Settlement), _count(engine, HeldSettlement)) == (8, 8)
     # nothing reaches the books: posting again finds nothing new
-    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace")
+    _code, _out, err = cli(
+        "post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books", "--replace"
+    )
+    assert "note: 2023-01: 8 settlements held for a decision, not in its batches" in err
     assert (books / "clearing" / "2023-01.beancount").read_bytes() == clearing
     _code, out, _err = cli("held", "list", "--books", "books")
     assert "R000000000007" in out and "X000000000007" in out and "held" in out
@@ -253,3 +256,26 @@ def test_a_refund_repeated_is_refused_not_held(books: Path, cli: Cli) -> None:
     write_csv(cli.cwd / "r.csv", [*rows, refund, {**refund, "setl_id": "F2"}])
     _code, _out, err = cli("import", "settlements", "r.csv", "--books", "books", expect=1)
     assert "init_setl_id: already refunded by F1" in err
+
+
+def test_a_month_with_a_held_settlement_cannot_close(books: Path, cli: Cli) -> None:
+    import json
+
+    rows = _month()
+    write_csv(cli.cwd / "month.csv", rows)
+    write_csv(cli.cwd / "again.csv", [{**rows[0], "setl_id": "R1"}])
+    cli("import", "settlements", "month.csv", "again.csv", "--books", "books")
+
+    def held_check() -> dict[str, object]:
+        cli("close", "2023-01", "--books", "books", expect=None)
+        summary = json.loads((books / "close" / "2023-01.json").read_text("utf-8"))
+        [check] = [c for c in summary["checks"] if c["name"] == "held-settlements-decided"]
+        return dict(check)
+
+    check = held_check()
+    assert check["ok"] is False
+    assert "R1 (same as X000000000000, pooled 30.00) is held for a decision" in str(
+        check["details"]
+    )
+    cli("held", "reject", "R1", "--reason", "重复导出", "--books", "books")
+    assert held_check() == {"name": "held-settlements-decided", "ok": True, "details": []}

@@ -50,7 +50,7 @@ TEXT_COLUMNS = (*FREE_TEXT, *(name for name in CODES if name not in ("setl_id", 
 
 def free_text(length: int) -> st.SearchStrategy[str]:
     return st.text(
-        st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+        st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
         min_size=1,
         max_size=min(length, 40),
     )
