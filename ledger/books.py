@@ -332,7 +332,8 @@ def lock_month(
 ) -> int:
     """Lock ``month``: its manifest, then its lock entry appended to the locks file.
 
-    Returns how many entries were fingerprinted; ValueError when it cannot be locked.
+    Returns how many entries were fingerprinted; ValueError, writing nothing, when it cannot
+    be locked (already locked, or an earlier month of the books is not: ``ledger.close_order``).
     """
     from beancount import loader
 
@@ -354,7 +355,8 @@ def reopen_month(
     when: datetime.datetime,
     since: datetime.date,
 ) -> None:
-    """Record a reopening (who, when, why) after the month's lock; ValueError when it cannot."""
+    """Record a reopening (who, when, why) after the month's lock; ValueError, writing nothing,
+    when it cannot (not locked, or a later month is: ``ledger.close_order``)."""
     from beancount import loader
 
     from .locks import prepare_reopen

@@ -45,6 +45,8 @@ from typing import Any, Literal
 
 from beancount.core import data, flags
 
+from .close_order import closed_after, not_closed_yet, open_before, still_closed_after
+
 LOCK_TYPE = "mzledger-lock"
 REOPEN_TYPE = "mzledger-reopen"
 #: The generated file holding every lock and reopen entry, next to ``main.beancount``.
@@ -541,6 +543,28 @@ def is_locked(entries: Iterable[data.Directive], day: datetime.date) -> bool:
     return month_of(day) in locked_months(entries)
 
 
+def books_first_month(entries: Iterable[data.Directive]) -> str | None:
+    """The books' first month (see ``ledger.close_order``): of the earliest entry a lock
+    fingerprints other than an ``open`` or ``commodity``, else of the earliest ``open``."""
+    first: datetime.date | None = None
+    opened: datetime.date | None = None
+    for entry in entries:
+        if isinstance(entry, data.Open | data.Commodity):
+            if isinstance(entry, data.Open) and (opened is None or entry.date < opened):
+                opened = entry.date
+        elif is_fingerprinted(entry) and (first is None or entry.date < first):
+            first = entry.date
+    day = first or opened
+    return None if day is None else month_of(day)
+
+
+def earlier_months_open(entries: Sequence[data.Directive], month: str) -> list[str]:
+    """The months of the books before ``month`` not locked, oldest first: ``month`` closes
+    only when there are none."""
+    _check_month(month)
+    return open_before(month, books_first_month(entries), locked_months(entries))
+
+
 # ---------------------------------------------------------------------------------------------
 # What the command line writes
 
@@ -565,15 +589,20 @@ def prepare_lock(
     *,
     root: Path | str,
 ) -> LockFiles:
-    """Everything needed to lock ``month``; ValueError when it is already locked.
+    """Everything needed to lock ``month``; ValueError when it is already locked, or an
+    earlier month of the books is not (``ledger.close_order``).
 
     ``entries`` are the books as loaded (``beancount.loader.load_file``), ``root`` the books
     directory, where ``locks.beancount`` and the ``locks/`` directory live.
     """
     _check_month(month)
     history = lock_history(entries)
-    if month in history.in_force():
+    closed = history.in_force()
+    if month in closed:
         raise ValueError(f"{month} is already locked; reopen it first to lock it again")
+    blocking = open_before(month, books_first_month(entries), closed.keys())
+    if blocking:
+        raise ValueError(not_closed_yet(blocking))
     _check_after(history, month, when)
     fps = fingerprints(entries, month, root=root)
     text = manifest_json(fps)
@@ -589,11 +618,16 @@ def prepare_reopen(
     who: str,
     when: datetime.datetime,
 ) -> str:
-    """The reopen entry for ``month``; ValueError when it is not locked or has no reason."""
+    """The reopen entry for ``month``; ValueError when it is not locked, a later month is
+    (``ledger.close_order``), or it has no reason."""
     _check_month(month)
     history = lock_history(entries)
-    if month not in history.in_force():
+    closed = history.in_force()
+    if month not in closed:
         raise ValueError(f"{month} is not locked")
+    later = closed_after(month, closed.keys())
+    if later:
+        raise ValueError(still_closed_after(later))
     _check_after(history, month, when)
     return reopen_entry_text(month, reason, who, when)
 

@@ -2,8 +2,9 @@
 (余额调节表), the month's outstanding payments, and a machine-readable verdict.
 
 The month is a books month: entries dated in it (cash basis). Checks that fail keep the month
-open, among them batches of earlier clearing periods still unpaid at the month's end (the
-month's outstanding payments, listed with their amounts).
+open, among them an earlier month of the books not locked yet (months close in order, see
+``ledger.close_order``) and batches of earlier clearing periods still unpaid at the month's end
+(the month's outstanding payments, listed with their amounts).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from sqlalchemy import Connection, Engine, func, select, type_coerce
 from ledger.batching import totals_member, totals_unbatched
 from ledger.batching import unbatched as in_no_batch
 from ledger.chart import Chart
+from ledger.close_order import not_closed_yet
+from ledger.locks import earlier_months_open
 from ledger.models import (
     BankStatement,
     BankStatementLine,
@@ -126,6 +129,7 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
     first, last = month_bounds(month)
     result = CloseResult(month)
     entries, errors, _options = loader.load_file(str(main_file))
+    result.checks.append(_earlier_months_locked(entries, month))
     result.checks.append(
         CloseCheck("bean-check", not errors, [error_text(e) for e in errors[:MAX_LISTED]])
     )
@@ -274,6 +278,16 @@ def _held_decided(conn: Connection, month: str) -> CloseCheck:
             for setl_id, same_as, pooled in waiting[:MAX_LISTED]
         ],
     )
+
+
+def _earlier_months_locked(entries: list[data.Directive], month: str) -> CloseCheck:
+    """Months close in order (``ledger.close_order``): every earlier month of the books is
+    locked before this one can close."""
+    blocking = earlier_months_open(entries, month)
+    details = (
+        [f"{not_closed_yet(blocking)} (`mzledger close {blocking[0]} --lock`)"] if blocking else []
+    )
+    return CloseCheck("earlier-months-locked", not blocking, details)
 
 
 def _outstanding(engine: Engine, first: datetime.date, last: datetime.date) -> list[dict[str, str]]:

@@ -48,7 +48,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from ledger.batching import batch_key, batch_member, in_batch, totals_member
 from ledger.books import Books, BooksError
-from ledger.locks import LOCK_TYPE, REOPEN_TYPE, lock_history
+from ledger.close_order import months_between, out_of_order
+from ledger.locks import LOCK_TYPE, REOPEN_TYPE, books_first_month, lock_history
 from ledger.models import (
     MONEY_FIELDS,
     OTHER_FUND_FIELDS,
@@ -1006,15 +1007,6 @@ def _month_of(day: datetime.date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _months_between(first: str, last: str) -> list[str]:
-    year, month = int(first[:4]), int(first[5:])
-    out = []
-    while f"{year:04d}-{month:02d}" <= last:
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
 def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
         raw = json.loads(path.read_text("utf-8"))
@@ -1028,10 +1020,12 @@ def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
     """Every month of the books, first to last, with its close summary and lock state.
 
-    The books' months run from the first to the last dated entry (lock, reopen and Fava's own
-    entries left out, as they are dated when written), widened by any close summary or lock.
-    A month is locked when a lock is in force, else closed when its summary says can_close,
-    else open.
+    The books' months run from their first month (``ledger.locks.books_first_month``: months
+    between the chart's opening and the first entry are not the books' and need no close) to
+    the last dated entry (lock, reopen and Fava's own entries left out, as they are dated when
+    written), widened by any close summary or lock. A month is locked when a lock is in force,
+    else closed when its summary says can_close, else open. A locked month with an earlier
+    month not locked (``ledger.close_order``) is listed among the problems.
     """
     history = lock_history(entries)
     summaries: dict[str, Path] = {}
@@ -1041,6 +1035,7 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
             if PERIOD_RE.match(path.stem):
                 summaries[path.stem] = path
     months: set[str] = set(summaries)
+    dated: set[str] = set()
     for entry in entries:
         entry_type = getattr(entry, "type", None)
         if isinstance(entry_type, str) and (
@@ -1049,7 +1044,10 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
             continue
         date = getattr(entry, "date", None)
         if isinstance(date, datetime.date):
-            months.add(_month_of(date))
+            dated.add(_month_of(date))
+    first = books_first_month(entries)
+    if dated and first is not None:
+        months |= {first, max(dated)}
     months |= {lock.month for lock in history.locks}
     locks_by_month: dict[str, list[LockView]] = {}
     reopenings: list[Reopening] = []
@@ -1078,7 +1076,7 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
     in_force = history.in_force()
     out = []
     if months:
-        for month in _months_between(min(months), max(months)):
+        for month in months_between(min(months), max(months)):
             summary, problem = (None, None)
             if month in summaries:
                 summary, problem = _read_summary(summaries[month])
@@ -1105,7 +1103,9 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
                     problem,
                 )
             )
-    problems = tuple(p.message for p in history.problems)
+    problems = tuple(p.message for p in history.problems) + tuple(
+        out_of_order(first, in_force.keys())
+    )
     return MonthsOverview(tuple(out), tuple(reopenings), problems)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -90,6 +91,48 @@ def test_january_closes_locks_and_an_edit_is_caught(city: tuple[Path, Cli]) -> N
     assert '"mzledger-lock" "2023-01"' in history
     assert '"mzledger-reopen" "2023-01" "更正摘要"' in history
     clearing.write_text(original, "utf-8")
+
+
+def _lock_files(books: Path) -> dict[str, bytes]:
+    paths = [books / "locks.beancount", *sorted((books / "locks").glob("*"))]
+    return {p.relative_to(books).as_posix(): p.read_bytes() for p in paths if p.is_file()}
+
+
+def test_months_lock_and_reopen_in_order(city: tuple[Path, Cli]) -> None:
+    """用友's 结账 / 反结账 order: January before February, February reopened before January.
+    The city's books start in January (its first entries pay December's batches)."""
+    books, cli = city
+    before = _lock_files(books)
+    for lock in ((), ("--lock",)):
+        _code, out, _err = cli("close", "2023-02", "--books", "books", *lock, expect=4)
+        assert "FAIL earlier-months-locked" in out
+        assert "2023-01 is not closed yet: close it first" in out
+        assert "2023-02 cannot close" in out and "2023-02 locked" not in out
+        assert _lock_files(books) == before
+    summary = json.loads((books / "close" / "2023-02.json").read_text("utf-8"))
+    failed = [c for c in summary["checks"] if not c["ok"]]
+    assert [c["name"] for c in failed] == ["earlier-months-locked"]
+    assert failed[0]["details"] == [
+        "2023-01 is not closed yet: close it first (`mzledger close 2023-01 --lock`)"
+    ]
+    _code, out, _err = cli("close", "2023-01", "--books", "books", "--lock")
+    assert "ok   earlier-months-locked" in out and "2023-01 locked" in out
+    _code, out, _err = cli("close", "2023-02", "--books", "books", "--lock")
+    assert "ok   earlier-months-locked" in out and "2023-02 locked" in out
+    before = _lock_files(books)
+    _code, _out, err = cli("reopen", "2023-01", "--reason", "更正", "--books", "books", expect=1)
+    assert "2023-01: 2023-02, a later month, is still locked: reopen it first" in err
+    assert _lock_files(books) == before
+    cli("reopen", "2023-02", "--reason", "更正", "--books", "books")
+    cli("reopen", "2023-01", "--reason", "更正", "--books", "books")
+    history = (books / "locks.beancount").read_text("utf-8")
+    assert re.findall(r'custom ("mzledger-\w+" "\d{4}-\d\d")', history)[-4:] == [
+        '"mzledger-lock" "2023-01"',
+        '"mzledger-lock" "2023-02"',
+        '"mzledger-reopen" "2023-02"',
+        '"mzledger-reopen" "2023-01"',
+    ]
+    cli("check", "--books", "books")
 
 
 def test_a_missing_statement_line_keeps_the_month_open(tmp_path: Path) -> None:

@@ -358,6 +358,8 @@ def test_month_status_locked_closed_and_reopened(demo: Path) -> None:
     cli("close", "2023-01", "--lock", "--books", ".")
     cli("close", "2023-02", "--books", ".")
     body = Site(demo).get("?view=months")
+    # the chart opens in December, the books' first entries are of January: their first month
+    assert 'data-month="2022-12"' not in body
     assert 'data-month="2023-01" data-state="locked"' in body
     assert 'data-month="2023-02" data-state="closed"' in body
     assert 'data-month="2023-03" data-state="open"' in body

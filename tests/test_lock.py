@@ -14,7 +14,7 @@ import pytest
 from beancount import loader
 from beancount.core import data
 
-from ledger import locks
+from ledger import close_order, locks
 from ledger.plugins.lock import LockError
 
 from .conftest import Cli
@@ -328,6 +328,107 @@ def test_two_locked_months_editing_the_earlier_one(root: Path) -> None:
     [error] = lock_errors(root)
     assert error.message.startswith("locked month 2023-01 ")
     assert "(voucher 2023-01-记-0002)" in error.message
+
+
+DECEMBER = """\
+2022-12-28 * "财政专户" "拨付"
+  Assets:Bank  100.00 CNY
+  Assets:Fiscal"""
+
+
+def lock_files(root: Path) -> dict[str, bytes]:
+    """The locks file and every manifest, byte for byte."""
+    paths = [root / locks.LOCKS_FILE, *sorted((root / locks.LOCKS_DIR).glob("*"))]
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in paths if p.is_file()}
+
+
+def test_a_month_locks_only_after_every_earlier_month(root: Path) -> None:
+    entries, _, _ = load(root)
+    # The accounts open on 2022-12-01 (the chart's opening), the first entry is of January.
+    assert locks.books_first_month(entries) == "2023-01"
+    with pytest.raises(ValueError, match=r"^2023-01 is not closed yet: close it first$"):
+        locks.prepare_lock(entries, "2023-02", "张三", MAR_3, root=root)
+    assert locks.earlier_months_open(entries, "2023-02") == ["2023-01"]
+    assert locks.earlier_months_open(entries, "2023-01") == []
+    lock(root, "2023-01")
+    entries, _, _ = load(root)
+    # Months without an entry count: March has none, and still closes before April.
+    with pytest.raises(ValueError, match=r"^2023-02\.\.2023-03 are not closed yet: close them"):
+        locks.prepare_lock(entries, "2023-04", "张三", MAR_3, root=root)
+    lock(root, "2023-02", MAR_3)
+    lock(root, "2023-03", MAR_5)
+    entries, errors, _ = load(root)
+    assert errors == []
+    assert locks.locked_months(entries) == {"2023-01", "2023-02", "2023-03"}
+
+
+def test_a_month_reopens_only_after_every_later_month(root: Path) -> None:
+    lock(root, "2023-01")
+    lock(root, "2023-02", MAR_3)
+    entries, _, _ = load(root)
+    before = lock_files(root)
+    with pytest.raises(ValueError, match=r"^2023-02, a later month, is still locked: reopen it"):
+        locks.prepare_reopen(entries, "2023-01", REASON, "李四", MAR_5)
+    assert lock_files(root) == before
+    reopen(root, "2023-02", REASON)
+    reopen(root, "2023-01", REASON, MAR_6)
+    entries, errors, _ = load(root)
+    assert errors == []
+    assert locks.locked_months(entries) == set()
+    kept = [(e.type, e.values[0].value) for e in entries if isinstance(e, data.Custom)]
+    assert kept == [
+        ("mzledger-lock", "2023-01"),
+        ("mzledger-lock", "2023-02"),
+        ("mzledger-reopen", "2023-02"),
+        ("mzledger-reopen", "2023-01"),
+    ]
+
+
+def test_the_books_start_at_their_first_entry(root: Path) -> None:
+    write_manual(root, [])
+    entries, _, _ = load(root)
+    assert locks.books_first_month(entries) == "2022-12"  # only the chart's opens: its month
+    with pytest.raises(ValueError, match=r"^2022-12 is not closed yet"):
+        locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
+    # An entry before January makes December the books' first month, to be closed first.
+    write_manual(root, [DECEMBER, *BLOCKS])
+    entries, _, _ = load(root)
+    assert locks.books_first_month(entries) == "2022-12"
+    with pytest.raises(ValueError, match=r"^2022-12 is not closed yet: close it first$"):
+        locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
+    assert locks.books_first_month([]) is None
+
+
+def test_month_spans_and_a_lock_out_of_order(root: Path) -> None:
+    from reports.drilldown import month_statuses
+
+    assert close_order.months_between("2022-11", "2023-02") == [
+        "2022-11",
+        "2022-12",
+        "2023-01",
+        "2023-02",
+    ]
+    assert close_order.months_between("2023-02", "2023-01") == []
+    assert close_order.span(["2023-03", "2022-12", "2023-01"]) == "2022-12..2023-01, 2023-03"
+    assert close_order.open_before("2023-03", None, set()) == []
+    # Books locked out of order by an older mzledger: February locked, January open.
+    entries, _, _ = load(root)
+    text = locks.manifest_json(locks.fingerprints(entries, "2023-02", root=root))
+    (root / locks.LOCKS_DIR).mkdir()
+    (root / locks.manifest_relpath("2023-02")).write_text(text, "utf-8")
+    append_lock_entry(
+        root, locks.lock_entry_text("2023-02", locks.manifest_sha(text), "张三", MAR_3)
+    )
+    entries, errors, _ = load(root)
+    assert errors == []  # the books still load; the months page says what is wrong
+    overview = month_statuses(root, entries)
+    assert [m.month for m in overview.months] == ["2023-01", "2023-02"]
+    assert overview.problems == (
+        "2023-02 is locked while 2023-01, before it, is not: lock it or reopen 2023-02",
+    )
+    # Either way out: January locks (nothing before it), or February reopens (nothing after).
+    locks.prepare_lock(entries, "2023-01", "张三", MAR_5, root=root)
+    locks.prepare_reopen(entries, "2023-02", REASON, "李四", MAR_5)
 
 
 def test_removed_lock_entry_leaves_its_manifest_behind(root: Path) -> None:
