@@ -211,3 +211,31 @@ def test_fava_batch_csv_quotes_text_and_keeps_amounts(cli: Cli) -> None:
     assert (refund["hifp_pay"], refund["medfee_sumamt"]) == ("-12.30", "-100.00")
     assert refund["setl_time"] == "2023-01-05 09:00:00" and refund["refd_setl_flag"] == "1"
     assert by_id["S2"]["fixmedins_code"] == "H1" and by_id["S2"]["hifp_pay"] == "50.00"
+
+
+def test_query_csv_quotes_text_and_keeps_amounts() -> None:
+    """``mzledger query --format csv``: a payee or narration is text, an amount a number."""
+    from beancount.core.amount import Amount
+
+    from reports.query import QueryColumn, QueryResult
+    from reports.query import as_csv as query_csv
+
+    result = QueryResult(
+        columns=(
+            QueryColumn("payee", "str"),
+            QueryColumn("narration", "str"),
+            QueryColumn("number", "decimal"),
+            QueryColumn("position", "amount"),
+        ),
+        rows=((LINK, "-退费\r=1+1", Decimal("-12.30"), Amount(Decimal("-12.30"), "CNY")),),
+    )
+    text = query_csv(result)
+    # the CR inside the narration is quoted: one field, not a new row starting "=1+1"
+    assert '"\'=HYPERLINK(""http://x"")","\'-退费\r=1+1",-12.30,-12.30 CNY\r\n' in text
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row == {
+        "payee": "'" + LINK,
+        "narration": "'-退费\r=1+1",
+        "number": "-12.30",
+        "position": "-12.30 CNY",
+    }
