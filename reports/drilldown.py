@@ -13,7 +13,6 @@ English, what is wrong with one (the extension answers it with HTTP 400).
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -63,6 +62,8 @@ from ledger.models import (
 )
 from ledger.money import ZERO
 from ledger.register import MIGRATIONS, make_engine, resolve_url
+
+from .spreadsheet import csv_text, csv_writer
 
 T = TypeVar("T")
 
@@ -618,8 +619,10 @@ def page_of_settlement(
 
 
 def _csv_value(value: Any) -> str:
+    """A register value as CSV text: strings are text from the exports (names, codes, ids) and
+    formula-safe; numbers and dates are formatted here."""
     if type(value) is str:
-        return value
+        return csv_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -681,7 +684,7 @@ def iter_batch_csv(engine: Engine, batch_id: int, chunk: int = CSV_CHUNK) -> Ite
     columns, formats = _csv_plan()
     plan = list(enumerate(formats, start=1))
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv_writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield "\ufeff" + buffer.getvalue()
     with engine.connect() as conn:

@@ -15,7 +15,6 @@ a float: ``as_table`` (aligned, CJK characters two columns wide), ``as_csv`` (a 
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -35,6 +34,8 @@ from beancount.core.inventory import Inventory
 from beancount.core.position import Position
 from beancount.parser import printer
 from beanquery import types as bq_types
+
+from .spreadsheet import csv_text, csv_writer
 
 
 class QueryError(Exception):
@@ -364,13 +365,19 @@ def as_table(result: QueryResult) -> str:
 
 
 def as_csv(result: QueryResult) -> str:
-    """CSV with a header row of the column names; numbers exact, without separators."""
+    """CSV with a header row of the column names; numbers exact, without separators; text
+    (payees, narrations, tags and links) formula-safe (``reports.spreadsheet``)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv_writer(buffer)
     writer.writerow([column.name for column in result.columns])
     for row in result.rows:
-        writer.writerow([text_value(value) for value in row])
+        writer.writerow([_csv_cell(value) for value in row])
     return buffer.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    text = text_value(value)
+    return csv_text(text) if isinstance(value, str | set | frozenset) else text
 
 
 def as_json(result: QueryResult) -> str:

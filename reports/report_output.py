@@ -25,6 +25,7 @@ from ledger.books import atomic_write
 
 from .fund_report import AccountRow, Breakdown, BreakdownRow, Check, Figures, MonthReport
 from .ledgers import DetailLedger, Month, TrialBalance, direction
+from .spreadsheet import Formula, set_value
 from .svg_charts import Series, bar_chart
 
 MONEY_FORMAT = "#,##0.00"
@@ -240,7 +241,7 @@ class _Sheet:
 
     def text(self, value: str, font: Any = None) -> None:
         self.row += 1
-        cell = self.sheet.cell(row=self.row, column=1, value=value)
+        cell = set_value(self.sheet.cell(row=self.row, column=1), value)
         if font is not None:
             cell.font = font
 
@@ -251,7 +252,7 @@ class _Sheet:
         """A header row; ``merges`` are (first, last) column ranges merged across."""
         self.row += 1
         for column, value in enumerate(values, start=1):
-            cell = self.sheet.cell(row=self.row, column=column, value=value)
+            cell = set_value(self.sheet.cell(row=self.row, column=column), value)
             cell.font = self.bold
             cell.fill = self.header_fill
             cell.border = self.border
@@ -270,7 +271,7 @@ class _Sheet:
     ) -> int:
         self.row += 1
         for column, value in enumerate(values, start=1):
-            cell = self.sheet.cell(row=self.row, column=column, value=value)
+            cell = set_value(self.sheet.cell(row=self.row, column=column), value)
             cell.border = self.border
             fmt = formats[column - 1] if column - 1 < len(formats) else None
             if fmt is not None and not isinstance(value, str):
@@ -318,7 +319,7 @@ def _month_sheet(workbook: Any, report: MonthReport) -> None:
                 row.difference,
                 row.register_ytd,
                 row.ytd_difference,
-                f'=IF(AND(ROUND(C{r}-G{r},2)=0,ROUND(D{r}-I{r},2)=0),"一致","不一致")',
+                Formula(f'=IF(AND(ROUND(C{r}-G{r},2)=0,ROUND(D{r}-I{r},2)=0),"一致","不一致")'),
             ],
             money,
             total=row.kind != "account",
@@ -449,7 +450,7 @@ def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> N
                 row.ytd_credit,
                 row.closing_debit,
                 row.closing_credit,
-                f"=ROUND(C{r}-D{r}+E{r}-F{r}-(I{r}-J{r}),2)",
+                Formula(f"=ROUND(C{r}-D{r}+E{r}-F{r}-(I{r}-J{r}),2)"),
             ],
             formats,
         )
@@ -475,7 +476,7 @@ def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> N
             t.ytd_credit,
             t.closing_debit,
             t.closing_credit,
-            f'=IF(AND({sums},C{r}=D{r},E{r}=F{r},G{r}=H{r},I{r}=J{r}),"平衡","不平衡")',
+            Formula(f'=IF(AND({sums},C{r}=D{r},E{r}=F{r},G{r}=H{r},I{r}=J{r}),"平衡","不平衡")'),
         ],
         formats,
         total=True,
