@@ -356,7 +356,7 @@ def _to_hold(session: BulkSession, file_ids: list[int], before: int) -> bool:
     keep = " ON COMMIT DROP" if session.dialect == "postgresql" else ""
     session.run(
         f"CREATE TEMPORARY TABLE mzledger_new_keys{keep} AS "
-        f"SELECT psn_no, setl_time, id FROM settlements WHERE id > {int(before)} "
+        f"SELECT psn_no, setl_time, setl_period, id FROM settlements WHERE id > {int(before)} "
         # a refund's rules refuse a second refund of one settlement
         "AND init_setl_id IS NULL"
     )
@@ -365,7 +365,9 @@ def _to_hold(session: BulkSession, file_ids: list[int], before: int) -> bool:
         int(row[0])
         for row in session.rows(
             "SELECT k.id FROM mzledger_new_keys k WHERE EXISTS (SELECT 1 FROM settlements o "
-            "WHERE o.psn_no = k.psn_no AND o.setl_time = k.setl_time AND o.id < k.id) "
+            # the month: PostgreSQL looks in that month's partition only
+            "WHERE o.psn_no = k.psn_no AND o.setl_time = k.setl_time "
+            "AND o.setl_period = k.setl_period AND o.id < k.id) "
             "ORDER BY k.psn_no, k.setl_time, k.id"
         )
     ]
