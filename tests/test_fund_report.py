@@ -22,7 +22,7 @@ import pytest
 from beancount import loader
 from beancount.core import data
 from openpyxl import load_workbook
-from sqlalchemy import Engine, text
+from sqlalchemy import Date, Engine, bindparam, text
 
 from ledger.books import Books
 from ledger.chart import Chart, load_chart
@@ -93,7 +93,11 @@ WHERE p.paid_on BETWEEN :first AND :last
 
 def register_rows(engine: Engine, first: datetime.date, last: datetime.date) -> list[Any]:
     with engine.connect() as conn:
-        return list(conn.execute(text(REGISTER_SQL), {"first": first, "last": last}))
+        # typed: sqlite3's default date adapter is deprecated from Python 3.12
+        query = text(REGISTER_SQL).bindparams(
+            bindparam("first", type_=Date), bindparam("last", type_=Date)
+        )
+        return list(conn.execute(query, {"first": first, "last": last}))
 
 
 def fen(value: Any) -> Decimal:
