@@ -796,7 +796,10 @@ def fava(
 
     with _user_errors():
         books = Books(books_dir)
-        books.read_config()
+        config = books.read_config()
+        # as every command does: the register at the newest migration (Fava's own pages open
+        # it read-only and refuse an older schema)
+        open_register(resolve_url(config.db_url, books.root)).dispose()
     mode = [] if edit else ["--read-only"]
     # Fava runs an importer's extract on a GET, read-only or not: our importers write the
     # register only when this flag says the clerk started Fava to change the books.

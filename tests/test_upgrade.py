@@ -176,3 +176,17 @@ def check_fava(books: Path, fava: str, february: list[str]) -> None:
     assert status == 200
     assert 'data-month="2023-01" data-state="locked"' in page, page
     assert 'data-month="2023-02" data-state="open"' in page, page
+
+
+def test_fava_first_after_upgrade(upgraded: Path) -> None:
+    """Fava as the first command after an upgrade: `mzledger fava` brings the register to the
+    newest migration before Fava opens it read-only (the 门诊统筹 page refused the old schema)."""
+    assert register_revision(upgraded) != SCHEMA_HEAD
+    with running_fava(upgraded) as fava:
+        assert register_revision(upgraded) == SCHEMA_HEAD
+        _status, landed, _page = get(fava + "/")
+        bfile = landed.removeprefix(fava + "/").split("/")[0]
+        status, _, page = get(f"{fava}/{bfile}/extension/MzLedger/?period=2023-01")
+        assert status == 200
+        links = clearing_links(upgraded, "2023-01")
+        assert links and all(link in page for link in links)
