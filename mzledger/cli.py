@@ -56,6 +56,7 @@ from ledger.chart import Chart, ChartError, load_chart
 from ledger.register import open_register, resolve_url
 from ledger.register_lock import (
     DEFAULT_WAIT_SECONDS,
+    RegisterBusy,
     RegisterLockError,
     hold_register,
     lock_wait_seconds,
@@ -189,7 +190,11 @@ def init(
             wait = lock_wait_seconds(
                 existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS
             )
-            _hold(books.root, resolve_url(db, books.root), wait, "init")
+            try:
+                _hold(books.root, resolve_url(db, books.root), wait, "init")
+            except RegisterBusy:
+                created = False  # another init has the directory: its to keep or remove
+                raise
             initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
     except typer.Exit:
         if created:  # nothing claims books that do not exist
