@@ -9,6 +9,7 @@ MZLEDGER_TEST_CONCURRENT_RUNS (default 3) sets how many times the two-imports ra
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import os
@@ -289,6 +290,16 @@ def test_post_statement_close_and_reopen_wait_for_a_running_import(
     assert (books / "locks.beancount").read_bytes() == locks
 
 
+def _wait_until_open(process: subprocess.Popen[str], path: Path) -> None:
+    """Until ``process`` has ``path`` open (Linux: /proc), i.e. it is past its start."""
+    fds = Path(f"/proc/{process.pid}/fd")
+    while process.poll() is None:
+        with contextlib.suppress(OSError):  # a descriptor closed while being looked at
+            if any(os.readlink(fd) == str(path) for fd in fds.iterdir()):
+                return
+        time.sleep(0.02)
+
+
 def test_readers_wait_for_a_writer_that_locked_them_out(tmp_path: Path, cli: Cli) -> None:
     """SQLite: a writer whose pages spill holds readers off until it ends. A reader waits
     for it up to the limit (before: 10 s, then "database is locked"), and says so past it."""
@@ -304,7 +315,8 @@ def test_readers_wait_for_a_writer_that_locked_them_out(tmp_path: Path, cli: Cli
             "register: cannot use the database: database is locked\n",
         )
         reader = _mzledger(tmp_path, "check", "--books", "books")
-        time.sleep(OLD_BUSY_TIMEOUT + 1)  # longer than a reader used to wait
+        _wait_until_open(reader, Path(database))
+        time.sleep(OLD_BUSY_TIMEOUT + 0.5)  # longer than a reader used to wait
         assert reader.poll() is None
         release()
     assert "ok: 0 transactions" in _landed(_finish(reader))
