@@ -16,12 +16,13 @@ Generated files are byte-for-byte reproducible from the register and the data fi
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import re
 import shutil
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from beancount.core import data
 
 from .locks import LOCKS_FILE, LOCKS_HEADER
 from .queries import QUERIES_FILE, render_queries
+from .register_lock import DEFAULT_WAIT_SECONDS
 
 CONFIG_NAME = "mzledger.toml"
 #: Fava's import page: its configuration (written by `init`) and where uploads land.
@@ -61,6 +63,9 @@ class BooksConfig:
     region: str
     db_url: str
     title: str
+    # How long a writing command waits for another one (ledger.register_lock); not a setting
+    # that makes other books, so `init` compares the others only.
+    lock_wait_seconds: float = field(default=DEFAULT_WAIT_SECONDS, compare=False)
 
     @staticmethod
     def default_title(region: str) -> str:
@@ -73,6 +78,12 @@ class BooksConfig:
             f"db = {_toml_str(self.db_url)}  # the register; a relative SQLite path is "
             "relative to this directory\n"
             f"title = {_toml_str(self.title)}\n"
+            + (
+                f"lock_wait_seconds = {self.lock_wait_seconds:g}  # how long a command waits "
+                "for another one writing these books\n"
+                if self.lock_wait_seconds != DEFAULT_WAIT_SECONDS
+                else ""
+            )
         )
 
 
@@ -152,10 +163,17 @@ class Books:
                 f"{self.config_path}: region: not a region code (found {region!r}, "
                 "expected 6 digits such as 210300)"
             )
+        wait = raw.get("lock_wait_seconds", DEFAULT_WAIT_SECONDS)
+        if isinstance(wait, bool) or not isinstance(wait, int | float) or not 0 <= wait < math.inf:
+            raise BooksError(
+                f"{self.config_path}: lock_wait_seconds: not a number of seconds (found "
+                f"{wait!r}, expected a number >= 0 such as 600)"
+            )
         return BooksConfig(
             region=region,
             db_url=str(raw.get("db", DEFAULT_DB_URL)),
             title=str(raw.get("title", BooksConfig.default_title(region))),
+            lock_wait_seconds=float(wait),
         )
 
 
@@ -303,6 +321,7 @@ def initialise(books: Books, config: BooksConfig) -> None:
                 f"{books.config_path}: already initialised with other settings "
                 f"(found {existing}, asked {config}); edit the file to change them"
             )
+        config = existing  # keeps what init has no option for (lock_wait_seconds)
     elif not re.fullmatch(r"\d{6}", config.region):
         raise BooksError(
             f"--region: not a region code (found '{config.region}', expected 6 digits)"

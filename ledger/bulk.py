@@ -70,7 +70,7 @@ class BulkSession(Protocol):
 class _SqliteSession:
     dialect = "sqlite"
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
         import adbc_driver_sqlite.dbapi as adbc_sqlite
 
         self.connection = adbc_sqlite.connect(path, autocommit=True)
@@ -79,7 +79,7 @@ class _SqliteSession:
         # threads: helper threads for the sorts of the index builds at the end
         pragmas = (
             f"cache_size=-{CACHE_KIB}",
-            "busy_timeout=10000",
+            f"busy_timeout={busy_timeout_ms}",  # as the engine's (ledger.register)
             f"threads={os.cpu_count() or 1}",
         )
         for pragma in pragmas:
@@ -223,7 +223,12 @@ def bulk_session(engine: Engine) -> Iterator[BulkSession]:
         database = engine.url.database
         if not database or database == ":memory:":
             raise ValueError("the bulk path needs a register file")
-        session = _SqliteSession(database)
+        raw = engine.raw_connection()
+        try:
+            busy = int(raw.cursor().execute("PRAGMA busy_timeout").fetchone()[0])
+        finally:
+            raw.close()
+        session = _SqliteSession(database, busy)
         try:
             # the write lock from the start: one writer at a time, as a posting expects
             session.run("BEGIN IMMEDIATE")

@@ -11,9 +11,11 @@ import datetime
 import getpass
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -52,6 +54,13 @@ from ledger.books import (
 )
 from ledger.chart import Chart, ChartError, load_chart
 from ledger.register import open_register, resolve_url
+from ledger.register_lock import (
+    DEFAULT_WAIT_SECONDS,
+    RegisterBusy,
+    RegisterLockError,
+    hold_register,
+    lock_wait_seconds,
+)
 from reports.policy import Policy, PolicyError, load_policy, shipped_policy
 
 if TYPE_CHECKING:
@@ -99,24 +108,65 @@ def refuse(*lines: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """The drivers' operational errors that reach us unwrapped by SQLAlchemy (the bulk path's
+    ADBC and raw psycopg connections): of the drivers this command loaded, no others."""
+    loaded = (sys.modules.get(name) for name in ("adbc_driver_manager", "psycopg", "sqlite3"))
+    return tuple(module.OperationalError for module in loaded if module is not None)
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Known failures of the user's environment become a message and exit 1, not a traceback."""
     try:
         yield
-    except (BooksError, ChartError, PolicyError) as exc:
+    except (BooksError, ChartError, PolicyError, RegisterLockError) as exc:
         refuse(str(exc))
     except OperationalError as exc:
         refuse(f"register: cannot use the database: {exc.orig}")
     except IntegrityError as exc:  # a check of ours should have come first: say what and stop
         refuse(f"register: the database refused the change, nothing was written: {exc.orig}")
+    except Exception as exc:
+        if isinstance(exc, _driver_errors()):
+            refuse(f"register: cannot use the database: {exc}")
+        raise
 
 
-def _open(books_dir: Path) -> tuple[Books, BooksConfig, Chart, Engine]:
+# The command being run: a writing command's hold on the books ends when its context closes.
+_invocation: ContextVar[typer.Context | None] = ContextVar("invocation", default=None)
+
+
+@app.callback()
+def _every_command(ctx: typer.Context) -> None:
+    _invocation.set(ctx)
+    ctx.call_on_close(lambda: _invocation.set(None))
+
+
+def _hold(root: Path, url: str, wait: float, command: str) -> None:
+    """Hold the books and the register until the command ends (ledger.register_lock): a
+    second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
+    ctx = _invocation.get()
+    if ctx is None:
+        raise RuntimeError("a writing command runs inside the mzledger command line")
+    ctx.with_resource(
+        hold_register(root, url, command, wait, lambda line: err.print(line, markup=False))
+    )
+
+
+def _open(
+    books_dir: Path, *, writing: str | None = None
+) -> tuple[Books, BooksConfig, Chart, Engine]:
+    """The books and their register; ``writing`` (the command's name) when the command writes
+    either: then it holds them first, before it reads or migrates anything."""
     books = Books(books_dir)
     config = books.read_config()
+    url = resolve_url(config.db_url, books.root)
+    wait = lock_wait_seconds(config.lock_wait_seconds)
+    if writing is not None:
+        _hold(books.root, url, wait, writing)
     chart = load_chart(books.chart_path)
-    engine = open_register(resolve_url(config.db_url, books.root))
+    # a reader waits for a writer's commit as long as a writer waits for another
+    engine = open_register(url, wait)
     return books, config, chart, engine
 
 
@@ -131,8 +181,25 @@ def init(
 ) -> None:
     """Create a books directory: settings, chart, main.beancount, an empty register."""
     books = Books(directory)
-    with _user_errors():
-        initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
+    created = not books.root.exists()
+    try:
+        with _user_errors():
+            # made here for its lock file; removed below as initialise would have
+            books.root.mkdir(parents=True, exist_ok=True)
+            existing = books.read_config() if books.config_path.exists() else None
+            wait = lock_wait_seconds(
+                existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS
+            )
+            try:
+                _hold(books.root, resolve_url(db, books.root), wait, "init")
+            except RegisterBusy:
+                created = False  # another init has the directory: its to keep or remove
+                raise
+            initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
+    except typer.Exit:
+        if created:  # nothing claims books that do not exist
+            shutil.rmtree(books.root, ignore_errors=True)
+        raise
     out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
 
 
@@ -213,7 +280,7 @@ def import_settlements_command(
 ) -> None:
     """Import settlement results (CSV, JSON Lines, JSON, raw 2207 responses, XLSX)."""
     with _user_errors():
-        _books, _config, _chart, engine = _open(books_dir)
+        _books, _config, _chart, engine = _open(books_dir, writing="import settlements")
         with _progress_bar() as progress:
             result = import_settlements(engine, files, institution=institution, progress=progress)
     _print_import(result)
@@ -327,9 +394,10 @@ def _import_list(
     file: Path,
     importer: Callable[[Engine, Path], tuple[ListImport, list[Problem]]],
     what: str,
+    command: str,
 ) -> None:
     with _user_errors():
-        _books, _config, _chart, engine = _open(books_dir)
+        _books, _config, _chart, engine = _open(books_dir, writing=command)
         summary, problems = importer(engine, file)
     if problems:
         refuse(
@@ -350,7 +418,7 @@ def import_institutions_command(
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import the institution list: code, name, type, level, specialty, region."""
-    _import_list(books_dir, file, import_institutions, "institutions")
+    _import_list(books_dir, file, import_institutions, "institutions", "import institutions")
 
 
 @import_app.command("persons")
@@ -361,7 +429,7 @@ def import_persons_command(
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
-    _import_list(books_dir, file, import_persons, "records")
+    _import_list(books_dir, file, import_persons, "records", "import persons")
 
 
 @import_app.command("platform-totals")
@@ -380,7 +448,7 @@ def import_platform_totals_command(
     from reports.platform_totals import read_platform_totals, register_totals, render_comparison
 
     with _user_errors():
-        _books, _config, _chart, engine = _open(books_dir)
+        _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
         try:
             ours = register_totals(engine, period)
         except ValueError as exc:
@@ -422,7 +490,7 @@ def import_statement_command(
     from postings.statement_import import import_statement
 
     with _user_errors():
-        books, config, chart, engine = _open(books_dir)
+        books, config, chart, engine = _open(books_dir, writing="import statement")
         try:
             bank_layout = load_layout(layout)
         except LayoutError as exc:
@@ -480,7 +548,7 @@ def post(
     from postings.period import post_period
 
     with _user_errors():
-        books, config, chart, engine = _open(books_dir)
+        books, config, chart, engine = _open(books_dir, writing="post")
         result = post_period(engine, books, config, chart, period, paid_on, replace=replace)
     if result.problems:
         refuse(*result.problems, f"refused: nothing was posted for {period}")
@@ -688,7 +756,11 @@ def close(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="MONTH") from None
     with _user_errors():
-        books, _config, chart, engine = _open(books_dir)
+        # held with --lock or without: the summary it writes is of one moment of the books
+        # and the register, not of a post half done
+        books, _config, chart, engine = _open(
+            books_dir, writing="close --lock" if lock else "close"
+        )
         result = close_month(books.main, engine, chart, month)
         summary = books.root / "close" / f"{month}.json"
         atomic_write(summary, result.summary_json())
@@ -726,7 +798,7 @@ def reopen(
 ) -> None:
     """Remove a month's lock, with a reason that stays on record (who, when, why)."""
     with _user_errors():
-        books, _config, chart, _engine = _open(books_dir)
+        books, _config, chart, _engine = _open(books_dir, writing="reopen")
         try:
             reopen_month(books, month, reason, getpass.getuser(), _now(), chart.opened_on)
         except ValueError as exc:
@@ -819,6 +891,9 @@ def demo(
 
     exports = directory / "exports"
     files = {path.name: path for path in synth.write_city(synth.CitySpec(), exports)}
+    with _user_errors():  # its steps run inside the one hold
+        wait = lock_wait_seconds(DEFAULT_WAIT_SECONDS)
+        _hold(directory, resolve_url(DEFAULT_DB_URL, directory), wait, "demo")
     init(directory)
     import_institutions_command(files["institutions.csv"], books_dir=directory)
     if "persons.csv" in files:

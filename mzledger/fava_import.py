@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import beangulp
@@ -27,6 +28,7 @@ from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
 from ledger.books import Books, BooksConfig
 from ledger.chart import Chart, load_chart
 from ledger.register import open_register, resolve_url
+from ledger.register_lock import RegisterLockError, hold_register, lock_wait_seconds
 from postings.statement_import import FUNDS, import_statement
 
 EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
@@ -48,17 +50,32 @@ def _require_edit() -> None:
         )
 
 
+# The holder's name a waiting command shows: the import page of `mzledger fava --edit`.
+FAVA_COMMAND = "fava --edit (import page)"
+
+
 @contextmanager
 def _opened(root: Path) -> Iterator[tuple[Books, BooksConfig, Chart, Engine]]:
-    """The books and their register, as ``mzledger`` commands open them."""
+    """The books and their register, as ``mzledger`` commands open them, held as a writing
+    command holds them (``ledger.register_lock``): an extract waits for a command writing the
+    books, saying so on Fava's console, and is refused at the limit."""
     books = Books(root)
     config = books.read_config()
-    chart = load_chart(books.chart_path)
-    engine = open_register(resolve_url(config.db_url, books.root))
-    try:
+    url = resolve_url(config.db_url, books.root)
+    with ExitStack() as stack:
+        try:
+            wait = lock_wait_seconds(config.lock_wait_seconds)
+            stack.enter_context(hold_register(books.root, url, FAVA_COMMAND, wait, _say_waiting))
+        except RegisterLockError as exc:
+            raise ImportRefused(f"登记簿暂不可用，未导入任何内容。\n{exc}") from None
+        chart = load_chart(books.chart_path)
+        engine = open_register(url, wait)
+        stack.callback(engine.dispose)
         yield books, config, chart, engine
-    finally:
-        engine.dispose()
+
+
+def _say_waiting(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _refuse(problems: list[str], what: str) -> ImportRefused:

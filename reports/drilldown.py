@@ -62,6 +62,7 @@ from ledger.models import (
 )
 from ledger.money import ZERO
 from ledger.register import MIGRATIONS, make_engine, resolve_url
+from ledger.register_lock import RegisterLockError, lock_wait_seconds
 
 from .spreadsheet import csv_text, csv_writer
 
@@ -207,7 +208,9 @@ def open_register_readonly(root: Path) -> Engine:
     newest is refused (any mzledger command brings it up to date)."""
     try:
         config = Books(root).read_config()
-    except BooksError as exc:
+        # SQLite: how long a page waits for an import's commit (ledger.register.busy_timeout_ms)
+        wait = lock_wait_seconds(config.lock_wait_seconds)
+    except (BooksError, RegisterLockError) as exc:
         raise RegisterUnavailable(str(exc)) from None
     url = make_url(resolve_url(config.db_url, root))
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -221,9 +224,9 @@ def open_register_readonly(root: Path) -> Engine:
             database=f"file:{quote(str(path.resolve()))}",
             query={"mode": "ro", "uri": "true"},
         )
-        engine = make_engine(readonly.render_as_string(hide_password=False))
+        engine = make_engine(readonly.render_as_string(hide_password=False), wait)
     else:
-        engine = make_engine(url.render_as_string(hide_password=False))
+        engine = make_engine(url.render_as_string(hide_password=False), wait)
         if engine.dialect.name == "postgresql":
             engine = engine.execution_options(postgresql_readonly=True)
     alembic_config = Config()
