@@ -345,7 +345,9 @@ def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> No
     from importers.held import decide_held
 
     with _user_errors():
-        _books, _config, _chart, engine = _open(books_dir)
+        _books, _config, _chart, engine = _open(
+            books_dir, writing=f"held {'accept' if accept else 'reject'}"
+        )
         problems = decide_held(
             engine,
             setl_id,
@@ -867,11 +869,10 @@ def fava(
     from fava.cli import main as fava_main
 
     with _user_errors():
-        books = Books(books_dir)
-        config = books.read_config()
         # as every command does: the register at the newest migration (Fava's own pages open
         # it read-only and refuse an older schema)
-        open_register(resolve_url(config.db_url, books.root)).dispose()
+        books, _config, _chart, engine = _open(books_dir)
+        engine.dispose()
     mode = [] if edit else ["--read-only"]
     # Fava runs an importer's extract on a GET, read-only or not: our importers write the
     # register only when this flag says the clerk started Fava to change the books.
