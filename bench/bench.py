@@ -28,10 +28,10 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from .data import ROOT, Dataset, Spec, dataset
-from .fava_probe import data_layer, fava_session, pick_targets
-from .procs import Measured, StepFailed, mzledger, run
-from .report import Figure, machine, markdown, steps_markdown, times
+from bench.data import ROOT, Dataset, Spec, dataset
+from bench.fava_probe import data_layer, fava_session, pick_targets
+from bench.procs import Measured, StepFailed, mzledger, run
+from bench.report import Figure, machine, markdown, steps_markdown, times
 
 MILLION = 1_000_000
 NAIVE_ROWS = 100_000
@@ -565,7 +565,7 @@ class Bench:
             timing = fava["data_layer"][key]
             figures.append(
                 Figure(
-                    f"{label}, `reports.drilldown` directly, median of {timing['calls']}",
+                    f"{label}, `reports.fava.drilldown` directly, median of {timing['calls']}",
                     f"≤ {LOOKUP_TARGET * 1000:g} ms",
                     _timing(timing),
                     float(timing["median_seconds"]),

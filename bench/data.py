@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .procs import Measured, run
+from bench.procs import Measured, run
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTH_SOURCE = ROOT / "mzledger" / "synth.py"

@@ -4,7 +4,7 @@ API and the 门诊统筹 extension's pages; and the extension's data layer calle
 Routes (Fava 1.30): ``/`` redirects to ``/<bfile>/income_statement/`` (the slug is read from
 that redirect); the income statement's data is the JSON API ``/<bfile>/api/income_statement``
 (``fava.json_api.get_income_statement``: the trees and interval charts the page draws). The
-extension (``reports.fava_ext``, class ``MzLedger``) serves ``/<bfile>/extension/MzLedger/``
+extension (``reports.fava.extension``, class ``MzLedger``) serves ``/<bfile>/extension/MzLedger/``
 with ``?view=lookup&setl_id=...`` and ``?view=batch&link=clr-...&page=N`` (100 rows a page).
 Fava loads the books lazily, on its first request: the start time includes the load.
 """
@@ -23,10 +23,9 @@ from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import func, select
 
+from bench.procs import Background, Measured, mzledger
 from ledger.models import ClearingBatch, Settlement
-from reports import drilldown
-
-from .procs import Background, Measured, mzledger
+from reports.fava import drilldown
 
 EXTENSION = "MzLedger"
 REPEATS = 7
@@ -110,7 +109,7 @@ def _last_page(rows: int, per_page: int = drilldown.DEFAULT_PER_PAGE) -> int:
 
 
 def data_layer(books: Path, targets: Targets) -> dict[str, Any]:
-    """The extension's queries (``reports.drilldown``) called in this process, no HTTP."""
+    """The extension's queries (``reports.fava.drilldown``) called in this process, no HTTP."""
     engine = drilldown.open_register_readonly(books)
     per_page = drilldown.DEFAULT_PER_PAGE
 

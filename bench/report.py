@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .procs import Measured
+from bench.procs import Measured
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 import beangulp
 from beancount.core import data
 
-from .settlement_rows import SettlementRow, read_settlements
-from .sources import SourceError, detect_format, open_source
+from importers.settlements.rows import SettlementRow, read_settlements
+from importers.sources import SourceError, detect_format, open_source
 
 IDENTIFYING_FIELDS = frozenset({"setl_id", "hifp_pay", "psn_no"})
 

@@ -12,11 +12,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from importers.fields import code_problem, text_problem
+from importers.lists import ListImport, begin_file, end_file, read_list
 from ledger.models import Institution
-
-from .fields import code_problem, text_problem
-from .lists import ListImport, begin_file, end_file, read_list
-from .problems import Problem
+from ledger.problems import Problem
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")

@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
+from importers.settlements.loader import earlier_import, file_sha256
+from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.models import ImportedFile
-
-from .loader import earlier_import, file_sha256
-from .problems import Problem
-from .sources import SourceError, missing_columns, open_source, shape_problem
+from ledger.problems import Problem
 
 RowParser = Callable[[dict[str, Any], str], tuple[dict[str, Any], list[Problem]]]
 

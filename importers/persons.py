@@ -13,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from importers.fields import code_problem
+from importers.lists import ListImport, begin_file, end_file, read_list
 from ledger.models import PERSON_RECORDS, PersonRecord
-
-from .fields import code_problem
-from .lists import ListImport, begin_file, end_file, read_list
-from .problems import Problem
+from ledger.problems import Problem
 
 REQUIRED = ("psn_no", "record", "begndate", "enddate")
 

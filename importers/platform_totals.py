@@ -1,5 +1,5 @@
 """Keeping the platform's 3201 totals of a month in the register, so that `close` compares
-them. The file is read and checked by ``reports.platform_totals.read_platform_totals``; the
+them. The file is read and checked by ``reports.controls.platform_totals.read_platform_totals``; the
 last file imported for a month replaces the month's figures (a corrected file from the platform
 supersedes the first), in one transaction."""
 
@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
+from importers.settlements.loader import earlier_import
 from ledger.models import ImportedFile, PlatformTotal
-
-from .loader import earlier_import
 
 
 def store_platform_totals(

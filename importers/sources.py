@@ -22,7 +22,7 @@ from typing import IO, Any
 
 import charset_normalizer
 
-from .problems import Problem
+from ledger.problems import Problem
 
 SAMPLE_BYTES = 64 * 1024
 FORMATS = ("csv", "jsonl", "json", "xlsx")

@@ -45,11 +45,10 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import beangulp
 from beancount.core import data
 
+from importers.fields import text_problem
+from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
 from ledger.money import parse_amount
-
-from .fields import text_problem
-from .problems import Problem
-from .sources import SAMPLE_BYTES, csv_dialect, detect_encoding
+from ledger.problems import Problem
 
 if TYPE_CHECKING:
     import _csv

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from beancount.core import data
 
-from .locks import LOCKS_FILE, LOCKS_HEADER
-from .queries import QUERIES_FILE, render_queries
-from .register_lock import DEFAULT_WAIT_SECONDS
+from ledger.locks import LOCKS_FILE, LOCKS_HEADER
+from ledger.queries import QUERIES_FILE, render_queries
+from ledger.register_lock import DEFAULT_WAIT_SECONDS
 
 CONFIG_NAME = "mzledger.toml"
 #: Fava's import page: its configuration (written by `init`) and where uploads land.
@@ -311,8 +311,8 @@ def initialise(books: Books, config: BooksConfig) -> None:
     The register is created first: if it cannot be (an unreachable PostgreSQL, say), no
     settings file claims books that do not exist.
     """
-    from .chart import DEFAULT_CHART_TEXT, load_chart, render_accounts
-    from .register import open_register, resolve_url
+    from ledger.chart import DEFAULT_CHART_TEXT, load_chart, render_accounts
+    from ledger.register import open_register, resolve_url
 
     if books.config_path.exists():
         existing = books.read_config()
@@ -356,7 +356,7 @@ def lock_month(
     """
     from beancount import loader
 
-    from .locks import prepare_lock
+    from ledger.locks import prepare_lock
 
     entries, _errors, _options = loader.load_file(str(books.main))
     files = prepare_lock(entries, month, who, when, root=books.root)
@@ -378,7 +378,7 @@ def reopen_month(
     when it cannot (not locked, or a later month is: ``ledger.close_order``)."""
     from beancount import loader
 
-    from .locks import prepare_reopen
+    from ledger.locks import prepare_reopen
 
     entries, _errors, _options = loader.load_file(str(books.main))
     _append_lock_entry(books, prepare_reopen(entries, month, reason, who, when))
@@ -386,7 +386,7 @@ def reopen_month(
 
 
 def _append_lock_entry(books: Books, entry_text: str) -> None:
-    from .locks import append_to_locks_file
+    from ledger.locks import append_to_locks_file
 
     existing = books.locks.read_text("utf-8") if books.locks.exists() else None
     atomic_write(books.locks, append_to_locks_file(existing, entry_text))

@@ -39,8 +39,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from sqlalchemy import Connection, Engine
 
-from .batching import lock_for_import
-from .partitions import partition_name
+from ledger.batching import lock_for_import
+from ledger.partitions import partition_name
 
 CACHE_KIB = 32 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
 SORT_CACHE_KIB = 8 * 1024  # the same while the deferred indexes are built

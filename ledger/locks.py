@@ -45,7 +45,7 @@ from typing import Any, Literal
 
 from beancount.core import data, flags
 
-from .close_order import closed_after, not_closed_yet, open_before, still_closed_after
+from ledger.close_order import closed_after, not_closed_yet, open_before, still_closed_after
 
 LOCK_TYPE = "mzledger-lock"
 REOPEN_TYPE = "mzledger-reopen"

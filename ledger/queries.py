@@ -48,7 +48,7 @@ from dataclasses import dataclass
 
 from beancount.core import data
 
-from .locks import locked_months
+from ledger.locks import locked_months
 
 #: The generated file, next to ``main.beancount``.
 QUERIES_FILE = "queries.beancount"

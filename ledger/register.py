@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-from .register_lock import DEFAULT_WAIT_SECONDS
+from ledger.register_lock import DEFAULT_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from alembic.config import Config

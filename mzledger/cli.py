@@ -29,19 +29,18 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from importers.institutions import import_institutions
 from importers.lists import ListImport
-from importers.loader import (
+from importers.persons import import_persons
+from importers.platform_totals import store_platform_totals
+from importers.settlements.loader import (
     ImportResult,
     file_sha256,
     import_settlements,
     notices_text,
     plural,
 )
-from importers.loader import (
+from importers.settlements.loader import (
     Progress as ProgressCallback,
 )
-from importers.persons import import_persons
-from importers.platform_totals import store_platform_totals
-from importers.problems import Problem
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
@@ -53,6 +52,7 @@ from ledger.books import (
     reopen_month,
 )
 from ledger.chart import Chart, ChartError, load_chart
+from ledger.problems import Problem
 from ledger.register import open_register, resolve_url
 from ledger.register_lock import (
     DEFAULT_WAIT_SECONDS,
@@ -61,11 +61,11 @@ from ledger.register_lock import (
     hold_register,
     lock_wait_seconds,
 )
-from reports.policy import Policy, PolicyError, load_policy, shipped_policy
+from reports.audit.policy import Policy, PolicyError, load_policy, shipped_policy
 
 if TYPE_CHECKING:
-    from reports.audit import AuditResult
-    from reports.check import CheckResult
+    from reports.audit.audit import AuditResult
+    from reports.controls.books_vs_register import CheckResult
 
 # The commands' heavier modules (beanquery, beangulp, openpyxl, the reports) are imported by
 # the commands that use them: every other command starts about a quarter of a second sooner.
@@ -310,7 +310,7 @@ def held_list_command(
     period: Annotated[str | None, typer.Option(help="Only this month, YYYY-MM.")] = None,
 ) -> None:
     """List the held settlements waiting for a decision."""
-    from importers.held import held_settlements
+    from importers.settlements.held import held_settlements
 
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir)
@@ -342,7 +342,7 @@ def held_list_command(
 
 
 def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> None:
-    from importers.held import decide_held
+    from importers.settlements.held import decide_held
 
     with _user_errors():
         _books, _config, _chart, engine = _open(
@@ -446,8 +446,12 @@ def import_platform_totals_command(
 
     Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
     """
-    from reports.platform_totals import compare as compare_platform_totals
-    from reports.platform_totals import read_platform_totals, register_totals, render_comparison
+    from reports.controls.platform_totals import compare as compare_platform_totals
+    from reports.controls.platform_totals import (
+        read_platform_totals,
+        register_totals,
+        render_comparison,
+    )
 
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
@@ -607,7 +611,7 @@ def _print_check(result: CheckResult) -> None:
 @app.command()
 def check(books_dir: BooksOption = Path(".")) -> None:
     """bean-check the books and compare them with the register, batch by batch, to the fen."""
-    from reports.check import check_books
+    from reports.controls.books_vs_register import check_books
 
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
@@ -645,9 +649,9 @@ def audit(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
 ) -> None:
     """Recompute every pooled payment by the rules and check them: exit 3 when findings."""
-    from reports.audit import audit as run_audit
-    from reports.audit import parse_period
-    from reports.audit_output import as_csv, as_json, as_xlsx
+    from reports.audit.audit import audit as run_audit
+    from reports.audit.audit import parse_period
+    from reports.audit.output import as_csv, as_json, as_xlsx
 
     try:
         parse_period(period)
@@ -716,8 +720,8 @@ def report(
 
     Written to <books>/reports/<period>/; exit 4 when the books and the register disagree.
     """
-    from reports.fund_report import build_month_report
-    from reports.report_output import report_dir, write_month_report
+    from reports.books.fund_report import build_month_report
+    from reports.books.output import report_dir, write_month_report
 
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
@@ -751,7 +755,7 @@ def close(
 ) -> None:
     """Month-end close: every check, the bank reconciliation, outstanding payments; exit 0 when
     the month can close, 4 otherwise. The summary goes to <books>/close/<month>.json."""
-    from reports.close import close_month, month_bounds
+    from reports.controls.close import close_month, month_bounds
 
     try:
         month_bounds(month)
@@ -888,7 +892,7 @@ def demo(
     ),
 ) -> None:
     """Generate a small city's settlements, import, post and check them."""
-    from . import synth
+    from mzledger import synth
 
     exports = directory / "exports"
     files = {path.name: path for path in synth.write_city(synth.CitySpec(), exports)}
@@ -966,7 +970,7 @@ def synth_command(
     bank-accounts.json and planted.json. Deterministic; the rows are streamed."""
     import time
 
-    from . import synth
+    from mzledger import synth
 
     try:
         month_list = synth.parse_months(months)

@@ -22,7 +22,7 @@ from beancount.core import data
 from sqlalchemy import Engine
 
 from importers.beangulp_importer import SettlementImporter
-from importers.loader import file_sha256, import_settlements, plural
+from importers.settlements.loader import file_sha256, import_settlements, plural
 from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
 from ledger.books import Books, BooksConfig

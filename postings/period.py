@@ -33,10 +33,9 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
-
-from .batches import BatchSummary, Payment, summarize
-from .books_file import render_clearing_file
-from .rules import post_batches
+from postings.batches import BatchSummary, Payment, summarize
+from postings.books_file import render_clearing_file
+from postings.rules import post_batches
 
 MAX_NAMED = 20
 

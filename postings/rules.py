@@ -25,8 +25,7 @@ from beancount.core.amount import Amount
 from ledger.chart import Chart
 from ledger.models import OTHER_FUND_FIELDS
 from ledger.money import ZERO
-
-from .batches import BatchSummary
+from postings.batches import BatchSummary
 
 META_SOURCE = "mzledger"
 #: Batch totals the legs do not show: the whole cost, the cash part, and every other fund's part

@@ -34,10 +34,9 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
-
-from .batches import summarize
-from .payments import BankEntry, Line, OpenPart, bank_directives, decide
-from .period import pay_batches, render_period
+from postings.batches import summarize
+from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
+from postings.period import pay_batches, render_period
 
 FUNDS = {"bank-pooled": "pooled", "bank-personal": "personal"}
 

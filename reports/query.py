@@ -35,7 +35,7 @@ from beancount.core.position import Position
 from beancount.parser import printer
 from beanquery import types as bq_types
 
-from .spreadsheet import csv_text, csv_writer
+from reports.spreadsheet import csv_text, csv_writer
 
 
 class QueryError(Exception):

@@ -11,9 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reports.audit import RULES, Row, Span, classify
-
-from .conftest import Cli, settlement, write_csv
+from reports.audit.audit import RULES, Row, Span, classify
+from tests.conftest import Cli, settlement, write_csv
 
 INSTITUTIONS = """fixmedins_code,fixmedins_name,fixmedins_type,medins_lv,spec_hosp,admdvs
 H1,一级社区医院,1,1,0,
@@ -300,7 +299,7 @@ def test_a_date_without_policy_is_an_error_naming_it(books: Path, cli: Cli) -> N
 def test_another_city_is_one_policy_file(audited: Path, cli: Cli) -> None:
     from importlib import resources
 
-    text = resources.files("ledger").joinpath("policies", "210300.toml").read_text("utf-8")
+    text = resources.files("reports.audit").joinpath("policies", "210300.toml").read_text("utf-8")
     # same city, a hypothetical rule change: level 1 pays 70 % in work instead of 60 %
     changed = text.replace('in_work = "0.60"', 'in_work = "0.70"')
     assert changed != text

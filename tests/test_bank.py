@@ -13,8 +13,8 @@ from pathlib import Path
 from beancount import loader
 from beancount.core import data
 
-from .conftest import Cli
-from .test_postings import GOLDEN
+from tests.conftest import Cli
+from tests.test_postings import GOLDEN
 
 POOLED = "Assets:1004-支出户存款:01-统筹基金"
 PERSONAL = "Assets:1004-支出户存款:02-个人账户"

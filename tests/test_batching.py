@@ -16,16 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, func, select, text
 
-from importers.loader import import_settlements
+from importers.settlements.loader import import_settlements
 from ledger.batching import batch_member, unbatched
 from ledger.books import Books
 from ledger.models import MONEY_FIELDS, Base, ClearingBatch, Settlement, SettlementTotal
 from ledger.partitions import ensure_partitions, include_object_for
 from ledger.register import _alembic_config, make_engine, open_register, resolve_url
-from reports.check import totals_vs_settlements
-
-from .conftest import Cli, settlement, write_csv
-from .test_postings import GOLDEN, _import_case, _write_rows
+from reports.controls.books_vs_register import totals_vs_settlements
+from tests.conftest import Cli, settlement, write_csv
+from tests.test_postings import GOLDEN, _import_case, _write_rows
 
 LINK = "clr-2023-01-H21030101-11"
 

@@ -6,8 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from importers.beangulp_importer import SettlementImporter
-
-from .conftest import SHARED
+from tests.conftest import SHARED
 
 
 def test_identifies_settlement_exports_only(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.money import ZERO
-from reports.benefits import (
+from reports.audit.benefits import (
     Expected,
     NoPolicyPeriod,
     UnmatchedRefund,
@@ -26,7 +26,7 @@ from reports.benefits import (
     recompute,
     visit_deductibles,
 )
-from reports.policy import (
+from reports.audit.policy import (
     TIERS,
     Policy,
     PolicyError,

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Cli
+from tests.conftest import Cli
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_FLAGS = [

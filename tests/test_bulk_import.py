@@ -22,12 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from importers.bulk_loader import bulk_import
 from importers.institutions import import_institutions
-from importers.loader import ImportResult, import_settlements
+from importers.settlements.bulk_loader import bulk_import
+from importers.settlements.loader import ImportResult, import_settlements
 from ledger.register import open_register
-
-from .conftest import settlement
+from tests.conftest import settlement
 
 GOLDEN = Path(__file__).parent / "golden" / "import"
 NOW = datetime.datetime(2024, 1, 31, 9, 0, 0)

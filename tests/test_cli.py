@@ -12,8 +12,7 @@ from alembic.script import ScriptDirectory
 from ledger.models import Base
 from ledger.partitions import include_object_for
 from ledger.register import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
-
-from .conftest import SHARED, Cli
+from tests.conftest import SHARED, Cli
 
 
 def test_books_from_environment_then_current_directory(books: Path, cli: Cli) -> None:

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from mzledger import synth
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 SPEC = synth.CitySpec(months=("2022-12", "2023-01"))
 
@@ -160,7 +159,7 @@ def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
 
     from ledger.books import Books
     from ledger.register import resolve_url
-    from reports.platform_totals import register_totals
+    from reports.controls.platform_totals import register_totals
 
     books, cli = city
     engine = create_engine(resolve_url(Books(books).read_config().db_url, books))

@@ -33,8 +33,7 @@ from ledger.models import ImportedFile, Settlement
 from ledger.register import make_engine, resolve_url
 from ledger.register_lock import WAIT_ENV
 from mzledger import synth
-
-from .conftest import Cli, settlement, write_csv
+from tests.conftest import Cli, settlement, write_csv
 
 RUNS = int(os.environ.get("MZLEDGER_TEST_CONCURRENT_RUNS", "3"))
 ROWS = 3000  # a file: enough for an import to last while the other starts
@@ -394,8 +393,7 @@ def test_fava_import_page_waits_for_a_command_then_imports_or_refuses(
     books: it waits, saying so on Fava's console, and imports; at the limit the page says why
     and nothing is imported."""
     from mzledger.fava_import import EDIT_FLAG, SETTLEMENTS_NAME
-
-    from .test_fava_import import INSTITUTIONS, SAMPLE, Site, settlements
+    from tests.test_fava_import import INSTITUTIONS, SAMPLE, Site, settlements
 
     cli("init", "books")
     books = tmp_path / "books"

@@ -12,7 +12,7 @@ from beancount.core import data
 from fava.application import create_app
 from fava.core import FavaLedger
 
-from .conftest import Cli
+from tests.conftest import Cli
 
 
 @pytest.fixture(scope="module")

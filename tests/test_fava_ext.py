@@ -1,4 +1,4 @@
-"""The Fava extension 门诊统筹 (reports.fava_ext) on the demo books, through Fava's test client."""
+"""The Fava extension 门诊统筹 (reports.fava) on the demo books, through Fava's test client."""
 
 from __future__ import annotations
 
@@ -24,10 +24,9 @@ from ledger.batching import batch_member
 from ledger.books import Books
 from ledger.models import ClearingBatch, Posting, Settlement
 from ledger.register import resolve_url
-from reports import drilldown
-from reports.drilldown import CSV_COLUMNS, SORT_KEYS
-
-from .conftest import Cli, settlement, write_csv
+from reports.fava import drilldown
+from reports.fava.drilldown import CSV_COLUMNS, SORT_KEYS
+from tests.conftest import Cli, settlement, write_csv
 
 EXTENSION_LINE = '2022-12-01 custom "fava-extension" "reports.fava_ext"'
 
@@ -463,7 +462,7 @@ def test_without_a_register_the_pages_say_so(tmp_path: Path) -> None:
 
 
 def test_data_layer_on_each_register(books: Path, cli: Cli) -> None:
-    """reports.drilldown on SQLite and PostgreSQL (read-only there too): totals, paging,
+    """reports.fava.drilldown on SQLite and PostgreSQL (read-only there too): totals, paging,
     sorting with ties, a settlement's page, the CSV in small chunks, lookups."""
     (cli.cwd / "institutions.csv").write_text(
         "fixmedins_code,fixmedins_name,fixmedins_type,medins_lv,spec_hosp,admdvs\n"

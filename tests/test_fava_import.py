@@ -17,8 +17,7 @@ from ledger.books import Books
 from ledger.models import Settlement
 from ledger.register import resolve_url
 from mzledger.fava_import import EDIT_FLAG, IMPORT_CONFIG_TEXT, SETTLEMENTS_NAME
-
-from .conftest import SHARED, Cli
+from tests.conftest import SHARED, Cli
 
 SAMPLE = SHARED / "samples" / "settlements-sample.csv"
 PERSONAL = "Assets:1004-支出户存款:02-个人账户"

@@ -27,12 +27,11 @@ from sqlalchemy import Date, Engine, bindparam, text
 from ledger.books import Books
 from ledger.chart import Chart, load_chart
 from ledger.register import open_register, resolve_url
-from reports.fund_report import MonthReport, build_month_report
-from reports.ledgers import DetailLedger, Month
-from reports.report_output import render_html, render_xlsx, report_dir, write_month_report
-from reports.svg_charts import Series, bar_chart
-
-from .conftest import Cli
+from reports.books.fund_report import MonthReport, build_month_report
+from reports.books.ledgers import DetailLedger, Month
+from reports.books.output import render_html, render_xlsx, report_dir, write_month_report
+from reports.books.svg_charts import Series, bar_chart
+from tests.conftest import Cli
 
 PERIOD = "2023-02"
 FEB = Month(2023, 2)

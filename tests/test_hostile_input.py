@@ -18,8 +18,7 @@ from sqlalchemy import Engine, func, select
 from ledger.books import Books
 from ledger.models import MONEY_FIELDS, HeldSettlement, Institution, Settlement
 from ledger.register import open_register, resolve_url
-
-from .conftest import Cli, settlement, write_csv
+from tests.conftest import Cli, settlement, write_csv
 
 HEADER_EXTRA = {"fixmedins_name": "示例医院", "fixmedins_type": "1", "medins_lv": "1"}
 
@@ -139,9 +138,9 @@ def test_text_is_stored_as_the_csv_writer_wrote_it(
     """``"鞍山市""中心""医院"`` was stored as 鞍山市"中心""医院": the sniffer read a header
     without quotes as a dialect without doubled quotes. The books printed the wrong payee."""
     if not bulk:
-        import importers.bulk_loader
+        import importers.settlements.bulk_loader
 
-        monkeypatch.setattr(importers.bulk_loader, "bulk_import", lambda *a, **k: None)
+        monkeypatch.setattr(importers.settlements.bulk_loader, "bulk_import", lambda *a, **k: None)
     rows = _month()[:4]
     for row, name in zip(rows, NAMES, strict=True):
         row["fixmedins_code"] = f"H{NAMES.index(name)}"
@@ -230,9 +229,9 @@ def test_a_repeat_inside_one_file_is_held(
     books: Path, cli: Cli, bulk: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not bulk:
-        import importers.bulk_loader
+        import importers.settlements.bulk_loader
 
-        monkeypatch.setattr(importers.bulk_loader, "bulk_import", lambda *a, **k: None)
+        monkeypatch.setattr(importers.settlements.bulk_loader, "bulk_import", lambda *a, **k: None)
     rows = _month()
     rows.append({**rows[2], "setl_id": "Y000000000002"})
     path = write_csv(cli.cwd / "twice.csv", rows)

@@ -16,8 +16,7 @@ from beancount.core import data
 
 from ledger import close_order, locks
 from ledger.plugins.lock import LockError
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 CST = datetime.timezone(datetime.timedelta(hours=8))
 FEB_5 = datetime.datetime(2023, 2, 5, 10, 0, tzinfo=CST)
@@ -400,7 +399,7 @@ def test_the_books_start_at_their_first_entry(root: Path) -> None:
 
 
 def test_month_spans_and_a_lock_out_of_order(root: Path) -> None:
-    from reports.drilldown import month_statuses
+    from reports.fava.drilldown import month_statuses
 
     assert close_order.months_between("2022-11", "2023-02") == [
         "2022-11",

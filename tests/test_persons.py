@@ -9,8 +9,7 @@ from sqlalchemy import create_engine, func, select
 from ledger.books import Books
 from ledger.models import PersonRecord
 from ledger.register import resolve_url
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 GOOD = """psn_no,record,begndate,enddate
 Q1,long-term-residence,2022-06-01,

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.books import Books
 from ledger.register import open_register, resolve_url
-from reports.platform_totals import (
+from reports.controls.platform_totals import (
     PlatformGroup,
     compare,
     parse_platform_row,
@@ -18,8 +18,7 @@ from reports.platform_totals import (
     register_totals,
     render_comparison,
 )
-
-from .conftest import Cli, settlement, write_csv
+from tests.conftest import Cli, settlement, write_csv
 
 
 def _negate(row: dict[str, str]) -> dict[str, str]:

@@ -16,8 +16,7 @@ from sqlalchemy import create_engine, func, select
 from ledger.books import Books
 from ledger.models import ClearingBatch, Posting, Settlement
 from ledger.register import resolve_url
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 GOLDEN = Path(__file__).parent / "golden" / "post"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

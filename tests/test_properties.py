@@ -10,7 +10,7 @@ from beancount.core import data
 from hypothesis import given
 from hypothesis import strategies as st
 
-from importers.settlement_record import parse_settlement
+from importers.settlements.record import parse_settlement
 from ledger.chart import DEFAULT_CHART_TEXT, parse_chart
 from ledger.models import Money, Scaled
 from ledger.money import ZERO, parse_amount

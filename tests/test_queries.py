@@ -45,8 +45,7 @@ from reports.query import (
     saved_query,
     saved_query_names,
 )
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 BANK = "Assets:1004-"
 JANUARY = "2023-01"

@@ -20,11 +20,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from reports import drilldown
-from reports.audit import AuditResult, Finding
-from reports.audit_output import as_csv, as_xlsx
-
-from .conftest import Cli, settlement
+from reports.audit.audit import AuditResult, Finding
+from reports.audit.output import as_csv, as_xlsx
+from reports.fava import drilldown
+from tests.conftest import Cli, settlement
 
 LINK = '=HYPERLINK("http://x")'
 #: Institution names, one for each first character a spreadsheet reads as a formula; the import

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 
-from importers.problems import Problem
 from importers.statements import (
     BankLayout,
     LayoutError,
@@ -27,8 +26,8 @@ from importers.statements import (
     read_statement,
     shipped_layouts,
 )
-
-from .conftest import SHARED
+from ledger.problems import Problem
+from tests.conftest import SHARED
 
 GOLDEN = Path(__file__).parent / "golden" / "statements"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())

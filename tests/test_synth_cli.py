@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from mzledger.synth import CitySpec, _month_counts, parse_months, write_city
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 
 def _files(directory: Path) -> dict[str, bytes]:

@@ -22,12 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
-from importers.bulk_loader import bulk_import
-from importers.loader import import_settlements
+from importers.settlements.bulk_loader import bulk_import
+from importers.settlements.loader import import_settlements
 from ledger.models import Institution, Settlement
 from ledger.register import open_register
-
-from .conftest import settlement
+from tests.conftest import settlement
 
 NOW = datetime.datetime(2024, 1, 31, 9, 0, 0)
 FREE_TEXT = {"psn_name": 50, "certno": 50, "fixmedins_name": 200}

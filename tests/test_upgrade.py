@@ -24,8 +24,7 @@ from sqlalchemy import create_engine
 
 from ledger.books import Books
 from ledger.register import SCHEMA_HEAD, resolve_url, schema_revision
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 RELEASE = Path(__file__).parent / "fixtures" / "release-0c36b51"
 TITLE = "鞍山市 职工基本医疗保险基金 · 门诊统筹"

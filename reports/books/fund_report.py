@@ -33,8 +33,7 @@ from ledger.batching import batch_member
 from ledger.chart import Chart
 from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
 from ledger.money import ZERO
-
-from .ledgers import (
+from reports.books.ledgers import (
     DetailLedger,
     LoadedBooks,
     Month,

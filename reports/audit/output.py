@@ -6,8 +6,8 @@ import io
 import json
 from typing import Any
 
-from .audit import RULES, AuditResult
-from .spreadsheet import csv_text, csv_writer, row_cells
+from reports.audit.audit import RULES, AuditResult
+from reports.spreadsheet import csv_text, csv_writer, row_cells
 
 COLUMNS = (
     ("rule", "规则"),

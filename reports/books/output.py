@@ -22,11 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from ledger.books import atomic_write
-
-from .fund_report import AccountRow, Breakdown, BreakdownRow, Check, Figures, MonthReport
-from .ledgers import DetailLedger, Month, TrialBalance, direction
-from .spreadsheet import Formula, set_value
-from .svg_charts import Series, bar_chart
+from reports.books.fund_report import (
+    AccountRow,
+    Breakdown,
+    BreakdownRow,
+    Check,
+    Figures,
+    MonthReport,
+)
+from reports.books.ledgers import DetailLedger, Month, TrialBalance, direction
+from reports.books.svg_charts import Series, bar_chart
+from reports.spreadsheet import Formula, set_value
 
 MONEY_FORMAT = "#,##0.00"
 COUNT_FORMAT = "#,##0"

@@ -20,6 +20,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import aliased
 
+from importers.settlements.record import (
+    REQUIRED_MONEY,
+    REQUIRED_TEXT,
+    SAME_SETTLEMENT_FIELDS,
+    differing_fields,
+    parse_settlement,
+    same_settlement_key,
+)
+from importers.settlements.rows import read_settlements
+from importers.sources import SourceError, missing_columns, open_source
 from ledger.batching import lock_for_import
 from ledger.models import (
     MONEY_FIELDS,
@@ -32,19 +42,8 @@ from ledger.models import (
 )
 from ledger.money import ZERO
 from ledger.partitions import ensure_partitions
+from ledger.problems import Notice, Problem
 from ledger.register import bulk_insert
-
-from .problems import Notice, Problem
-from .settlement_record import (
-    REQUIRED_MONEY,
-    REQUIRED_TEXT,
-    SAME_SETTLEMENT_FIELDS,
-    differing_fields,
-    parse_settlement,
-    same_settlement_key,
-)
-from .settlement_rows import read_settlements
-from .sources import SourceError, missing_columns, open_source
 
 CHUNK = 2000
 SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
@@ -144,7 +143,7 @@ def import_settlements(
     paths = list(paths)
     if bulk and institution is None:
         # imported here: bulk_loader builds on this module's result types
-        from .bulk_loader import bulk_import
+        from importers.settlements.bulk_loader import bulk_import
 
         done = bulk_import(engine, paths, user=user, now=now, progress=progress)
         if done is not None:

@@ -37,9 +37,8 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
-
-from .check import check_books, error_text
-from .platform_totals import compare, register_totals, stored_platform_totals
+from reports.controls.books_vs_register import check_books, error_text
+from reports.controls.platform_totals import compare, register_totals, stored_platform_totals
 
 MAX_LISTED = 20
 

@@ -1,8 +1,9 @@
 """A region's outpatient-pooling benefit rule (门诊统筹待遇政策), read from a TOML data file.
 
-One file per region (医保区划), ``ledger/policies/<region>.toml``: the deductible (起付标准), the
-pooled-fund ratios (统筹基金支付比例) for in-work and retired people, and the cap (最高支付限额),
-per tier of institution and per dated period. A second city is a new file, not new code.
+One file per region (医保区划), ``reports/audit/policies/<region>.toml``: the deductible
+(起付标准), the pooled-fund ratios (统筹基金支付比例) for in-work and retired people, and the cap
+(最高支付限额), per tier of institution and per dated period. A second city is a new file, not
+new code.
 """
 
 from __future__ import annotations
@@ -281,8 +282,8 @@ def load_policy(path: Path) -> Policy:
 
 
 def shipped_policy(region: str) -> Policy:
-    """The policy shipped for ``region`` in ``ledger/policies/<region>.toml``."""
-    folder = resources.files("ledger").joinpath("policies")
+    """The policy shipped for ``region`` in ``reports/audit/policies/<region>.toml``."""
+    folder = resources.files("reports.audit").joinpath("policies")
     shipped = sorted(
         entry.name.removesuffix(".toml")
         for entry in (folder.iterdir() if folder.is_dir() else ())
@@ -293,11 +294,12 @@ def shipped_policy(region: str) -> Policy:
     if resource is None or not resource.is_file():
         raise PolicyError(
             [
-                f"ledger/policies: region {region!r}: no policy shipped "
-                f"(found {', '.join(shipped) or 'none'}, expected ledger/policies/{region}.toml)"
+                f"reports/audit/policies: region {region!r}: no policy shipped "
+                f"(found {', '.join(shipped) or 'none'}, "
+                f"expected reports/audit/policies/{region}.toml)"
             ]
         )
-    source = f"ledger/policies/{region}.toml"
+    source = f"reports/audit/policies/{region}.toml"
     policy = parse_policy(resource.read_text("utf-8"), source)
     if policy.region != region:
         found = f"found {policy.region!r}, expected {region!r}"

@@ -20,12 +20,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
+from importers.settlements.loader import FileImport, FileSummary, ImportResult, check_refunds
+from importers.settlements.record import parse_settlement
 from ledger.batching import lock_for_import
 from ledger.models import HeldSettlement, ImportedFile, Institution
-
-from .loader import FileImport, FileSummary, ImportResult, check_refunds
-from .problems import Problem
-from .settlement_record import parse_settlement
+from ledger.problems import Problem
 
 
 @dataclass(frozen=True)

@@ -27,10 +27,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
-from ledger.bulk import BulkSession, bulk_session
-from ledger.models import MONEY_FIELDS
-
-from .bulk_csv import (
+from importers.settlements.bulk_reader import (
     TOTAL_FIGURES,
     TOTAL_KEY,
     Block,
@@ -42,9 +39,11 @@ from .bulk_csv import (
     merge_totals,
     read_blocks,
 )
-from .loader import REFUND_MUST_MATCH, FileSummary, ImportResult, Progress
-from .settlement_record import SAME_SETTLEMENT_FIELDS
-from .sources import detect_format
+from importers.settlements.loader import REFUND_MUST_MATCH, FileSummary, ImportResult, Progress
+from importers.settlements.record import SAME_SETTLEMENT_FIELDS
+from importers.sources import detect_format
+from ledger.bulk import BulkSession, bulk_session
+from ledger.models import MONEY_FIELDS
 
 
 class _Scan(NamedTuple):

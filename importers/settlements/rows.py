@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from .problems import Notice, Problem
-from .settlement_record import parse_settlement
-from .sources import Source, shape_problem
+from importers.settlements.record import parse_settlement
+from importers.sources import Source, shape_problem
+from ledger.problems import Notice, Problem
 
 
 class SettlementRow(NamedTuple):

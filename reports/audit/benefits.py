@@ -22,7 +22,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ledger.money import ZERO, quantize
-from reports.policy import Policy
+from reports.audit.policy import Policy
 
 
 @dataclass(frozen=True)

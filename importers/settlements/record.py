@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
+from importers.fields import code_problem, text_problem
 from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 from ledger.money import ZERO, parse_amount
-
-from .fields import code_problem, text_problem
-from .problems import Notice, Problem
+from ledger.problems import Notice, Problem
 
 
 class TextField(NamedTuple):

@@ -36,11 +36,11 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, type_coerce
 
-from importers.problems import Problem
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.models import Money, PlatformTotal, Settlement
 from ledger.money import ZERO, parse_amount
-from reports.ledgers import Month
+from ledger.problems import Problem
+from reports.books.ledgers import Month
 
 #: The grouping key, in the platform's order (3201 input fields).
 KEY_FIELDS = ("insutype", "clr_type", "clr_optins")

@@ -2,7 +2,7 @@
 
 The register is read once, ordered by person and time and streamed, one person at a time:
 classification of each settlement (which tier of the policy applies, or why the fund does not
-cover it) -> the pure benefit engine (``reports.benefits``) -> findings. One finding per
+cover it) -> the pure benefit engine (``reports.audit.benefits``) -> findings. One finding per
 problem, with its evidence; personal data never appears (person numbers only).
 """
 
@@ -21,9 +21,14 @@ from sqlalchemy import Engine, select
 from ledger.batching import batch_member
 from ledger.models import ClearingBatch, Institution, PersonRecord, Settlement
 from ledger.money import ZERO
-
-from .benefits import Expected, NoPolicyPeriod, Visit, recompute, visit_deductibles
-from .policy import Policy
+from reports.audit.benefits import (
+    Expected,
+    NoPolicyPeriod,
+    Visit,
+    recompute,
+    visit_deductibles,
+)
+from reports.audit.policy import Policy
 
 FLEXIBLE_WORKERS = frozenset({"1103", "1203"})  # 灵活就业: no personal account (Anshan art. 12)
 PRESCRIPTION_DAYS = 3  # Shanxi art. 11: an e-prescription is valid for 3 days

@@ -26,10 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
-
-from .fields import CODE_CHARACTERS
-from .settlement_record import (
+from importers.fields import CODE_CHARACTERS
+from importers.settlements.record import (
     INSUTYPE_EMPLOYEE,
     KNOWN_FIELDS,
     KNOWN_MED_TYPES,
@@ -39,7 +37,8 @@ from .settlement_record import (
     REQUIRED_TEXT,
     TEXT_FIELDS,
 )
-from .sources import SAMPLE_BYTES, csv_dialect, detect_encoding
+from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
+from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
 # checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.

@@ -1,4 +1,4 @@
-"""Drill-down queries behind the Fava extension (``reports.fava_ext``): no Flask here.
+"""Drill-down queries behind the Fava extension (``reports.fava.extension``): no Flask here.
 
 Everything is read-only and bounded: a page of settlements is one indexed query with
 LIMIT/OFFSET (the batch key's index, the person's ``psn_no`` index ...), a batch's totals are
@@ -63,8 +63,7 @@ from ledger.models import (
 from ledger.money import ZERO
 from ledger.register import MIGRATIONS, make_engine, resolve_url
 from ledger.register_lock import RegisterLockError, lock_wait_seconds
-
-from .spreadsheet import csv_text, csv_writer
+from reports.spreadsheet import csv_text, csv_writer
 
 T = TypeVar("T")
 
