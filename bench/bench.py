@@ -565,7 +565,7 @@ class Bench:
             timing = fava["data_layer"][key]
             figures.append(
                 Figure(
-                    f"{label}, `reports.fava.drilldown` directly, median of {timing['calls']}",
+                    f"{label}, `reports.fava` directly, median of {timing['calls']}",
                     f"≤ {LOOKUP_TARGET * 1000:g} ms",
                     _timing(timing),
                     float(timing["median_seconds"]),

@@ -24,8 +24,9 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy import func, select
 
 from bench.procs import Background, Measured, mzledger
+from ledger import register_readonly
 from ledger.models import ClearingBatch, Settlement
-from reports.fava import drilldown
+from reports.fava import batches, lookup, params
 
 EXTENSION = "MzLedger"
 REPEATS = 7
@@ -83,7 +84,7 @@ class Targets:
 
 
 def pick_targets(books: Path) -> Targets:
-    engine = drilldown.open_register_readonly(books)
+    engine = register_readonly.open_register_readonly(books)
     try:
         with engine.connect() as conn:
             register_rows = int(conn.execute(select(func.count(Settlement.id))).scalar_one())
@@ -104,34 +105,34 @@ def pick_targets(books: Path) -> Targets:
     return Targets(str(setl_id), str(batch[1]), int(batch[0]), int(batch[2]), register_rows)
 
 
-def _last_page(rows: int, per_page: int = drilldown.DEFAULT_PER_PAGE) -> int:
+def _last_page(rows: int, per_page: int = params.DEFAULT_PER_PAGE) -> int:
     return max(1, -(-rows // per_page))
 
 
 def data_layer(books: Path, targets: Targets) -> dict[str, Any]:
-    """The extension's queries (``reports.fava.drilldown``) called in this process, no HTTP."""
-    engine = drilldown.open_register_readonly(books)
-    per_page = drilldown.DEFAULT_PER_PAGE
+    """The extension's queries (``reports.fava``) called in this process, no HTTP."""
+    engine = register_readonly.open_register_readonly(books)
+    per_page = params.DEFAULT_PER_PAGE
 
-    def lookup() -> float:
+    def a_lookup() -> float:
         started = time.perf_counter()
-        page = drilldown.lookup(engine, "setl_id", targets.setl_id, 1, per_page)
+        page = lookup.lookup(engine, "setl_id", targets.setl_id, 1, per_page)
         assert page.total >= 1
         return time.perf_counter() - started
 
     def batch_page(number: int) -> Callable[[], float]:
         def call() -> float:
             started = time.perf_counter()
-            batch = drilldown.batch_by_link(engine, targets.link)
-            totals = drilldown.batch_totals(engine, batch.id)
-            drilldown.batch_settlements(engine, batch.id, number, per_page, total=totals.count)
+            batch = batches.batch_by_link(engine, targets.link)
+            totals = batches.batch_totals(engine, batch.id)
+            batches.batch_settlements(engine, batch.id, number, per_page, total=totals.count)
             return time.perf_counter() - started
 
         return call
 
     try:
         return {
-            "lookup_setl_id": repeated(lookup),
+            "lookup_setl_id": repeated(a_lookup),
             "batch_page_first": repeated(batch_page(1)),
             "batch_page_last": repeated(batch_page(_last_page(targets.batch_rows))),
         }

@@ -20,12 +20,13 @@ from fava.application import create_app
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
+from ledger import register_readonly
 from ledger.batching import batch_member
 from ledger.books import Books
 from ledger.models import ClearingBatch, Posting, Settlement
 from ledger.register import resolve_url
-from reports.fava import drilldown
-from reports.fava.drilldown import CSV_COLUMNS, SORT_KEYS
+from reports.fava import batches, lookup, params
+from reports.fava.batches import CSV_COLUMNS, SORT_KEYS
 from tests.conftest import Cli, settlement, write_csv
 
 EXTENSION_LINE = '2022-12-01 custom "fava-extension" "reports.fava_ext"'
@@ -486,18 +487,18 @@ def test_data_layer_on_each_register(books: Path, cli: Cli) -> None:
     cli("import", "institutions", "institutions.csv", "--books", "books")
     cli("import", "settlements", "settlements.csv", "--books", "books")
     cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
-    engine = drilldown.open_register_readonly(books)
+    engine = register_readonly.open_register_readonly(books)
     try:
-        (batch,) = drilldown.list_batches(engine, 1, 10).items
+        (batch,) = batches.list_batches(engine, 1, 10).items
         assert batch.link == "clr-2023-01-H1-11" and batch.voucher == "2023-02-记-0001"
-        assert drilldown.batch_by_link(engine, batch.link) == batch
-        totals = drilldown.batch_totals(engine, batch.id)
+        assert batches.batch_by_link(engine, batch.link) == batch
+        totals = batches.batch_totals(engine, batch.id)
         assert totals.count == 23 and totals.refunds == 0
         assert totals.sums["hifp_pay"] == sum(Decimal(f"{n % 7}.50") for n in range(23))
         assert totals.personal == Decimal("230.00")
         seen: list[str] = []
         for number in (1, 2, 3):
-            page = drilldown.batch_settlements(engine, batch.id, number, 10, "hifp_pay", "desc")
+            page = batches.batch_settlements(engine, batch.id, number, 10, "hifp_pay", "desc")
             seen += [row.setl_id for row in page.items]
             pooled = [row.hifp_pay for row in page.items]
             assert pooled == sorted(pooled, reverse=True)
@@ -505,28 +506,28 @@ def test_data_layer_on_each_register(books: Path, cli: Cli) -> None:
         # pages past the middle are read in the opposite order: the same rows, page by page
         for key in SORT_KEYS:
             for order in ("asc", "desc"):
-                whole = drilldown.batch_settlements(engine, batch.id, 1, 100, key, order)
+                whole = batches.batch_settlements(engine, batch.id, 1, 100, key, order)
                 for per_page in (1, 4, 10, 22):
                     paged = [
                         row
                         for number in range(1, -(-23 // per_page) + 1)
-                        for row in drilldown.batch_settlements(
+                        for row in batches.batch_settlements(
                             engine, batch.id, number, per_page, key, order
                         ).items
                     ]
                     assert paged == list(whole.items), (key, order, per_page)
-        assert drilldown.page_of_settlement(engine, batch.id, seen[14], 10, "hifp_pay", "desc") == 2
-        with pytest.raises(drilldown.BadRequest):
-            drilldown.batch_settlements(engine, batch.id, 4, 10)
-        text_ = "".join(drilldown.iter_batch_csv(engine, batch.id, chunk=4))
+        assert batches.page_of_settlement(engine, batch.id, seen[14], 10, "hifp_pay", "desc") == 2
+        with pytest.raises(params.BadRequest):
+            batches.batch_settlements(engine, batch.id, 4, 10)
+        text_ = "".join(batches.iter_batch_csv(engine, batch.id, chunk=4))
         lines = list(csv.DictReader(io.StringIO(text_[1:])))
         assert sorted(row["setl_id"] for row in lines) == sorted(seen)
         assert {row["acct_pay"] for row in lines} == {"10.00"}
-        hits = drilldown.lookup(engine, "psn_no", "Q1", 1, 100).items
+        hits = lookup.lookup(engine, "psn_no", "Q1", 1, 100).items
         assert [hit.batch for hit in hits][-1] is None  # February's: in no batch yet
         assert {hit.voucher for hit in hits[:-1]} == {"2023-02-记-0001"}
-        with pytest.raises(drilldown.BadRequest):
-            drilldown.lookup(engine, "setl_id", "NOPE", 1, 100)
+        with pytest.raises(params.BadRequest):
+            lookup.lookup(engine, "setl_id", "NOPE", 1, 100)
     finally:
         engine.dispose()
 

@@ -399,7 +399,7 @@ def test_the_books_start_at_their_first_entry(root: Path) -> None:
 
 
 def test_month_spans_and_a_lock_out_of_order(root: Path) -> None:
-    from reports.fava.drilldown import month_statuses
+    from reports.fava.months import month_statuses
 
     assert close_order.months_between("2022-11", "2023-02") == [
         "2022-11",

@@ -71,7 +71,7 @@ def test_the_copy_opens_its_own_register(upgraded: Path) -> None:
 def test_release_books_after_upgrade(upgraded: Path, cli: Cli) -> None:
     """check, post of a month the release did not post, the release's lock, then Fava: the
     order of an upgrade (the first command migrates the register; Fava reads it read-only and
-    asks for that, see reports/drilldown.open_register_readonly)."""
+    asks for that, see ledger/register_readonly.py)."""
     _, said, _ = cli("check", "--books", str(upgraded))
     assert "books equal the register" in said, said
     assert register_revision(upgraded) == SCHEMA_HEAD

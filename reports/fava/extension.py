@@ -12,7 +12,8 @@ Loaded by ``custom "fava-extension" "reports.fava_ext"`` in ``main.beancount``. 
 
 and one endpoint, ``/<bfile>/extension/MzLedger/batch_csv?link=clr-…``: the batch as CSV,
 streamed. A bad parameter answers 400 with a short Chinese and English message. The queries
-live in :mod:`reports.fava.drilldown`; nothing here writes.
+live in the modules beside it (params, batches, lookup, findings, months); nothing here
+writes.
 """
 
 from __future__ import annotations
@@ -30,22 +31,14 @@ from flask import Response, g, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import abort
 
-from reports.fava import drilldown
-from reports.fava.drilldown import (
-    LABELS,
-    SORT_KEYS,
-    BadRequest,
-    Batch,
-    BatchTotals,
-    FindingsFile,
-    FindingsSummary,
-    FindingView,
-    MonthsOverview,
-    Page,
-    RegisterUnavailable,
-    SettlementHit,
-    SettlementRow,
-)
+from ledger import register_readonly
+from ledger.register_readonly import RegisterUnavailable
+from reports.fava import batches, findings, lookup, months, params
+from reports.fava.batches import SORT_KEYS, Batch, BatchTotals, SettlementRow
+from reports.fava.findings import FindingsFile, FindingsSummary, FindingView
+from reports.fava.lookup import SettlementHit
+from reports.fava.months import MonthsOverview
+from reports.fava.params import LABELS, BadRequest, Page
 
 if TYPE_CHECKING:  # pragma: no cover
     from fava.core import FavaLedger
@@ -174,7 +167,7 @@ class MzLedger(FavaExtensionBase):
     def engine(self) -> Engine:
         """The register, opened read-only once per ledger."""
         if self._engine is None:
-            self._engine = drilldown.open_register_readonly(self.books_root)
+            self._engine = register_readonly.open_register_readonly(self.books_root)
         return self._engine
 
     def after_load_file(self) -> None:
@@ -251,13 +244,11 @@ class MzLedger(FavaExtensionBase):
             link=view.batch.link,
             sort=key,
             order=order,
-            per_page=view.page.per_page
-            if view.page.per_page != drilldown.DEFAULT_PER_PAGE
-            else None,
+            per_page=view.page.per_page if view.page.per_page != params.DEFAULT_PER_PAGE else None,
         )
 
     money = staticmethod(money)
-    default_per_page = drilldown.DEFAULT_PER_PAGE
+    default_per_page = params.DEFAULT_PER_PAGE
     labels = LABELS
     sort_keys = tuple(SORT_KEYS)
     views = VIEWS
@@ -292,10 +283,10 @@ class MzLedger(FavaExtensionBase):
         return View(name, VIEWS[name], content)
 
     def _batches(self, args: Any) -> BatchesView:
-        number = drilldown.parse_page(args)
-        per_page = drilldown.parse_per_page(args)
-        period = drilldown.parse_period(args.get("period"))
-        page = drilldown.list_batches(self.engine(), number, per_page, period)
+        number = params.parse_page(args)
+        per_page = params.parse_per_page(args)
+        period = params.parse_period(args.get("period"))
+        page = batches.list_batches(self.engine(), number, per_page, period)
         booked = {}
         for batch in page.items:
             side = self.books_side(batch.link)
@@ -304,36 +295,34 @@ class MzLedger(FavaExtensionBase):
         return BatchesView(page, period, booked)
 
     def _batch(self, args: Any) -> BatchView:
-        link = drilldown.parse_link(args.get("link"))
-        per_page = drilldown.parse_per_page(args)
-        sort, order = drilldown.parse_sort(args)
+        link = params.parse_link(args.get("link"))
+        per_page = params.parse_per_page(args)
+        sort, order = batches.parse_sort(args)
         highlight = (args.get("setl_id") or "").strip() or None
         if highlight is not None:
-            drilldown.parse_id("setl_id", highlight)
+            params.parse_id("setl_id", highlight)
         engine = self.engine()
-        batch = drilldown.batch_by_link(engine, link)
+        batch = batches.batch_by_link(engine, link)
         if highlight is not None and not (args.get("page") or "").strip():
-            number = drilldown.page_of_settlement(
-                engine, batch.id, highlight, per_page, sort, order
-            )
+            number = batches.page_of_settlement(engine, batch.id, highlight, per_page, sort, order)
         else:
-            number = drilldown.parse_page(args)
-        totals = drilldown.batch_totals(engine, batch.id)
-        page = drilldown.batch_settlements(
+            number = params.parse_page(args)
+        totals = batches.batch_totals(engine, batch.id)
+        page = batches.batch_settlements(
             engine, batch.id, number, per_page, sort, order, total=totals.count
         )
         return BatchView(batch, totals, page, sort, order, highlight, self.books_side(link))
 
     def _lookup(self, args: Any) -> LookupView:
-        asked = drilldown.parse_lookup(args)
+        asked = lookup.parse_lookup(args)
         if asked is None:
-            drilldown.parse_page(args)
-            drilldown.parse_per_page(args)
+            params.parse_page(args)
+            params.parse_per_page(args)
             return LookupView(None, None, None, frozenset())
         name, value = asked
-        number = drilldown.parse_page(args)
-        per_page = drilldown.parse_per_page(args)
-        page = drilldown.lookup(self.engine(), name, value, number, per_page)
+        number = params.parse_page(args)
+        per_page = params.parse_per_page(args)
+        page = lookup.lookup(self.engine(), name, value, number, per_page)
         booked = frozenset(
             hit.batch
             for hit in page.items
@@ -342,25 +331,25 @@ class MzLedger(FavaExtensionBase):
         return LookupView(name, value, page, booked)
 
     def _findings(self, args: Any) -> FindingsPageView:
-        rule = drilldown.parse_rule(args.get("rule"))
-        institution = drilldown.parse_institution(args.get("institution"))
-        number = drilldown.parse_page(args)
-        per_page = drilldown.parse_per_page(args)
-        files = tuple(drilldown.findings_files(self.books_root))
-        chosen = drilldown.pick_findings_file(files, args.get("file"))
+        rule = findings.parse_rule(args.get("rule"))
+        institution = findings.parse_institution(args.get("institution"))
+        number = params.parse_page(args)
+        per_page = params.parse_per_page(args)
+        files = tuple(findings.findings_files(self.books_root))
+        chosen = findings.pick_findings_file(files, args.get("file"))
         if chosen is None:
             return FindingsPageView(files, None, None, None, None, rule, institution)
         try:
-            findings = drilldown.load_findings(chosen.path)
-        except drilldown.FindingsError as exc:
+            found = findings.load_findings(chosen.path)
+        except findings.FindingsError as exc:
             return FindingsPageView(files, chosen, str(exc), None, None, rule, institution)
-        summary = drilldown.summarize_findings(findings)
-        shown = drilldown.filter_findings(findings, rule, institution)
-        page = drilldown.paginate(shown, number, per_page)
+        summary = findings.summarize_findings(found)
+        shown = findings.filter_findings(found, rule, institution)
+        page = params.paginate(shown, number, per_page)
         return FindingsPageView(files, chosen, None, summary, page, rule, institution)
 
     def _months(self) -> MonthsOverview:
-        return drilldown.month_statuses(self.books_root, self.ledger.all_entries)
+        return months.month_statuses(self.books_root, self.ledger.all_entries)
 
     # -- endpoints -----------------------------------------------------------------------------
 
@@ -368,14 +357,14 @@ class MzLedger(FavaExtensionBase):
     def batch_csv(self) -> Response:
         """Every settlement of a batch as CSV, streamed in chunks (never the batch in memory)."""
         try:
-            link = drilldown.parse_link(request.args.get("link"))
+            link = params.parse_link(request.args.get("link"))
             engine = self.engine()
-            batch = drilldown.batch_by_link(engine, link)
+            batch = batches.batch_by_link(engine, link)
         except BadRequest as error:
             return _refusal(error)
         except RegisterUnavailable as error:
             return _unavailability(error)
-        response = Response(drilldown.iter_batch_csv(engine, batch.id), mimetype="text/csv")
+        response = Response(batches.iter_batch_csv(engine, batch.id), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{link}.csv"'
         response.headers["Cache-Control"] = "no-store"
         return response

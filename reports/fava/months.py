@@ -1,0 +1,185 @@
+"""Each month's state for the extension: open, closed (``close/YYYY-MM.json``), locked,
+and its reopenings."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ledger.close_order import months_between, out_of_order
+from ledger.locks import LOCK_TYPE, REOPEN_TYPE, books_first_month, lock_history
+from reports.fava.params import PERIOD_RE
+
+# ---------------------------------------------------------------------------------------------
+# Month status (月结状态): close summaries and locks
+
+
+@dataclass(frozen=True)
+class FailedCheck:
+    name: str
+    details: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reopening:
+    month: str
+    date: datetime.date
+    who: str
+    when: str
+    why: str
+
+
+@dataclass(frozen=True)
+class LockView:
+    month: str
+    date: datetime.date
+    locked_by: str
+    locked_at: str
+    manifest: str
+    reopening: Reopening | None
+
+    @property
+    def in_force(self) -> bool:
+        return self.reopening is None
+
+
+MonthState = Literal["open", "closed", "locked"]
+STATE_LABELS: dict[str, str] = {"open": "未结账", "closed": "已结账", "locked": "已锁定"}
+
+
+@dataclass(frozen=True)
+class MonthStatus:
+    month: str
+    state: MonthState
+    summary: bool  # a close summary exists
+    can_close: bool | None
+    failed_checks: tuple[FailedCheck, ...]
+    outstanding: int  # batches of earlier periods unpaid at the month's end, per the summary
+    locks: tuple[LockView, ...]
+    summary_problem: str | None = None
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+
+@dataclass(frozen=True)
+class MonthsOverview:
+    months: tuple[MonthStatus, ...]
+    reopenings: tuple[Reopening, ...]
+    problems: tuple[str, ...] = field(default=())
+
+
+def _meta(entry: Any, name: str) -> str:
+    value = (getattr(entry, "meta", None) or {}).get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _month_of(day: datetime.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{path.name}: cannot read: {exc}"
+    if not isinstance(raw, dict) or not isinstance(raw.get("can_close"), bool):
+        return None, f"{path.name}: not a close summary (no can_close)"
+    return raw, None
+
+
+def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
+    """Every month of the books, first to last, with its close summary and lock state.
+
+    The books' months run from their first month (``ledger.locks.books_first_month``: months
+    between the chart's opening and the first entry are not the books' and need no close) to
+    the last dated entry (lock, reopen and Fava's own entries left out, as they are dated when
+    written), widened by any close summary or lock. A month is locked when a lock is in force,
+    else closed when its summary says can_close, else open. A locked month with an earlier
+    month not locked (``ledger.close_order``) is listed among the problems.
+    """
+    history = lock_history(entries)
+    summaries: dict[str, Path] = {}
+    close_dir = root / "close"
+    if close_dir.is_dir():
+        for path in close_dir.glob("*.json"):
+            if PERIOD_RE.match(path.stem):
+                summaries[path.stem] = path
+    months: set[str] = set(summaries)
+    dated: set[str] = set()
+    for entry in entries:
+        entry_type = getattr(entry, "type", None)
+        if isinstance(entry_type, str) and (
+            entry_type in (LOCK_TYPE, REOPEN_TYPE) or entry_type.startswith("fava-")
+        ):
+            continue
+        date = getattr(entry, "date", None)
+        if isinstance(date, datetime.date):
+            dated.add(_month_of(date))
+    first = books_first_month(entries)
+    if dated and first is not None:
+        months |= {first, max(dated)}
+    months |= {lock.month for lock in history.locks}
+    locks_by_month: dict[str, list[LockView]] = {}
+    reopenings: list[Reopening] = []
+    for lock in history.locks:
+        reopening = None
+        if lock.reopened_by is not None:
+            reason = lock.reopened_by.values[1].value if len(lock.reopened_by.values) > 1 else ""
+            reopening = Reopening(
+                lock.month,
+                lock.reopened_by.date,
+                _meta(lock.reopened_by, "reopened_by"),
+                _meta(lock.reopened_by, "reopened_at"),
+                str(reason),
+            )
+            reopenings.append(reopening)
+        locks_by_month.setdefault(lock.month, []).append(
+            LockView(
+                lock.month,
+                lock.entry.date,
+                _meta(lock.entry, "locked_by"),
+                _meta(lock.entry, "locked_at"),
+                lock.manifest,
+                reopening,
+            )
+        )
+    in_force = history.in_force()
+    out = []
+    if months:
+        for month in months_between(min(months), max(months)):
+            summary, problem = (None, None)
+            if month in summaries:
+                summary, problem = _read_summary(summaries[month])
+            can_close = summary["can_close"] if summary is not None else None
+            failed = tuple(
+                FailedCheck(
+                    str(check.get("name", "?")),
+                    tuple(str(d) for d in check.get("details") or ()),
+                )
+                for check in (summary or {}).get("checks") or ()
+                if isinstance(check, dict) and check.get("ok") is False
+            )
+            outstanding = (summary or {}).get("outstanding_payments") or []
+            state: MonthState = "locked" if month in in_force else "closed" if can_close else "open"
+            out.append(
+                MonthStatus(
+                    month,
+                    state,
+                    summary is not None,
+                    can_close,
+                    failed,
+                    len(outstanding) if isinstance(outstanding, list) else 0,
+                    tuple(locks_by_month.get(month, ())),
+                    problem,
+                )
+            )
+    problems = tuple(p.message for p in history.problems) + tuple(
+        out_of_order(first, in_force.keys())
+    )
+    return MonthsOverview(tuple(out), tuple(reopenings), problems)
