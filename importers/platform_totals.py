@@ -15,18 +15,20 @@ from sqlalchemy import Engine, delete, insert
 
 from importers.settlements.loader import earlier_import
 from ledger.models import ImportedFile, PlatformTotal
+from ledger.month import Month
 
 
 def store_platform_totals(
     engine: Engine,
-    period: str,
+    month: Month,
     groups: Sequence[Mapping[str, Any]],
     path: Path,
     sha256: str,
     *,
     user: str | None = None,
 ) -> bool:
-    """Replace ``period``'s platform figures; False when these bytes were imported before."""
+    """Replace ``month``'s platform figures; False when these bytes were imported before."""
+    period = month.period
     with engine.begin() as conn:
         if earlier_import(conn, sha256) is not None:
             return False

@@ -29,6 +29,7 @@ from pathlib import Path
 from beancount.core import data
 
 from ledger.locks import LOCKS_FILE, LOCKS_HEADER
+from ledger.month import Month
 from ledger.queries import QUERIES_FILE, render_queries
 from ledger.register_lock import DEFAULT_WAIT_SECONDS
 
@@ -48,7 +49,6 @@ IMPORT_CONFIG_TEXT = (
     "CONFIG = fava_importers(Path(__file__).parent)\n"
 )
 DEFAULT_DB_URL = "sqlite:///register.sqlite"
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 REGIONS: dict[str, str] = tomllib.loads(
     resources.files("ledger").joinpath("regions.toml").read_text("utf-8")
 )
@@ -138,13 +138,13 @@ class Books:
     def bank_months(self) -> list[str]:
         if not self.bank_dir.is_dir():
             return []
-        return sorted(p.stem for p in self.bank_dir.glob("*.beancount") if PERIOD_RE.match(p.stem))
+        return sorted(p.stem for p in self.bank_dir.glob("*.beancount") if Month.is_month(p.stem))
 
     def clearing_periods(self) -> list[str]:
         if not self.clearing_dir.is_dir():
             return []
         return sorted(
-            p.stem for p in self.clearing_dir.glob("*.beancount") if PERIOD_RE.match(p.stem)
+            p.stem for p in self.clearing_dir.glob("*.beancount") if Month.is_month(p.stem)
         )
 
     def read_config(self) -> BooksConfig:
@@ -347,7 +347,7 @@ def initialise(books: Books, config: BooksConfig) -> None:
 
 
 def lock_month(
-    books: Books, month: str, who: str, when: datetime.datetime, since: datetime.date
+    books: Books, month: Month, who: str, when: datetime.datetime, since: datetime.date
 ) -> int:
     """Lock ``month``: its manifest, then its lock entry appended to the locks file.
 
@@ -368,7 +368,7 @@ def lock_month(
 
 def reopen_month(
     books: Books,
-    month: str,
+    month: Month,
     reason: str,
     who: str,
     when: datetime.datetime,

@@ -28,62 +28,52 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 
-
-def _index(month: str) -> int:
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
+from .month import Month
 
 
-def _month(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Every month from ``first`` to ``last`` ("YYYY-MM"), both included; none if last < first."""
-    return [_month(i) for i in range(_index(first), _index(last) + 1)]
-
-
-def span(months: Iterable[str]) -> str:
+def span(months: Iterable[Month]) -> str:
     """Months as messages name them: runs of consecutive months as ``2022-12..2023-02``."""
-    runs: list[list[int]] = []
-    for index in sorted({_index(month) for month in months}):
-        if runs and runs[-1][1] + 1 == index:
-            runs[-1][1] = index
+    runs: list[list[Month]] = []
+    for month in sorted(set(months)):
+        if runs and runs[-1][1].next() == month:
+            runs[-1][1] = month
         else:
-            runs.append([index, index])
-    return ", ".join(_month(a) if a == b else f"{_month(a)}..{_month(b)}" for a, b in runs)
+            runs.append([month, month])
+    return ", ".join(str(a) if a == b else f"{a}..{b}" for a, b in runs)
 
 
-def open_before(month: str, first: str | None, closed: Set[str]) -> list[str]:
+def open_before(month: Month, first: Month | None, closed: Set[Month]) -> list[Month]:
     """The months of the books before ``month`` that are not closed, oldest first."""
     if first is None:
         return []
-    return [m for m in months_between(first, _month(_index(month) - 1)) if m not in closed]
+    return [m for m in first.until(month.previous()) if m not in closed]
 
 
-def closed_after(month: str, closed: Set[str]) -> list[str]:
+def closed_after(month: Month, closed: Set[Month]) -> list[Month]:
     """The closed months after ``month``, oldest first."""
-    return sorted(m for m in closed if _index(m) > _index(month))
+    return sorted(m for m in closed if m > month)
 
 
-def not_closed_yet(months: Iterable[str]) -> str:
+def not_closed_yet(months: Iterable[Month]) -> str:
     """Why a month cannot close: the earlier months still open."""
-    months = sorted(months)
-    if len(months) == 1:
-        return f"{months[0]} is not closed yet: close it first"
-    return f"{span(months)} are not closed yet: close them first, from {months[0]} on"
+    ordered = sorted(months)
+    if len(ordered) == 1:
+        return f"{ordered[0]} is not closed yet: close it first"
+    return f"{span(ordered)} are not closed yet: close them first, from {ordered[0]} on"
 
 
-def still_closed_after(months: Iterable[str]) -> str:
+def still_closed_after(months: Iterable[Month]) -> str:
     """Why a month cannot reopen: the later months still closed."""
-    months = sorted(months)
-    if len(months) == 1:
-        return f"{months[0]}, a later month, is still locked: reopen it first"
+    ordered = sorted(months)
+    if len(ordered) == 1:
+        return f"{ordered[0]}, a later month, is still locked: reopen it first"
     return (
-        f"{span(months)}, later months, are still locked: reopen them first, from {months[-1]} back"
+        f"{span(ordered)}, later months, are still locked: reopen them first, "
+        f"from {ordered[-1]} back"
     )
 
 
-def out_of_order(first: str | None, closed: Set[str]) -> list[str]:
+def out_of_order(first: Month | None, closed: Set[Month]) -> list[str]:
     """Closed months with an earlier month of the books open (books locked by an older
     mzledger, or entries since added before the books' first month): one message each."""
     out = []

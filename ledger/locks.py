@@ -46,6 +46,7 @@ from typing import Any, Literal
 from beancount.core import data, flags
 
 from ledger.close_order import closed_after, not_closed_yet, open_before, still_closed_after
+from ledger.month import Month
 
 LOCK_TYPE = "mzledger-lock"
 REOPEN_TYPE = "mzledger-reopen"
@@ -59,7 +60,6 @@ LOCKS_HEADER = (
     ";; Each lock's manifest (a fingerprint per entry of the month) is in locks/YYYY-MM.json.\n"
 )
 
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _ORDINAL_RE = re.compile(r" #\d+$")
 #: Metadata the parser adds, or beancount keeps for itself: not part of what the entry says.
@@ -226,20 +226,15 @@ def is_fingerprinted(entry: data.Directive) -> bool:
     return not (isinstance(entry, data.Transaction) and entry.flag == flags.FLAG_PADDING)
 
 
-def month_of(day: datetime.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def fingerprinted(
-    entries: Iterable[data.Directive], month: str, *, root: Path | str | None = None
+    entries: Iterable[data.Directive], month: Month, *, root: Path | str | None = None
 ) -> list[tuple[Fingerprint, data.Directive]]:
     """The fingerprints of the entries dated in ``month``, each with its entry, sorted by key."""
-    _check_month(month)
     # abspath, not resolve: beancount names files by absolute path without resolving links.
     root_path = Path(os.path.abspath(root)) if root is not None else None
     groups: dict[str, list[tuple[str, str, str, data.Directive]]] = defaultdict(list)
     for entry in entries:
-        if month_of(entry.date) != month or not is_fingerprinted(entry):
+        if Month.of(entry.date) != month or not is_fingerprinted(entry):
             continue
         base, what = _base_key_and_what(entry)
         voucher = (entry.meta or {}).get("voucher")
@@ -259,7 +254,7 @@ def fingerprinted(
 
 
 def fingerprints(
-    entries: Iterable[data.Directive], month: str, *, root: Path | str | None = None
+    entries: Iterable[data.Directive], month: Month, *, root: Path | str | None = None
 ) -> list[Fingerprint]:
     """The fingerprints of the entries dated in ``month`` ("YYYY-MM"), sorted by key.
 
@@ -312,9 +307,8 @@ def parse_manifest(text: str) -> list[Fingerprint]:
     return out
 
 
-def manifest_relpath(month: str) -> str:
+def manifest_relpath(month: Month) -> str:
     """Where a month's manifest goes, relative to the books directory (and locks.beancount)."""
-    _check_month(month)
     return f"{LOCKS_DIR}/{month}.json"
 
 
@@ -367,11 +361,6 @@ def compare(
 # Lock and reopen entries
 
 
-def _check_month(month: str) -> None:
-    if not MONTH_RE.match(month):
-        raise ValueError(f"month: expected YYYY-MM (found {month!r})")
-
-
 def _bean_str(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
@@ -388,7 +377,7 @@ def _at(when: datetime.datetime) -> str:
 
 
 def lock_entry_text(
-    month: str,
+    month: Month,
     manifest_sha: str,
     who: str,
     when: datetime.datetime,
@@ -396,12 +385,11 @@ def lock_entry_text(
     manifest: str | None = None,
 ) -> str:
     """The lock entry, dated on the day of locking (so that a later reopen orders after it)."""
-    _check_month(month)
     if not SHA_RE.match(manifest_sha):
         raise ValueError(f"manifest_sha: expected 64 lowercase hex digits (found {manifest_sha!r})")
     path = manifest if manifest is not None else manifest_relpath(month)
     return (
-        f"{when.date().isoformat()} custom {_bean_str(LOCK_TYPE)} {_bean_str(month)} "
+        f"{when.date().isoformat()} custom {_bean_str(LOCK_TYPE)} {_bean_str(str(month))} "
         f"{_bean_str(manifest_sha)}\n"
         f"  locked_by: {_bean_str(_required('who', who))}\n"
         f"  locked_at: {_bean_str(_at(when))}\n"
@@ -409,11 +397,10 @@ def lock_entry_text(
     )
 
 
-def reopen_entry_text(month: str, reason: str, who: str, when: datetime.datetime) -> str:
+def reopen_entry_text(month: Month, reason: str, who: str, when: datetime.datetime) -> str:
     """The reopen entry; a reason is required, as are who and when (kept for auditors)."""
-    _check_month(month)
     return (
-        f"{when.date().isoformat()} custom {_bean_str(REOPEN_TYPE)} {_bean_str(month)} "
+        f"{when.date().isoformat()} custom {_bean_str(REOPEN_TYPE)} {_bean_str(str(month))} "
         f"{_bean_str(_required('reason', reason))}\n"
         f"  reopened_by: {_bean_str(_required('who', who))}\n"
         f"  reopened_at: {_bean_str(_at(when))}\n"
@@ -435,7 +422,7 @@ class Lock:
     """A valid lock entry, and the reopen entry that ended it, if any."""
 
     entry: data.Custom
-    month: str
+    month: Month
     manifest_sha: str
     manifest: str
     reopened_by: data.Custom | None = None
@@ -458,7 +445,7 @@ class LockHistory:
     locks: list[Lock] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
-    def in_force(self) -> dict[str, Lock]:
+    def in_force(self) -> dict[Month, Lock]:
         return {lock.month: lock for lock in self.locks if lock.in_force}
 
 
@@ -479,14 +466,16 @@ def lock_history(entries: Iterable[data.Directive]) -> LockHistory:
     # Stable: entries of one day keep the book's order (beancount's: file line).
     customs.sort(key=lambda e: e.date)
     history = LockHistory()
-    active: dict[str, Lock] = {}
+    active: dict[Month, Lock] = {}
     for entry in customs:
-        month = _value(entry, 0)
+        value = _value(entry, 0)
         kind = "lock" if entry.type == LOCK_TYPE else "reopen"
-        if not isinstance(month, str) or not MONTH_RE.match(month):
+        try:
+            month = Month.parse(value)
+        except ValueError:
             history.problems.append(
                 Problem(
-                    entry, f"{entry.type}: first value must be the month, YYYY-MM (found {month!r})"
+                    entry, f"{entry.type}: first value must be the month, YYYY-MM (found {value!r})"
                 )
             )
             continue
@@ -533,17 +522,17 @@ def lock_history(entries: Iterable[data.Directive]) -> LockHistory:
     return history
 
 
-def locked_months(entries: Iterable[data.Directive]) -> set[str]:
-    """The months ("YYYY-MM") locked and not reopened since."""
+def locked_months(entries: Iterable[data.Directive]) -> set[Month]:
+    """The months locked and not reopened since."""
     return set(lock_history(entries).in_force())
 
 
 def is_locked(entries: Iterable[data.Directive], day: datetime.date) -> bool:
     """Whether an entry dated ``day`` would fall in a locked month."""
-    return month_of(day) in locked_months(entries)
+    return Month.of(day) in locked_months(entries)
 
 
-def books_first_month(entries: Iterable[data.Directive]) -> str | None:
+def books_first_month(entries: Iterable[data.Directive]) -> Month | None:
     """The books' first month (see ``ledger.close_order``): of the earliest entry a lock
     fingerprints other than an ``open`` or ``commodity``, else of the earliest ``open``."""
     first: datetime.date | None = None
@@ -555,13 +544,12 @@ def books_first_month(entries: Iterable[data.Directive]) -> str | None:
         elif is_fingerprinted(entry) and (first is None or entry.date < first):
             first = entry.date
     day = first or opened
-    return None if day is None else month_of(day)
+    return None if day is None else Month.of(day)
 
 
-def earlier_months_open(entries: Sequence[data.Directive], month: str) -> list[str]:
+def earlier_months_open(entries: Sequence[data.Directive], month: Month) -> list[Month]:
     """The months of the books before ``month`` not locked, oldest first: ``month`` closes
     only when there are none."""
-    _check_month(month)
     return open_before(month, books_first_month(entries), locked_months(entries))
 
 
@@ -574,7 +562,7 @@ class LockFiles:
     """A new lock: write ``manifest_text`` to ``manifest_path`` (relative to the books), then
     append ``entry_text`` to ``locks.beancount`` (see :func:`append_to_locks_file`)."""
 
-    month: str
+    month: Month
     manifest_path: str
     manifest_text: str
     entry_text: str
@@ -583,7 +571,7 @@ class LockFiles:
 
 def prepare_lock(
     entries: Sequence[data.Directive],
-    month: str,
+    month: Month,
     who: str,
     when: datetime.datetime,
     *,
@@ -595,7 +583,6 @@ def prepare_lock(
     ``entries`` are the books as loaded (``beancount.loader.load_file``), ``root`` the books
     directory, where ``locks.beancount`` and the ``locks/`` directory live.
     """
-    _check_month(month)
     history = lock_history(entries)
     closed = history.in_force()
     if month in closed:
@@ -613,14 +600,13 @@ def prepare_lock(
 
 def prepare_reopen(
     entries: Sequence[data.Directive],
-    month: str,
+    month: Month,
     reason: str,
     who: str,
     when: datetime.datetime,
 ) -> str:
     """The reopen entry for ``month``; ValueError when it is not locked, a later month is
     (``ledger.close_order``), or it has no reason."""
-    _check_month(month)
     history = lock_history(entries)
     closed = history.in_force()
     if month not in closed:
@@ -632,7 +618,7 @@ def prepare_reopen(
     return reopen_entry_text(month, reason, who, when)
 
 
-def _check_after(history: LockHistory, month: str, when: datetime.datetime) -> None:
+def _check_after(history: LockHistory, month: Month, when: datetime.datetime) -> None:
     # Locks and reopens take effect in date order: a new one dated before the month's last
     # would act before it (a reopen before its lock reopens nothing).
     last = max(

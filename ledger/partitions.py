@@ -13,14 +13,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-PERIOD_RE = re.compile(r"\d{4}-(0[1-9]|1[0-2])", re.ASCII)
+from ledger.month import Month
+
 PARTITION_RE = re.compile(r"settlements_\d{4}_\d{2}", re.ASCII)
 
 
 def partition_name(period: str) -> str:
-    if not PERIOD_RE.fullmatch(period):
-        raise ValueError(f"not a settlement period: {period!r} (expected YYYY-MM)")
-    return f"settlements_{period[:4]}_{period[5:]}"
+    month = Month.parse(period)  # validated: the name is inlined in SQL
+    return f"settlements_{month.year:04d}_{month.month:02d}"
 
 
 def ensure_partitions(conn: Connection, periods: Iterable[str]) -> None:

@@ -52,6 +52,7 @@ from ledger.books import (
     reopen_month,
 )
 from ledger.chart import Chart, ChartError, load_chart
+from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register import open_register, resolve_url
 from ledger.register_lock import (
@@ -439,7 +440,12 @@ def import_platform_totals_command(
     file: Annotated[
         Path, typer.Argument(help="The platform's 3201 totals (CSV).", exists=True, dir_okay=False)
     ],
-    period: Annotated[str, typer.Option(help="The month they cover, YYYY-MM (settlement time).")],
+    period: Annotated[
+        Month,
+        typer.Option(
+            parser=_parse_month, metavar="YYYY-MM", help="The month they cover (settlement time)."
+        ),
+    ],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Compare the platform's totals (insutype x clr_type x agency) with the register's.
@@ -455,10 +461,7 @@ def import_platform_totals_command(
 
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
-        try:
-            ours = register_totals(engine, period)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--period") from None
+        ours = register_totals(engine, period)
         theirs, problems = read_platform_totals(file)
     if problems:
         refuse(
@@ -526,6 +529,14 @@ def import_statement_command(
         err.print(f"to decide: {line}", markup=False)
 
 
+def _parse_month(value: str) -> Month:
+    """A month where it comes in (an option or argument): parsed once, then passed on."""
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 def _parse_date(value: str) -> datetime.date:
     try:
         return datetime.date.fromisoformat(value)
@@ -553,9 +564,13 @@ def post(
     """Form the period's clearing batches and book them (Shanxi art. 28)."""
     from postings.period import post_period
 
+    try:
+        month = Month.parse(period)
+    except ValueError as exc:
+        refuse(f"--period: {exc}", f"refused: nothing was posted for {period}")
     with _user_errors():
         books, config, chart, engine = _open(books_dir, writing="post")
-        result = post_period(engine, books, config, chart, period, paid_on, replace=replace)
+        result = post_period(engine, books, config, chart, month, paid_on, replace=replace)
     if result.problems:
         refuse(*result.problems, f"refused: nothing was posted for {period}")
     if result.unchanged:
@@ -713,7 +728,10 @@ def _print_findings(result: AuditResult) -> None:
 
 @app.command()
 def report(
-    period: Annotated[str, typer.Option(help="The month, YYYY-MM (by payment date).")],
+    period: Annotated[
+        Month,
+        typer.Option(parser=_parse_month, metavar="YYYY-MM", help="The month (by payment date)."),
+    ],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
@@ -725,11 +743,8 @@ def report(
 
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
-        try:
-            month_report = build_month_report(books.main, engine, chart, period)
-        except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--period") from None
-        paths = write_month_report(month_report, report_dir(books.root, period))
+        month_report = build_month_report(books.main, engine, chart, period)
+        paths = write_month_report(month_report, report_dir(books.root, str(period)))
     for path in paths:
         out.print(f"written: {path}", markup=False)
     for warning in month_report.warnings:
@@ -749,18 +764,17 @@ def report(
 
 @app.command()
 def close(
-    month: Annotated[str, typer.Argument(help="The books month to close, YYYY-MM.")],
+    month: Annotated[
+        Month,
+        typer.Argument(parser=_parse_month, metavar="MONTH", help="The books month, YYYY-MM."),
+    ],
     books_dir: BooksOption = Path("."),
     lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
 ) -> None:
     """Month-end close: every check, the bank reconciliation, outstanding payments; exit 0 when
     the month can close, 4 otherwise. The summary goes to <books>/close/<month>.json."""
-    from reports.controls.close import close_month, month_bounds
+    from reports.controls.close import close_month
 
-    try:
-        month_bounds(month)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="MONTH") from None
     with _user_errors():
         # held with --lock or without: the summary it writes is of one moment of the books
         # and the register, not of a post half done
@@ -798,7 +812,10 @@ def close(
 
 @app.command()
 def reopen(
-    month: Annotated[str, typer.Argument(help="The locked month to reopen, YYYY-MM.")],
+    month: Annotated[
+        Month,
+        typer.Argument(parser=_parse_month, metavar="MONTH", help="The locked month, YYYY-MM."),
+    ],
     reason: Annotated[str, typer.Option(help="Why: kept in the books for auditors.")],
     books_dir: BooksOption = Path("."),
 ) -> None:

@@ -9,7 +9,6 @@ them but the names of unmappable ones: the sums come from settlement_totals.
 
 from __future__ import annotations
 
-import calendar
 import dataclasses
 import datetime
 import getpass
@@ -19,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
 from ledger.batching import lock_for_posting, totals_unbatched, unbatched
-from ledger.books import PERIOD_RE, Books, BooksConfig, atomic_write, outline, write_main
+from ledger.books import Books, BooksConfig, atomic_write, outline, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.models import (
@@ -33,6 +32,7 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
+from ledger.month import Month
 from postings.batches import BatchSummary, Payment, summarize
 from postings.books_file import render_clearing_file
 from postings.rules import post_batches
@@ -57,17 +57,12 @@ class PostResult:
         return {name: self.total(name) for name in OTHER_FUND_FIELDS}
 
 
-def period_end(period: str) -> datetime.date:
-    year, month = int(period[:4]), int(period[5:])
-    return datetime.date(year, month, calendar.monthrange(year, month)[1])
-
-
 def post_period(
     engine: Engine,
     books: Books,
     config: BooksConfig,
     chart: Chart,
-    period: str,
+    month: Month,
     paid_on: datetime.date | None,
     *,
     replace: bool = False,
@@ -78,18 +73,16 @@ def post_period(
     Without it the batches are cleared but unpaid (outstanding payments): a bank statement
     line books each one on the day the bank paid it (``postings.payments``).
     """
+    period = month.period  # as the register keeps it
     result = PostResult(period)
-    if not PERIOD_RE.match(period):
-        result.problems.append(f"--period: not a month (found '{period}', expected YYYY-MM)")
-        return result
-    if paid_on is not None and paid_on <= period_end(period):
+    if paid_on is not None and paid_on <= month.last:
         result.problems.append(
             f"--paid-on: payment must come after the clearing period ends "
-            f"(found {paid_on}, expected a date after {period_end(period)})"
+            f"(found {paid_on}, expected a date after {month.last})"
         )
         return result
     locked = locked_months(outline(books))  # parsed, not loaded: the books may be a year
-    if paid_on is not None and paid_on.strftime("%Y-%m") in locked:
+    if paid_on is not None and Month.of(paid_on) in locked:
         result.problems.append(
             f"--paid-on: {paid_on} falls in {paid_on:%Y-%m}, which is locked "
             "(locks.beancount): it must be reopened first"
@@ -98,7 +91,7 @@ def post_period(
     with engine.begin() as conn:
         lock_for_posting(conn)
         booked_in = {
-            paid.strftime("%Y-%m")
+            Month.of(paid)
             for paid in conn.execute(
                 select(Posting.paid_on)
                 .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
@@ -109,7 +102,8 @@ def post_period(
         if booked_in & locked:
             result.problems.append(
                 f"{period}: its transactions are booked in "
-                f"{', '.join(sorted(booked_in & locked))}, which is locked: reopen it first"
+                f"{', '.join(map(str, sorted(booked_in & locked)))}, which is locked: "
+                "reopen it first"
             )
             return result
         posted = conn.execute(
@@ -181,8 +175,7 @@ def pay_batches(
 ) -> dict[tuple[str, str], Payment]:
     """Book batches as paid on ``paid_on``: a voucher each (记账凭证号), a sequence per payment
     month in (institution, clr_type) order. Returns the payments by batch key."""
-    month = paid_on.strftime("%Y-%m")
-    prefix = f"{month}-记-"
+    prefix = f"{Month.of(paid_on)}-记-"
     last = conn.execute(
         select(func.max(Posting.voucher)).where(Posting.voucher.like(f"{prefix}%"))
     ).scalar_one()

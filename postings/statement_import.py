@@ -34,6 +34,7 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
+from ledger.month import Month
 from postings.batches import summarize
 from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period
@@ -113,10 +114,11 @@ def import_statement(
         return result
     fund = FUNDS[roles[account]]
     locked = locked_months(outline(books))  # parsed, not loaded: the books may be a year
-    touched = {line.date.strftime("%Y-%m") for line in statement.lines}
+    touched = {Month.of(line.date) for line in statement.lines}
     if touched & locked:
         result.problems.append(
-            f"{statement.path}: lines dated in {', '.join(sorted(touched & locked))}, which is "
+            f"{statement.path}: lines dated in {', '.join(map(str, sorted(touched & locked)))}, "
+            "which is "
             "locked (locks.beancount): reopen it first"
         )
         return result
@@ -177,9 +179,9 @@ def import_statement(
         periods = _book_paid_batches(conn, chart, matched, result, user)
         for period in sorted(periods):
             render_period(books, chart, period, summarize(conn, period, posted=True))
-        months = {line.date.strftime("%Y-%m") for line in statement.lines}
+        months = {Month.of(line.date) for line in statement.lines}
         if statement.last_date is not None:
-            months.add((statement.last_date + datetime.timedelta(days=1)).strftime("%Y-%m"))
+            months.add(Month.of(statement.last_date + datetime.timedelta(days=1)))
         for month in sorted(months):
             render_bank_month(conn, books, chart, month)
         write_main(books, config, chart.opened_on)
@@ -265,11 +267,9 @@ def _book_paid_batches(
     return periods
 
 
-def render_bank_month(conn: Connection, books: Books, chart: Chart, month: str) -> None:
+def render_bank_month(conn: Connection, books: Books, chart: Chart, month: Month) -> None:
     """``bank/YYYY-MM.beancount``: the month's bank entries and closing balances."""
-    year, number = int(month[:4]), int(month[5:])
-    start = datetime.date(year, number, 1)
-    end = datetime.date(year + number // 12, number % 12 + 1, 1)
+    start, end = month.first, month.next().first
     entries: list[BankEntry] = []
     lines = conn.execute(
         select(
@@ -312,4 +312,4 @@ def render_bank_month(conn: Connection, books: Books, chart: Chart, month: str) 
         ";; statement` from the register: do not edit.\n"
     )
     body = "\n".join(printer.format_entry(d) for d in bank_directives(entries, chart))
-    atomic_write(books.bank_file(month), header + "\n" + body)
+    atomic_write(books.bank_file(str(month)), header + "\n" + body)

@@ -158,12 +158,13 @@ def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
     from sqlalchemy import create_engine
 
     from ledger.books import Books
+    from ledger.month import Month
     from ledger.register import resolve_url
     from reports.controls.platform_totals import register_totals
 
     books, cli = city
     engine = create_engine(resolve_url(Books(books).read_config().db_url, books))
-    ours = register_totals(engine, "2023-01")
+    ours = register_totals(engine, Month(2023, 1))
     engine.dispose()
     header = (
         "insutype,clr_type,clr_optins,medfee_sumamt,fund_pay_sumamt,acct_pay,fixmedins_setl_cnt"

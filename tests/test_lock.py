@@ -15,6 +15,7 @@ from beancount import loader
 from beancount.core import data
 
 from ledger import close_order, locks
+from ledger.month import Month
 from ledger.plugins.lock import LockError
 from tests.conftest import Cli
 
@@ -99,6 +100,9 @@ def load(root: Path) -> tuple[list[data.Directive], list[Any], dict[str, Any]]:
     return entries, errors, options
 
 
+M = Month.parse
+
+
 def append_lock_entry(root: Path, text: str) -> None:
     path = root / locks.LOCKS_FILE
     path.write_text(locks.append_to_locks_file(path.read_text("utf-8"), text), "utf-8")
@@ -108,7 +112,7 @@ def lock(root: Path, month: str, when: datetime.datetime = FEB_5) -> locks.LockF
     """What `mzledger lock` does: load, fingerprint, write the manifest, append the lock."""
     entries, errors, _ = load(root)
     assert errors == []
-    files = locks.prepare_lock(entries, month, "张三", when, root=root)
+    files = locks.prepare_lock(entries, M(month), "张三", when, root=root)
     manifest = root / files.manifest_path
     manifest.parent.mkdir(exist_ok=True)
     manifest.write_text(files.manifest_text, "utf-8")
@@ -118,7 +122,7 @@ def lock(root: Path, month: str, when: datetime.datetime = FEB_5) -> locks.LockF
 
 def reopen(root: Path, month: str, reason: str, when: datetime.datetime = MAR_5) -> None:
     entries, _, _ = load(root)
-    append_lock_entry(root, locks.prepare_reopen(entries, month, reason, "李四", when))
+    append_lock_entry(root, locks.prepare_reopen(entries, M(month), reason, "李四", when))
 
 
 def lock_errors(root: Path) -> list[LockError]:
@@ -136,7 +140,7 @@ def test_clean_lock_reports_nothing(root: Path) -> None:
     files = lock(root, "2023-01")
     entries, errors, options = load(root)
     assert errors == []
-    assert locks.locked_months(entries) == {"2023-01"}
+    assert locks.locked_months(entries) == {M("2023-01")}
     assert locks.is_locked(entries, datetime.date(2023, 1, 31))
     assert not locks.is_locked(entries, datetime.date(2023, 2, 1))
     manifest = locks.parse_manifest(files.manifest_text)
@@ -156,8 +160,8 @@ def test_clean_lock_reports_nothing(root: Path) -> None:
 
 def test_lock_files_are_reproducible_and_books_relocatable(root: Path, tmp_path: Path) -> None:
     entries, _, _ = load(root)
-    files = locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
-    assert files == locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
+    files = locks.prepare_lock(entries, M("2023-01"), "张三", FEB_5, root=root)
+    assert files == locks.prepare_lock(entries, M("2023-01"), "张三", FEB_5, root=root)
     assert files.entry_text == (
         f'2023-02-05 custom "mzledger-lock" "2023-01" "{locks.manifest_sha(files.manifest_text)}"\n'
         '  locked_by: "张三"\n'
@@ -169,7 +173,7 @@ def test_lock_files_are_reproducible_and_books_relocatable(root: Path, tmp_path:
     moved = shutil.copytree(root, tmp_path / "elsewhere")
     assert lock_errors(moved) == []
     entries, _, _ = load(moved)
-    again = locks.manifest_json(locks.fingerprints(entries, "2023-01", root=moved))
+    again = locks.manifest_json(locks.fingerprints(entries, M("2023-01"), root=moved))
     assert again == files.manifest_text
 
 
@@ -293,7 +297,7 @@ def test_reopen_with_reason_unlocks_and_stays_on_record(root: Path) -> None:
 def test_reopen_without_reason_is_refused_and_the_month_stays_locked(root: Path) -> None:
     lock(root, "2023-01")
     with pytest.raises(ValueError, match="reason"):
-        locks.reopen_entry_text("2023-01", "  ", "李四", MAR_5)
+        locks.reopen_entry_text(M("2023-01"), "  ", "李四", MAR_5)
     append_lock_entry(
         root,
         '2023-03-05 custom "mzledger-reopen" "2023-01" ""\n'
@@ -310,8 +314,8 @@ def test_reopen_before_the_lock_does_not_unlock(root: Path) -> None:
     lock(root, "2023-01", MAR_5)
     entries, _, _ = load(root)
     with pytest.raises(ValueError, match="dated 2023-03-05"):
-        locks.prepare_reopen(entries, "2023-01", "太早", "李四", MAR_3)
-    append_lock_entry(root, locks.reopen_entry_text("2023-01", "太早", "李四", MAR_3))
+        locks.prepare_reopen(entries, M("2023-01"), "太早", "李四", MAR_3)
+    append_lock_entry(root, locks.reopen_entry_text(M("2023-01"), "太早", "李四", MAR_3))
     [error] = lock_errors(root)
     assert "reopening 2023-01, which is not locked at this point" in error.message
 
@@ -320,9 +324,9 @@ def test_two_locked_months_editing_the_earlier_one(root: Path) -> None:
     lock(root, "2023-01")
     lock(root, "2023-02", MAR_3)
     entries, _, _ = load(root)
-    assert locks.locked_months(entries) == {"2023-01", "2023-02"}
+    assert locks.locked_months(entries) == {M("2023-01"), M("2023-02")}
     with pytest.raises(ValueError, match="already locked"):
-        locks.prepare_lock(entries, "2023-01", "张三", MAR_6, root=root)
+        locks.prepare_lock(entries, M("2023-01"), "张三", MAR_6, root=root)
     write_manual(root, [b.replace("120.00", "12.00") for b in BLOCKS])
     [error] = lock_errors(root)
     assert error.message.startswith("locked month 2023-01 ")
@@ -344,21 +348,21 @@ def lock_files(root: Path) -> dict[str, bytes]:
 def test_a_month_locks_only_after_every_earlier_month(root: Path) -> None:
     entries, _, _ = load(root)
     # The accounts open on 2022-12-01 (the chart's opening), the first entry is of January.
-    assert locks.books_first_month(entries) == "2023-01"
+    assert locks.books_first_month(entries) == M("2023-01")
     with pytest.raises(ValueError, match=r"^2023-01 is not closed yet: close it first$"):
-        locks.prepare_lock(entries, "2023-02", "张三", MAR_3, root=root)
-    assert locks.earlier_months_open(entries, "2023-02") == ["2023-01"]
-    assert locks.earlier_months_open(entries, "2023-01") == []
+        locks.prepare_lock(entries, M("2023-02"), "张三", MAR_3, root=root)
+    assert locks.earlier_months_open(entries, M("2023-02")) == [M("2023-01")]
+    assert locks.earlier_months_open(entries, M("2023-01")) == []
     lock(root, "2023-01")
     entries, _, _ = load(root)
     # Months without an entry count: March has none, and still closes before April.
     with pytest.raises(ValueError, match=r"^2023-02\.\.2023-03 are not closed yet: close them"):
-        locks.prepare_lock(entries, "2023-04", "张三", MAR_3, root=root)
+        locks.prepare_lock(entries, M("2023-04"), "张三", MAR_3, root=root)
     lock(root, "2023-02", MAR_3)
     lock(root, "2023-03", MAR_5)
     entries, errors, _ = load(root)
     assert errors == []
-    assert locks.locked_months(entries) == {"2023-01", "2023-02", "2023-03"}
+    assert locks.locked_months(entries) == {M("2023-01"), M("2023-02"), M("2023-03")}
 
 
 def test_a_month_reopens_only_after_every_later_month(root: Path) -> None:
@@ -367,7 +371,7 @@ def test_a_month_reopens_only_after_every_later_month(root: Path) -> None:
     entries, _, _ = load(root)
     before = lock_files(root)
     with pytest.raises(ValueError, match=r"^2023-02, a later month, is still locked: reopen it"):
-        locks.prepare_reopen(entries, "2023-01", REASON, "李四", MAR_5)
+        locks.prepare_reopen(entries, M("2023-01"), REASON, "李四", MAR_5)
     assert lock_files(root) == before
     reopen(root, "2023-02", REASON)
     reopen(root, "2023-01", REASON, MAR_6)
@@ -386,48 +390,50 @@ def test_a_month_reopens_only_after_every_later_month(root: Path) -> None:
 def test_the_books_start_at_their_first_entry(root: Path) -> None:
     write_manual(root, [])
     entries, _, _ = load(root)
-    assert locks.books_first_month(entries) == "2022-12"  # only the chart's opens: its month
+    assert locks.books_first_month(entries) == M("2022-12")  # only the chart's opens: its month
     with pytest.raises(ValueError, match=r"^2022-12 is not closed yet"):
-        locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
+        locks.prepare_lock(entries, M("2023-01"), "张三", FEB_5, root=root)
     # An entry before January makes December the books' first month, to be closed first.
     write_manual(root, [DECEMBER, *BLOCKS])
     entries, _, _ = load(root)
-    assert locks.books_first_month(entries) == "2022-12"
+    assert locks.books_first_month(entries) == M("2022-12")
     with pytest.raises(ValueError, match=r"^2022-12 is not closed yet: close it first$"):
-        locks.prepare_lock(entries, "2023-01", "张三", FEB_5, root=root)
+        locks.prepare_lock(entries, M("2023-01"), "张三", FEB_5, root=root)
     assert locks.books_first_month([]) is None
 
 
 def test_month_spans_and_a_lock_out_of_order(root: Path) -> None:
     from reports.fava.months import month_statuses
 
-    assert close_order.months_between("2022-11", "2023-02") == [
-        "2022-11",
-        "2022-12",
-        "2023-01",
-        "2023-02",
+    assert list(M("2022-11").until(M("2023-02"))) == [
+        M("2022-11"),
+        M("2022-12"),
+        M("2023-01"),
+        M("2023-02"),
     ]
-    assert close_order.months_between("2023-02", "2023-01") == []
-    assert close_order.span(["2023-03", "2022-12", "2023-01"]) == "2022-12..2023-01, 2023-03"
-    assert close_order.open_before("2023-03", None, set()) == []
+    assert list(M("2023-02").until(M("2023-01"))) == []
+    assert close_order.span([M("2023-03"), M("2022-12"), M("2023-01")]) == (
+        "2022-12..2023-01, 2023-03"
+    )
+    assert close_order.open_before(M("2023-03"), None, set()) == []
     # Books locked out of order by an older mzledger: February locked, January open.
     entries, _, _ = load(root)
-    text = locks.manifest_json(locks.fingerprints(entries, "2023-02", root=root))
+    text = locks.manifest_json(locks.fingerprints(entries, M("2023-02"), root=root))
     (root / locks.LOCKS_DIR).mkdir()
-    (root / locks.manifest_relpath("2023-02")).write_text(text, "utf-8")
+    (root / locks.manifest_relpath(M("2023-02"))).write_text(text, "utf-8")
     append_lock_entry(
-        root, locks.lock_entry_text("2023-02", locks.manifest_sha(text), "张三", MAR_3)
+        root, locks.lock_entry_text(M("2023-02"), locks.manifest_sha(text), "张三", MAR_3)
     )
     entries, errors, _ = load(root)
     assert errors == []  # the books still load; the months page says what is wrong
     overview = month_statuses(root, entries)
-    assert [m.month for m in overview.months] == ["2023-01", "2023-02"]
+    assert [str(m.month) for m in overview.months] == ["2023-01", "2023-02"]
     assert overview.problems == (
         "2023-02 is locked while 2023-01, before it, is not: lock it or reopen 2023-02",
     )
     # Either way out: January locks (nothing before it), or February reopens (nothing after).
-    locks.prepare_lock(entries, "2023-01", "张三", MAR_5, root=root)
-    locks.prepare_reopen(entries, "2023-02", REASON, "李四", MAR_5)
+    locks.prepare_lock(entries, M("2023-01"), "张三", MAR_5, root=root)
+    locks.prepare_reopen(entries, M("2023-02"), REASON, "李四", MAR_5)
 
 
 def test_removed_lock_entry_leaves_its_manifest_behind(root: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ledger.books import Books
+from ledger.month import Month
 from ledger.register import open_register, resolve_url
 from reports.controls.platform_totals import (
     PlatformGroup,
@@ -111,20 +112,20 @@ def test_register_totals_by_settlement_month(books: Path, cli: Cli) -> None:
     cli("import", "settlements", "settlements.csv", "--books", "books")
     engine = open_register(resolve_url(Books(books).read_config().db_url, books))
     try:
-        assert register_totals(engine, "2023-01") == JANUARY
-        assert register_totals(engine, "2023-02") == FEBRUARY
-        assert register_totals(engine, "2022-12") == [
+        assert register_totals(engine, Month(2023, 1)) == JANUARY
+        assert register_totals(engine, Month(2023, 2)) == FEBRUARY
+        assert register_totals(engine, Month(2022, 12)) == [
             group("310/11/210300", "70.00", "35.00", "0.00", 1)
         ]
-        assert register_totals(engine, "2023-03") == []
+        assert register_totals(engine, Month(2023, 3)) == []
         # posting the month does not change what it holds
         cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
-        january = register_totals(engine, "2023-01")
+        january = register_totals(engine, Month(2023, 1))
         assert january == JANUARY
         assert all(isinstance(g.medfee_sumamt, Decimal) for g in january)
-        for bad in ("2023-1", "2023-13", "202301", ""):
-            with pytest.raises(ValueError, match="period: not a month"):
-                register_totals(engine, bad)
+        for bad in ("2023-1", "2023-13", "202301", ""):  # refused where the month comes in
+            with pytest.raises(ValueError, match="not a month"):
+                Month.parse(bad)
     finally:
         engine.dispose()
 
@@ -138,7 +139,7 @@ def test_platform_file_that_agrees(tmp_path: Path) -> None:
     comparisons = compare(JANUARY, platform)
     assert [c.key for c in comparisons] == [g.key for g in JANUARY]
     assert all(c.agreed and c.differences == () and c.only_in is None for c in comparisons)
-    table = render_comparison(comparisons, "2023-01")
+    table = render_comparison(comparisons, Month(2023, 1))
     assert "平台对总账核对 2023-01" in table
     assert "共 3 组：一致 3 组，不一致 0 组" in table
     assert "不一致：" not in table
@@ -163,7 +164,7 @@ def test_one_figure_differs_and_is_named(tmp_path: Path) -> None:
     assert differing.key == ("310", "13", "210300")
     assert differing.only_in is None
     assert differing.differences == (("fund_pay_sumamt", Decimal("25.00"), Decimal("25.01")),)
-    table = render_comparison(comparisons, "2023-01")
+    table = render_comparison(comparisons, Month(2023, 1))
     assert "不一致：基金支付总额" in table
     assert "-0.01" in table
     assert "差额 = 登记簿 − 平台" in table
@@ -176,7 +177,7 @@ def test_a_count_that_differs(tmp_path: Path) -> None:
     platform, _ = read_platform_totals(path)
     comparisons = compare(JANUARY, platform)
     assert comparisons[0].differences == (("fixmedins_setl_cnt", 3, 2),)
-    assert "不一致：结算笔数" in render_comparison(comparisons, "2023-01")
+    assert "不一致：结算笔数" in render_comparison(comparisons, Month(2023, 1))
 
 
 def test_groups_on_one_side_only(tmp_path: Path) -> None:
@@ -197,7 +198,7 @@ def test_groups_on_one_side_only(tmp_path: Path) -> None:
     assert (extra.agreed, extra.only_in, extra.register) == (False, "platform", None)
     assert extra.differences[0] == ("medfee_sumamt", Decimal("0.00"), Decimal("30.00"))
     assert comparisons["310/11/210300"].agreed and comparisons["310/13/210300"].agreed
-    table = render_comparison(list(comparisons.values()), "2023-01")
+    table = render_comparison(list(comparisons.values()), Month(2023, 1))
     assert "不一致：仅登记簿有" in table
     assert "不一致：仅平台有" in table
     assert "共 4 组：一致 2 组，不一致 2 组" in table
@@ -213,9 +214,9 @@ def test_a_group_of_zeros_on_one_side_is_still_different() -> None:
 
 def test_nothing_on_either_side() -> None:
     assert compare([], []) == []
-    assert "登记簿与平台本月均无结算" in render_comparison([], "2023-01")
+    assert "登记簿与平台本月均无结算" in render_comparison([], Month(2023, 1))
     with pytest.raises(ValueError, match="found '2023-1'"):
-        render_comparison([], "2023-1")
+        Month.parse("2023-1")
 
 
 def test_malformed_platform_file_lists_every_problem(tmp_path: Path) -> None:

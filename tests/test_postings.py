@@ -217,13 +217,14 @@ def test_post_refuses_to_write_into_a_locked_month(books: Path, cli: Cli) -> Non
 
     from ledger.books import atomic_write
     from ledger.locks import append_to_locks_file, prepare_lock
+    from ledger.month import Month
 
     _import_case(cli, GOLDEN / "two_months")
     cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
     entries, errors, _ = loader.load_file(str(books / "main.beancount"))
     assert errors == []
     files = prepare_lock(
-        entries, "2023-02", "审计", datetime.datetime(2023, 3, 5, 10, 0), root=books
+        entries, Month(2023, 2), "审计", datetime.datetime(2023, 3, 5, 10, 0), root=books
     )
     atomic_write(books / files.manifest_path, files.manifest_text)
     locks_file = books / "locks.beancount"

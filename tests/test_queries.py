@@ -21,6 +21,7 @@ from fava.core.query import QueryResultTable
 
 from ledger.chart import load_chart
 from ledger.locks import locked_months
+from ledger.month import Month
 from ledger.queries import (
     LARGEST_LIMIT,
     QUERIES_FILE,
@@ -237,7 +238,7 @@ def test_largest_payments_sorted_at_most_twenty(demo: Demo, results: list[QueryR
 def test_locked_month_query_returns_exactly_the_january_payments(
     demo: Demo, results: list[QueryResult]
 ) -> None:
-    assert locked_months(demo.entries) == {JANUARY}
+    assert locked_months(demo.entries) == {Month.parse(JANUARY)}
     name, bql = demo.query(4)
     assert "2023-01" in name
     assert "date >= 2023-01-01 AND date < 2023-02-01" in bql
@@ -260,7 +261,9 @@ def test_without_locks_the_locked_month_query_runs_and_finds_nothing(demo: Demo)
 
 
 def test_locked_months_merge_into_date_ranges() -> None:
-    months = ["2023-05", "2023-01", "2023-02", "2023-12", "2024-01", "2023-03"]
+    months = [
+        Month.parse(m) for m in ("2023-05", "2023-01", "2023-02", "2023-12", "2024-01", "2023-03")
+    ]
     assert locked_condition(months) == (
         "(date >= 2023-01-01 AND date < 2023-04-01) OR "
         "(date >= 2023-05-01 AND date < 2023-06-01) OR "

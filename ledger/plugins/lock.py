@@ -31,9 +31,9 @@ from ledger.locks import (
     fingerprinted,
     lock_history,
     manifest_sha,
-    month_of,
     parse_manifest,
 )
+from ledger.month import Month
 
 __plugins__ = ("lock",)
 
@@ -125,9 +125,9 @@ def lock(
     errors = [LockError(_source(p.entry.meta), p.message, p.entry) for p in history.problems]
     named: set[Path] = set()
     # Bucketed once: every lock in force looks at its own month only.
-    by_month: dict[str, list[data.Directive]] = defaultdict(list)
+    by_month: dict[Month, list[data.Directive]] = defaultdict(list)
     for entry in entries:
-        by_month[month_of(entry.date)].append(entry)
+        by_month[Month.of(entry.date)].append(entry)
     includes = options_map.setdefault("include", [])
     for item in history.locks:
         path = _manifest_path(item, root)

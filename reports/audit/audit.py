@@ -21,6 +21,7 @@ from sqlalchemy import Engine, select
 from ledger.batching import batch_member
 from ledger.models import ClearingBatch, Institution, PersonRecord, Settlement
 from ledger.money import ZERO
+from ledger.month import Month
 from reports.audit.benefits import (
     Expected,
     NoPolicyPeriod,
@@ -206,12 +207,8 @@ def parse_period(text: str) -> tuple[datetime.date, datetime.date]:
     if len(text) == 4 and text.isdigit():
         year = int(text)
         return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
-    if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
-        year, month = int(text[:4]), int(text[5:])
-        first = datetime.date(year, month, 1)
-        following = datetime.date(year + month // 12, month % 12 + 1, 1)
-        return first, following - datetime.timedelta(days=1)
-    raise ValueError(text)
+    month = Month.parse(text)
+    return month.first, month.last
 
 
 def classify(row: Row, spans: Sequence[Span], own_region: str) -> tuple[str | None, str | None]:

@@ -33,10 +33,10 @@ from ledger.batching import batch_member
 from ledger.chart import Chart
 from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
 from ledger.money import ZERO
+from ledger.month import Month
 from reports.books.ledgers import (
     DetailLedger,
     LoadedBooks,
-    Month,
     TrialBalance,
     books_since,
     build_detail_ledger,
@@ -51,11 +51,6 @@ PERSONAL_ROLES = ("personal-clinic", "personal-pharmacy")
 LEDGER_ROLES = ("bank-pooled", "bank-personal")
 
 LINK_PREFIX = "clr-"
-
-
-def parse_month(period: str) -> Month:
-    """``YYYY-MM`` -> Month; a malformed period raises ValueError naming what was found."""
-    return Month.parse(period)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -558,13 +553,9 @@ def _checks(
     return tuple(checks)
 
 
-def build_month_report(main_file: Path, engine: Engine, chart: Chart, period: str) -> MonthReport:
+def build_month_report(main_file: Path, engine: Engine, chart: Chart, month: Month) -> MonthReport:
     """The month's report from the books at ``main_file`` and the register behind ``engine``.
-
-    ``period`` is ``YYYY-MM``; a malformed one raises ValueError. A month without entries
-    gives a report of zeros.
-    """
-    month = parse_month(period)
+    A month without entries gives a report of zeros."""
     books_data = load_books(main_file)
     return build_month_report_from(books_data, engine, chart, month)
 

@@ -17,7 +17,6 @@ Conventions:
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,69 +28,7 @@ from beancount.core import data
 
 from ledger.chart import Chart, ChartAccount
 from ledger.money import ZERO
-
-_PERIOD_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")
-
-
-@dataclass(frozen=True, order=True)
-class Month:
-    """A calendar month (会计期间), ``2023-02``."""
-
-    year: int
-    month: int
-
-    @staticmethod
-    def parse(period: str) -> Month:
-        """``YYYY-MM`` -> Month; ValueError with what was found and what is expected."""
-        if not isinstance(period, str):
-            raise ValueError(
-                f"period: expected a string YYYY-MM such as 2023-02 (found {period!r})"
-            )
-        match = _PERIOD_RE.fullmatch(period)
-        if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
-            raise ValueError(
-                f"period: not a month (found {period!r}, expected YYYY-MM such as 2023-02)"
-            )
-        return Month(int(match.group(1)), int(match.group(2)))
-
-    @property
-    def period(self) -> str:
-        return f"{self.year:04d}-{self.month:02d}"
-
-    @property
-    def label(self) -> str:
-        """Chinese label, ``2023年2月``."""
-        return f"{self.year}年{self.month}月"
-
-    @property
-    def first(self) -> datetime.date:
-        return datetime.date(self.year, self.month, 1)
-
-    @property
-    def last(self) -> datetime.date:
-        return self.next().first - datetime.timedelta(days=1)
-
-    @property
-    def year_start(self) -> datetime.date:
-        return datetime.date(self.year, 1, 1)
-
-    def next(self) -> Month:
-        if self.month == 12:
-            return Month(self.year + 1, 1)
-        return Month(self.year, self.month + 1)
-
-    def previous(self) -> Month:
-        if self.month == 1:
-            return Month(self.year - 1, 12)
-        return Month(self.year, self.month - 1)
-
-    def previous_year(self) -> Month | None:
-        """The same month a year earlier, or None before year 1."""
-        return Month(self.year - 1, self.month) if self.year > 1 else None
-
-    def year_to_date(self) -> tuple[Month, ...]:
-        """January to this month."""
-        return tuple(Month(self.year, m) for m in range(1, self.month + 1))
+from ledger.month import Month
 
 
 def direction(balance: Decimal) -> str:

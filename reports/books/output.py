@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.books import atomic_write
+from ledger.month import Month
 from reports.books.fund_report import (
     AccountRow,
     Breakdown,
@@ -30,7 +31,7 @@ from reports.books.fund_report import (
     Figures,
     MonthReport,
 )
-from reports.books.ledgers import DetailLedger, Month, TrialBalance, direction
+from reports.books.ledgers import DetailLedger, TrialBalance, direction
 from reports.books.svg_charts import Series, bar_chart
 from reports.spreadsheet import Formula, set_value
 

@@ -37,6 +37,7 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
+from ledger.month import Month
 from reports.controls.books_vs_register import check_books, error_text
 from reports.controls.platform_totals import compare, register_totals, stored_platform_totals
 
@@ -77,7 +78,7 @@ class Reconciliation:
 
 @dataclass
 class CloseResult:
-    month: str
+    month: Month
     checks: list[CloseCheck] = field(default_factory=list)
     reconciliations: list[Reconciliation] = field(default_factory=list)
     outstanding: list[dict[str, str]] = field(default_factory=list)
@@ -91,7 +92,7 @@ class CloseResult:
             return None if value is None else f"{value:.2f}"
 
         body: dict[str, Any] = {
-            "month": self.month,
+            "month": str(self.month),
             "can_close": self.ok,
             "checks": [asdict(c) for c in self.checks],
             "reconciliation": [
@@ -112,20 +113,8 @@ class CloseResult:
         return json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def month_bounds(month: str) -> tuple[datetime.date, datetime.date]:
-    """``YYYY-MM`` -> first and last day; ValueError otherwise."""
-    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
-        raise ValueError(f"not a month (found '{month}', expected YYYY-MM)")
-    year, number = int(month[:4]), int(month[5:])
-    if not 1 <= number <= 12:
-        raise ValueError(f"not a month (found '{month}', expected YYYY-MM)")
-    first = datetime.date(year, number, 1)
-    following = datetime.date(year + number // 12, number % 12 + 1, 1)
-    return first, following - datetime.timedelta(days=1)
-
-
-def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> CloseResult:
-    first, last = month_bounds(month)
+def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> CloseResult:
+    first, last = month.first, month.last
     result = CloseResult(month)
     entries, errors, _options = loader.load_file(str(main_file))
     result.checks.append(_earlier_months_locked(entries, month))
@@ -137,13 +126,15 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
     with engine.connect() as conn:
         # the totals say whether any is outside a batch; only then are they named
         outside = conn.execute(
-            select(SettlementTotal.id).where(totals_unbatched(SettlementTotal, month)).limit(1)
+            select(SettlementTotal.id)
+            .where(totals_unbatched(SettlementTotal, month.period))
+            .limit(1)
         ).first()
         unbatched: list[str] = (
             list(
                 conn.execute(
                     select(Settlement.setl_id)
-                    .where(in_no_batch(Settlement, month))
+                    .where(in_no_batch(Settlement, month.period))
                     .order_by(Settlement.setl_id)
                 ).scalars()
             )
@@ -260,12 +251,12 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: str) -> Cl
     return result
 
 
-def _held_decided(conn: Connection, month: str) -> CloseCheck:
+def _held_decided(conn: Connection, month: Month) -> CloseCheck:
     """Settlements held back by an import (ledger.models.HeldSettlement) of this month or
     before, still waiting for a person's decision: money not yet known to be owed or not."""
     waiting = conn.execute(
         select(HeldSettlement.setl_id, HeldSettlement.same_as_setl_id, HeldSettlement.hifp_pay)
-        .where(HeldSettlement.status == "held", HeldSettlement.setl_period <= month)
+        .where(HeldSettlement.status == "held", HeldSettlement.setl_period <= month.period)
         .order_by(HeldSettlement.setl_id)
     ).all()
     return CloseCheck(
@@ -279,7 +270,7 @@ def _held_decided(conn: Connection, month: str) -> CloseCheck:
     )
 
 
-def _earlier_months_locked(entries: list[data.Directive], month: str) -> CloseCheck:
+def _earlier_months_locked(entries: list[data.Directive], month: Month) -> CloseCheck:
     """Months close in order (``ledger.close_order``): every earlier month of the books is
     locked before this one can close."""
     blocking = earlier_months_open(entries, month)
@@ -309,7 +300,7 @@ def _outstanding(engine: Engine, first: datetime.date, last: datetime.date) -> l
             .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
             .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
             .where(
-                ClearingBatch.period < first.strftime("%Y-%m"),
+                ClearingBatch.period < Month.of(first).period,
                 ClearingBatch.id.not_in(paid_by_then),
             )
             .group_by(ClearingBatch.link, Institution.name)

@@ -39,8 +39,8 @@ from sqlalchemy import Engine, func, select, type_coerce
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.models import Money, PlatformTotal, Settlement
 from ledger.money import ZERO, parse_amount
+from ledger.month import Month
 from ledger.problems import Problem
-from reports.books.ledgers import Month
 
 #: The grouping key, in the platform's order (3201 input fields).
 KEY_FIELDS = ("insutype", "clr_type", "clr_optins")
@@ -94,22 +94,15 @@ class PlatformGroup:
 FIGURES = (*AMOUNT_FIELDS, COUNT_FIELD)
 
 
-def _month(period: str) -> Month:
-    """``YYYY-MM`` or ValueError: ``period: not a month (found '2023-1', expected YYYY-MM ...)``."""
-    return Month.parse(period)
-
-
-def register_totals(engine: Engine, period: str) -> list[PlatformGroup]:
-    """The register's totals of ``period`` (``YYYY-MM``), one group per insutype × clr_type ×
+def register_totals(engine: Engine, month: Month) -> list[PlatformGroup]:
+    """The register's totals of ``month``, one group per insutype × clr_type ×
     clr_optins, sorted by that key; summed in the database.
 
     The month is taken by settlement time (``setl_time``, kept as ``setl_period``): every
     settlement settled in it, posted or not. Refunds (refd_setl_flag 1) are included with
     their negative amounts and each counts as one row in ``count``, as the platform counts
-    them in fixmedins_setl_cnt. A month without settlements gives an empty list. A malformed
-    period raises ValueError naming what was found.
+    them in fixmedins_setl_cnt. A month without settlements gives an empty list.
     """
-    month = _month(period)
     key = (Settlement.insutype, Settlement.clr_type, Settlement.clr_optins)
     query = (
         select(
@@ -137,8 +130,8 @@ def register_totals(engine: Engine, period: str) -> list[PlatformGroup]:
     return sorted(groups, key=lambda g: g.key)
 
 
-def stored_platform_totals(engine: Engine, period: str) -> list[PlatformGroup] | None:
-    """The platform's figures last imported for ``period``; None when none were."""
+def stored_platform_totals(engine: Engine, month: Month) -> list[PlatformGroup] | None:
+    """The platform's figures last imported for ``month``; None when none were."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
@@ -149,7 +142,7 @@ def stored_platform_totals(engine: Engine, period: str) -> list[PlatformGroup] |
                 PlatformTotal.fund_pay_sumamt,
                 PlatformTotal.acct_pay,
                 PlatformTotal.count,
-            ).where(PlatformTotal.period == period)
+            ).where(PlatformTotal.period == month.period)
         ).all()
     if not rows:
         return None
@@ -357,11 +350,10 @@ def _signed_text(value: Decimal | int) -> str:
     return f"+{text}" if value > 0 else text
 
 
-def render_comparison(comparisons: Sequence[GroupComparison], period: str) -> str:
+def render_comparison(comparisons: Sequence[GroupComparison], month: Month) -> str:
     """A plain-text table for the terminal, Chinese headings: per group a line for the register
     (登记簿) and one for the platform (平台), and for a group that differs a line of the
     differences (登记簿 − 平台); then a summary line."""
-    month = _month(period)
     headings = [
         TITLES["insutype"],
         TITLES["clr_type"],

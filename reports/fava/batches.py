@@ -39,6 +39,7 @@ from ledger.models import (
     SettlementTotal,
 )
 from ledger.money import ZERO
+from ledger.month import Month
 from reports.fava.params import BadRequest, Page, check_page, param_value
 from reports.spreadsheet import csv_text, csv_writer
 
@@ -229,10 +230,10 @@ def batch_by_link(engine: Engine, link: str) -> Batch:
 
 
 def list_batches(
-    engine: Engine, number: int, per_page: int, period: str | None = None
+    engine: Engine, number: int, per_page: int, period: Month | None = None
 ) -> Page[Batch]:
     """The register's batches, newest clearing period first, a page at a time."""
-    where = [ClearingBatch.period == period] if period else []
+    where = [ClearingBatch.period == period.period] if period else []
     with engine.connect() as conn:
         total = conn.execute(select(func.count(ClearingBatch.id)).where(*where)).scalar_one()
         check_page(number, per_page, total)

@@ -32,6 +32,7 @@ from sqlalchemy import Engine
 from werkzeug.exceptions import abort
 
 from ledger import register_readonly
+from ledger.month import Month
 from ledger.register_readonly import RegisterUnavailable
 from reports.fava import batches, findings, lookup, months, params
 from reports.fava.batches import SORT_KEYS, Batch, BatchTotals, SettlementRow
@@ -99,7 +100,7 @@ class BooksSide:
 @dataclass(frozen=True)
 class BatchesView:
     page: Page[Batch]
-    period: str | None
+    period: Month | None
     booked: dict[str, Decimal]  # link -> expenses booked, for paid batches in the books
 
 

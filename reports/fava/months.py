@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ledger.close_order import months_between, out_of_order
+from ledger.close_order import out_of_order
 from ledger.locks import LOCK_TYPE, REOPEN_TYPE, books_first_month, lock_history
-from reports.fava.params import PERIOD_RE
+from ledger.month import Month
 
 # ---------------------------------------------------------------------------------------------
 # Month status (月结状态): close summaries and locks
@@ -26,7 +26,7 @@ class FailedCheck:
 
 @dataclass(frozen=True)
 class Reopening:
-    month: str
+    month: Month
     date: datetime.date
     who: str
     when: str
@@ -35,7 +35,7 @@ class Reopening:
 
 @dataclass(frozen=True)
 class LockView:
-    month: str
+    month: Month
     date: datetime.date
     locked_by: str
     locked_at: str
@@ -53,7 +53,7 @@ STATE_LABELS: dict[str, str] = {"open": "未结账", "closed": "已结账", "loc
 
 @dataclass(frozen=True)
 class MonthStatus:
-    month: str
+    month: Month
     state: MonthState
     summary: bool  # a close summary exists
     can_close: bool | None
@@ -79,10 +79,6 @@ def _meta(entry: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _month_of(day: datetime.date) -> str:
-    return f"{day.year:04d}-{day.month:02d}"
-
-
 def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
     try:
         raw = json.loads(path.read_text("utf-8"))
@@ -104,14 +100,14 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
     month not locked (``ledger.close_order``) is listed among the problems.
     """
     history = lock_history(entries)
-    summaries: dict[str, Path] = {}
+    summaries: dict[Month, Path] = {}
     close_dir = root / "close"
     if close_dir.is_dir():
         for path in close_dir.glob("*.json"):
-            if PERIOD_RE.match(path.stem):
-                summaries[path.stem] = path
-    months: set[str] = set(summaries)
-    dated: set[str] = set()
+            if Month.is_month(path.stem):
+                summaries[Month.parse(path.stem)] = path
+    months: set[Month] = set(summaries)
+    dated: set[Month] = set()
     for entry in entries:
         entry_type = getattr(entry, "type", None)
         if isinstance(entry_type, str) and (
@@ -120,12 +116,12 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
             continue
         date = getattr(entry, "date", None)
         if isinstance(date, datetime.date):
-            dated.add(_month_of(date))
+            dated.add(Month.of(date))
     first = books_first_month(entries)
     if dated and first is not None:
         months |= {first, max(dated)}
     months |= {lock.month for lock in history.locks}
-    locks_by_month: dict[str, list[LockView]] = {}
+    locks_by_month: dict[Month, list[LockView]] = {}
     reopenings: list[Reopening] = []
     for lock in history.locks:
         reopening = None
@@ -152,7 +148,7 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
     in_force = history.in_force()
     out = []
     if months:
-        for month in months_between(min(months), max(months)):
+        for month in min(months).until(max(months)):
             summary, problem = (None, None)
             if month in summaries:
                 summary, problem = _read_summary(summaries[month])

@@ -10,12 +10,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from ledger.month import Month
+
 T = TypeVar("T")
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 500
 
-PERIOD_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 #: setl_id, mdtrt_id, psn_no: what the platform issues (letters, digits, ``-_.``), <= 40.
 ID_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,39}$")
 CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z_.-]{0,29}$")
@@ -96,15 +97,16 @@ def parse_id(name: str, value: str) -> str:
     return value
 
 
-def parse_period(value: str | None) -> str | None:
+def parse_period(value: str | None) -> Month | None:
     if value is None or not value.strip():
         return None
-    if not PERIOD_RE.match(value.strip()):
+    try:
+        return Month.parse(value.strip())
+    except ValueError:
         raise BadRequest(
             f"清算期间无效：{value[:20]}（应为 YYYY-MM）",
             f"period: expected YYYY-MM (found {value[:20]!r})",
-        )
-    return value.strip()
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
