@@ -5,16 +5,16 @@ the binary format each value comes as the server keeps it. The format (PostgreSQ
 Binary Format): a signature; per row a 16-bit field count, then per field a 32-bit length (-1:
 NULL) and the value's bytes, integers big-endian; a 16-bit -1 at the end.
 
-No Python loop runs over rows: the non-null fixed-width fields of every row are laid out in
-one byte array (each value's bytes moved by strided slices, most significant first), each
-text or nullable field becomes an Arrow binary column of length and bytes, and Arrow joins a
-row's pieces element-wise into one buffer, the block's COPY data. The server checks every
-value as it does for text COPY (UTF-8, varchar lengths, JSON).
+No Python loop runs over rows: each column becomes Arrow binary columns (a number's bytes
+swapped to big-endian a whole column at a time; a length that every row shares is one
+scalar, NULL's length -1), and Arrow joins a row's pieces element-wise into one buffer, the
+COPY data of a slice of rows, with the GIL released (the reading thread goes on meanwhile).
+The server checks every value as it does for text COPY (UTF-8, varchar lengths, JSON).
 """
 
 from __future__ import annotations
 
-import functools
+import array
 import struct
 import sys
 from collections.abc import Iterator, Mapping
@@ -28,35 +28,36 @@ TRAILER = b"\xff\xff"
 # PostgreSQL counts timestamps and dates from 2000-01-01, Arrow from 1970-01-01.
 EPOCH_MICROS = 946_684_800_000_000
 EPOCH_DAYS = 10_957
-# Binary arrays have 32-bit offsets: a slice's COPY data must stay under 2 GiB.
+# Rows encoded at a time (binary arrays have 32-bit offsets; a slice of 65,536 rows is some
+# 30 MB, and is sent while the next one is made).
 SLICE_ROWS = 65_536
 
-#: The server's type names (pg_type.typname) written here, with a value's width in bytes.
-FIXED_WIDTH = {"int8": 8, "int4": 4, "int2": 2, "bool": 1, "timestamp": 8, "date": 4}
+#: The server's types (pg_type.typname) written here: these, int8, int4, int2, bool,
+#: timestamp (without time zone) and date.
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "json"})
 _INTEGERS = {"int8": pa.int64(), "int4": pa.int32(), "int2": pa.int16()}
 
 
-def copy_columns(data: pa.Table, types: Mapping[str, str]) -> list[str]:
-    """The order the columns are sent in (the COPY statement's column list): non-null
-    fixed-width columns first, laid out together, then the others in the table's order."""
-    fixed = [
-        name
-        for name in data.column_names
-        if types[name] in FIXED_WIDTH and data.column(name).null_count == 0
-    ]
-    return fixed + [name for name in data.column_names if name not in fixed]
-
-
-def copy_data(data: pa.Table, types: Mapping[str, str], columns: list[str]) -> Iterator[Any]:
-    """The rows of ``data`` in the binary format (signature and trailer not included), as
-    buffers; ``types`` names each column's type on the server, ``columns`` the order (from
-    ``copy_columns``). ValueError for a value that the column cannot hold exactly."""
-    values = {name: _values(data.column(name), types[name]) for name in columns}
-    fixed = [name for name in columns if types[name] in FIXED_WIDTH and not values[name].null_count]
+def copy_data(data: pa.Table, types: Mapping[str, str]) -> Iterator[Any]:
+    """The rows of ``data`` in the binary format, its columns in the table's order (the
+    signature and the trailer not included), as buffers. ``types`` names each column's type
+    on the server. ValueError for a value that its column cannot hold exactly."""
+    values = {name: _values(data.column(name), types[name]) for name in data.column_names}
+    # a length every row shares is written as one scalar
+    widths = {name: _one_width(column) for name, column in values.items()}
     for start in range(0, data.num_rows, SLICE_ROWS):
-        part = {name: column.slice(start, SLICE_ROWS) for name, column in values.items()}
-        yield _rows(part, columns, fixed, len(next(iter(part.values()))))
+        part = [(column.slice(start, SLICE_ROWS), widths[name]) for name, column in values.items()]
+        yield _rows(part)
+
+
+def _one_width(values: Any) -> int | None:
+    """The bytes of every value when they are the same for all and none is NULL."""
+    if values.null_count or not len(values):
+        return None
+    if not pa.types.is_binary(values.type):
+        return int(values.type.bit_width) // 8
+    low, high = pc.min_max(pc.binary_length(values)).values()
+    return int(low.as_py()) if low == high else None
 
 
 def _values(column: Any, typname: str) -> Any:
@@ -95,30 +96,16 @@ def _values(column: Any, typname: str) -> Any:
     raise ValueError(f"no binary COPY of {typname}")
 
 
-def _rows(part: dict[str, Any], columns: list[str], fixed: list[str], rows: int) -> Any:
-    widths = [_width(part[name]) for name in fixed]
-    record = 2 + sum(4 + width for width in widths)
-    layout = struct.pack(">h", len(columns)) + b"".join(
-        struct.pack(">i", width) + bytes(width) for width in widths
-    )
-    block = bytearray(layout * rows)
-    position = 2
-    for name, width in zip(fixed, widths, strict=True):
-        _place(block, position + 4, record, _native(part[name], width), width)
-        position += 4 + width
-    pieces = [_binary(block, record, rows)]
-    for name in columns[len(fixed) :]:
-        pieces.extend(_field(part[name], rows))
-    if len(pieces) == 1:
-        return pa.py_buffer(block)
-    joined = pc.binary_join_element_wise(*pieces, b"")
-    end = struct.unpack_from("=i", joined.buffers()[1], 4 * (joined.offset + rows))[0]
-    begin = struct.unpack_from("=i", joined.buffers()[1], 4 * joined.offset)[0]
-    return joined.buffers()[2][begin:end]
-
-
-def _width(values: Any) -> int:
-    return int(values.type.bit_width) // 8
+def _rows(part: list[tuple[Any, int | None]]) -> Any:
+    pieces: list[Any] = [pa.scalar(struct.pack(">h", len(part)), pa.binary())]
+    for values, width in part:
+        if width is None:
+            pieces.extend(_field(values))
+        else:
+            pieces.append(pa.scalar(struct.pack(">i", width), pa.binary()))
+            binary = pa.types.is_binary(values.type)
+            pieces.append(values if binary else _big_endian(values, width))
+    return _text(pc.binary_join_element_wise(*pieces, b""))
 
 
 def _native(values: Any, width: int) -> bytes:
@@ -127,44 +114,57 @@ def _native(values: Any, width: int) -> bytes:
     return bytes(memoryview(values.buffers()[1])[start : start + len(values) * width])
 
 
-def _place(block: bytearray, at: int, stride: int, native: bytes, width: int) -> None:
-    """Write each value big-endian at ``at + k * stride``: byte by byte, a strided slice a
-    byte of every value."""
-    for byte in range(width):
-        source = width - 1 - byte if sys.byteorder == "little" else byte
-        block[at + byte :: stride] = native[source::width]
+def _text(values: Any) -> bytes:
+    """A binary array's bytes, value after value."""
+    offsets = values.buffers()[1]
+    begin = struct.unpack_from("=i", offsets, 4 * values.offset)[0]
+    end = struct.unpack_from("=i", offsets, 4 * (values.offset + len(values)))[0]
+    return bytes(memoryview(values.buffers()[2])[begin:end])
 
 
-def _binary(data: bytes | bytearray, width: int, rows: int) -> Any:
+def _binary(data: Any, width: int, rows: int) -> Any:
     """``rows`` values of ``width`` bytes each as an Arrow binary array (no copy)."""
     return pa.Array.from_buffers(
         pa.binary(), rows, [None, _offsets(width, rows), pa.py_buffer(data)]
     )
 
 
-@functools.lru_cache(maxsize=16)
 def _offsets(width: int, rows: int) -> Any:
-    """0, width, 2 * width, ...: the same few for every block of a load."""
-    return pa.array(range(0, rows * width + 1, width), pa.int32()).buffers()[1]
+    """0, width, 2 * width, ...: made once for a width and as many rows as a slice has."""
+    made = _OFFSETS.get(width)
+    if made is None or made.size < 4 * (rows + 1):
+        made = _OFFSETS[width] = pa.array(
+            range(0, max(rows, SLICE_ROWS) * width + 1, width), pa.int32()
+        ).buffers()[1]
+    return made
+
+
+_OFFSETS: dict[int, Any] = {}
+_ARRAY_CODES = {8: "q", 4: "i", 2: "h"}
 
 
 def _big_endian(values: Any, width: int) -> Any:
-    out = bytearray(width * len(values))
-    _place(out, 0, width, _native(values, width), width)
-    return _binary(out, width, len(values))
+    """Fixed-width numbers as a binary array of their big-endian bytes."""
+    native = _native(values, width)
+    if width == 1 or sys.byteorder == "big":
+        return _binary(native, width, len(values))
+    swapped = array.array(_ARRAY_CODES[width])
+    swapped.frombytes(native)
+    swapped.byteswap()
+    return _binary(memoryview(swapped).cast("B"), width, len(values))
 
 
-def _field(values: Any, rows: int) -> list[Any]:
+def _field(values: Any) -> list[Any]:
     """A text or nullable field: its lengths (-1 for NULL) and its bytes (none for NULL)."""
     valid = pc.is_valid(values)
     if pa.types.is_binary(values.type):
         lengths = pc.fill_null(pc.binary_length(values), -1).cast(pa.int32())
         data = pc.fill_null(values, b"") if values.null_count else values
     else:
-        width = _width(values)
+        width = int(values.type.bit_width) // 8
         lengths = pc.if_else(valid, pa.scalar(width, pa.int32()), pa.scalar(-1, pa.int32()))
         data = pc.if_else(valid, _big_endian(values, width), pa.scalar(b"", pa.binary()))
     return [_big_endian(lengths, 4), data]
 
 
-__all__ = ["SIGNATURE", "TRAILER", "copy_columns", "copy_data"]
+__all__ = ["SIGNATURE", "TRAILER", "copy_data"]

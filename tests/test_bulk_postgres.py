@@ -166,3 +166,42 @@ def test_months_without_a_repeated_setl_id_are_taken(tmp_path: Path, registers: 
             "SELECT setl_period, count(*) FROM settlements GROUP BY 1 ORDER BY 1"
         ).all()
     assert [tuple(m) for m in months] == [("2023-01", 2), ("2023-02", 1)]
+
+
+def _collations(engine: Engine, table: str) -> dict[str, str | None]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT column_name, collation_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s",
+            (table,),
+        ).all()
+    return {name: collation for name, collation in rows}
+
+
+def test_the_settlements_codes_sort_by_bytes_as_on_sqlite(
+    tmp_path: Path, registers: Registers
+) -> None:
+    """Migration 0008: the indexed codes in the "C" collation, on the table and its months,
+    undone and done again with rows in the register; a page in setl_id order is byte order."""
+    from alembic import command
+
+    from ledger.register import _alembic_config
+
+    codes = {"setl_id", "mdtrt_id", "psn_no", "fixmedins_code", "clr_type", "init_setl_id"}
+    engine = registers()
+    ids = ["b", "B", "_1", "a-2", "中1", "Z", "é"]
+    rows = [_row(setl_id, f"2023-01-{5 + i:02d} 08:00:00") for i, setl_id in enumerate(ids)]
+    assert bulk_import(engine, [_write(tmp_path / "s.csv", rows)], user=USER, now=NOW)
+    before = _dump(engine)
+    config = _alembic_config()
+    for target, collation in (("0006", None), ("head", "C")):
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            (command.downgrade if target == "0006" else command.upgrade)(config, target)
+        for table in ("settlements", "settlements_2023_01"):
+            found = _collations(engine, table)
+            assert {name: found[name] for name in codes} == dict.fromkeys(codes, collation)
+        assert _dump(engine) == before
+    with engine.connect() as conn:
+        listed = conn.exec_driver_sql("SELECT setl_id FROM settlements ORDER BY setl_id").all()
+    assert [row[0] for row in listed] == sorted(ids, key=lambda s: s.encode("utf-8"))
