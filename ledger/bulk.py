@@ -244,22 +244,25 @@ class _PostgresSession:
         ]
         if self.into_existing:
             sources.append("SELECT setl_id, setl_period FROM mzledger_incoming")
-        # Before the new months are attached, settlements holds the register's months (with
-        # this import's rows of those months); the import's own months are compared among
-        # themselves.
-        among = (
-            " OR EXISTS (SELECT 1 FROM incoming j "
-            "WHERE j.setl_id = i.setl_id AND j.setl_period <> i.setl_period)"
-            if len(self.targets) > 1
-            else ""
-        )
-        return int(
-            self.rows(
-                f"WITH incoming AS MATERIALIZED ({' UNION ALL '.join(sources)}) "
-                "SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM settlements s "
-                f"WHERE s.setl_id = i.setl_id AND s.setl_period <> i.setl_period){among}"
-            )[0][0]
-        )
+        checks = []
+        if int(months):
+            # before the new months are attached, settlements holds the register's months
+            # (with this import's rows of those months)
+            checks.append(
+                "(SELECT count(*) FROM incoming i WHERE EXISTS (SELECT 1 FROM settlements s "
+                "WHERE s.setl_id = i.setl_id AND s.setl_period <> i.setl_period))"
+            )
+        if len(self.targets) > 1:
+            # the import's months among themselves: grouped (a sort or a hash of the rows),
+            # never joined with themselves
+            checks.append(
+                "(SELECT count(*) FROM (SELECT 1 FROM incoming GROUP BY setl_id "
+                "HAVING min(setl_period) <> max(setl_period)) d)"
+            )
+        if not checks:
+            return 0
+        sql = f"WITH incoming AS MATERIALIZED ({' UNION ALL '.join(sources)}) SELECT "
+        return int(self.rows(sql + " + ".join(checks))[0][0])
 
     def finish_settlements(self, file_ids: Sequence[int]) -> int:
         for target in list(self.pending):
