@@ -125,6 +125,8 @@ def test_awkward_values_months_new_and_old_stored_as_rows_store_them(
     [
         # two months of one import
         ([], [("S1", "2023-01-05"), ("S1", "2023-02-05")]),
+        # three
+        ([], [("S1", "2023-01-05"), ("S2", "2023-02-05"), ("S1", "2023-03-05")]),
         # a month of the register and a new month
         ([("S1", "2023-01-05")], [("S1", "2023-02-05")]),
         # into a month the register has, the setl_id being in another month of it
