@@ -48,10 +48,11 @@ SORT_CACHE_KIB = 8 * 1024  # the same while the deferred indexes are built
 # rows' six indexes and two foreign keys: 7.9 s with 64 MB, 8.4 s with 96 MB, 9.1 s with
 # 256 MB, 8.1 s with 1 GB (medians of 3; 6.0-10.2 s all told), 11.7 s with no workers.
 INDEX_MEMORY = "96MB"
-# Rows sent in one COPY: the reader's blocks are a few thousand rows, and every COPY and every
-# column's conversion costs the same whatever its rows (measured: 3,500-row COPYs 3.3 s of
-# encoding a million rows, 64,000-row ones 2.0 s).
-COPY_ROWS = 64_000
+# Rows sent in one COPY, over all months waiting: the reader's blocks are a few thousand rows,
+# and every COPY and every column's conversion costs the same whatever its rows (measured:
+# 3,500-row COPYs 3.3 s of encoding a million rows, 64,000-row ones 2.0 s; 32,000 and 64,000
+# alike for the whole import, the latter with 40 MB more at its peak: 404-416 MB, 445-454 MB).
+COPY_ROWS = 32_000
 CHECK_MEMORY = "64MB"  # work_mem for the check of setl_ids across months
 
 
@@ -221,9 +222,10 @@ class _PostgresSession:
                     )
                     self.into_existing = True
                 self.append("mzledger_incoming", part.select(["setl_id", "setl_period"]))
-            pending = self.pending.setdefault(target, [])
-            pending.append(part)
-            if sum(table.num_rows for table in pending) >= COPY_ROWS:
+            self.pending.setdefault(target, []).append(part)
+        # bounded over all months: the rows waiting are the memory an import holds
+        if sum(t.num_rows for tables in self.pending.values() for t in tables) >= COPY_ROWS:
+            for target in list(self.pending):
                 self._flush(target)
 
     def _flush(self, target: str) -> None:

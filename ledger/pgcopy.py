@@ -114,12 +114,12 @@ def _native(values: Any, width: int) -> bytes:
     return bytes(memoryview(values.buffers()[1])[start : start + len(values) * width])
 
 
-def _text(values: Any) -> bytes:
-    """A binary array's bytes, value after value."""
+def _text(values: Any) -> Any:
+    """A binary array's bytes, value after value (a view of its buffer, not a copy)."""
     offsets = values.buffers()[1]
     begin = struct.unpack_from("=i", offsets, 4 * values.offset)[0]
     end = struct.unpack_from("=i", offsets, 4 * (values.offset + len(values)))[0]
-    return bytes(memoryview(values.buffers()[2])[begin:end])
+    return values.buffers()[2].slice(begin, end - begin)
 
 
 def _binary(data: Any, width: int, rows: int) -> Any:
