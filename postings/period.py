@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
 from ledger.batching import lock_for_posting, totals_unbatched, unbatched
-from ledger.books import Books, BooksConfig, atomic_write, outline, write_main
+from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.models import (
@@ -81,7 +81,7 @@ def post_period(
             f"(found {paid_on}, expected a date after {month.last})"
         )
         return result
-    locked = locked_months(outline(books))  # parsed, not loaded: the books may be a year
+    locked = locked_months(lock_entries(books))  # the locks file alone
     if paid_on is not None and Month.of(paid_on) in locked:
         result.problems.append(
             f"--paid-on: {paid_on} falls in {paid_on:%Y-%m}, which is locked "

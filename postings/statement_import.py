@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coer
 
 from importers.statements import Statement
 from ledger.batching import totals_member
-from ledger.books import Books, BooksConfig, atomic_write, outline, write_main
+from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.models import (
@@ -113,7 +113,7 @@ def import_statement(
         )
         return result
     fund = FUNDS[roles[account]]
-    locked = locked_months(outline(books))  # parsed, not loaded: the books may be a year
+    locked = locked_months(lock_entries(books))  # the locks file alone
     touched = {Month.of(line.date) for line in statement.lines}
     if touched & locked:
         result.problems.append(

@@ -474,3 +474,29 @@ def test_fava_reports_the_lock_error_on_the_demo_books(tmp_path: Path) -> None:
     assert "(voucher 2023-01-记-0001)" in lock_errs[0].message
     assert lock_errs[0].source is not None
     assert Path(str(lock_errs[0].source["filename"])) == clearing
+
+
+def test_the_lock_check_reads_the_locks_file_alone(tmp_path: Path) -> None:
+    """``post`` and a statement's import check the locks with ``lock_entries``: the same
+    lock and reopen entries as the books' outline, without reading the generated files
+    (a generated file that cannot be read at all does not matter to it)."""
+    from ledger.books import Books, lock_entries, outline
+
+    root = tmp_path / "books"
+    (root / "clearing").mkdir(parents=True)
+    (root / "locks.beancount").write_text(
+        '2023-02-05 custom "mzledger-lock" "2023-01"\n'
+        '2023-03-05 custom "mzledger-reopen" "2023-01" "更正摘要"\n'
+        '2023-03-06 custom "mzledger-lock" "2023-02"\n',
+        "utf-8",
+    )
+    (root / "clearing" / "2023-01.beancount").write_text('2023-02-10 * "x" "y"\n', "utf-8")
+    books = Books(root)
+    markers = [e for e in outline(books) if isinstance(e, data.Custom)]
+    assert lock_entries(books) == markers and len(markers) == 3
+    assert locks.locked_months(lock_entries(books)) == locks.locked_months(outline(books))
+    (root / "clearing" / "2023-01.beancount").unlink()
+    (root / "clearing" / "2023-01.beancount").mkdir()  # unreadable as a file
+    with pytest.raises(IsADirectoryError):
+        outline(books)
+    assert lock_entries(books) == markers

@@ -348,29 +348,9 @@ def _to_hold(session: BulkSession, file_ids: list[int], before: int) -> bool:
     """Whether a row of this import repeats a settlement under another setl_id, or comes again
     after an import held it: the row path holds or skips such rows, naming them.
 
-    Two settlements of one person at the same second are rare, so those are the candidates:
-    the import's (psn_no, setl_time) are sorted into a table of their own and looked up, in
-    that order, in the register's person index (about 1.3 s a million rows here, where
-    looking up each new row in turn took 3-4 s); only candidates are compared in full."""
-    keep = " ON COMMIT DROP" if session.dialect == "postgresql" else ""
-    session.run(
-        f"CREATE TEMPORARY TABLE mzledger_new_keys{keep} AS "
-        f"SELECT psn_no, setl_time, setl_period, id FROM settlements WHERE id > {int(before)} "
-        # a refund's rules refuse a second refund of one settlement
-        "AND init_setl_id IS NULL"
-    )
-    session.run("CREATE INDEX mzledger_new_keys_order ON mzledger_new_keys (psn_no, setl_time, id)")
-    candidates = [
-        int(row[0])
-        for row in session.rows(
-            "SELECT k.id FROM mzledger_new_keys k WHERE EXISTS (SELECT 1 FROM settlements o "
-            # the month: PostgreSQL looks in that month's partition only
-            "WHERE o.psn_no = k.psn_no AND o.setl_time = k.setl_time "
-            "AND o.setl_period = k.setl_period AND o.id < k.id) "
-            "ORDER BY k.psn_no, k.setl_time, k.id"
-        )
-    ]
-    session.run("DROP TABLE mzledger_new_keys")
+    Two settlements of one person at the same second are rare, so those are the candidates
+    (``BulkSession.repeat_candidates``); only they are compared in full."""
+    candidates = session.repeat_candidates(before)
     same = " AND ".join(f"o.{name} = n.{name}" for name in ("setl_period", *SAME_SETTLEMENT_FIELDS))
     for start in range(0, len(candidates), 500):
         chunk = candidates[start : start + 500]
