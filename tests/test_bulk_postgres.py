@@ -199,7 +199,7 @@ def test_the_settlements_codes_sort_by_bytes_as_on_sqlite(
     for target, collation in (("0007", None), ("head", "C")):
         with engine.begin() as conn:
             config.attributes["connection"] = conn
-            (command.downgrade if target == "0006" else command.upgrade)(config, target)
+            (command.downgrade if target == "0007" else command.upgrade)(config, target)
         for table in ("settlements", "settlements_2023_01"):
             found = _collations(engine, table)
             assert {name: found[name] for name in codes} == dict.fromkeys(codes, collation)
