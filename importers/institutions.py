@@ -14,8 +14,8 @@ from sqlalchemy import Engine, insert, select, update
 
 from importers.fields import code_problem, text_problem
 from importers.lists import ListImport, begin_file, end_file, read_list
-from ledger.models import Institution
 from ledger.problems import Problem
+from ledger.register.models import Institution
 
 COLUMNS = ("fixmedins_code", "fixmedins_name", "fixmedins_type", "medins_lv", "spec_hosp", "admdvs")
 REQUIRED = ("fixmedins_code", "fixmedins_name", "fixmedins_type")

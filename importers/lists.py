@@ -17,8 +17,8 @@ from sqlalchemy import Connection, insert, update
 
 from importers.settlements.loader import earlier_import, file_sha256
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
-from ledger.models import ImportedFile
 from ledger.problems import Problem
+from ledger.register.models import ImportedFile
 
 RowParser = Callable[[dict[str, Any], str], tuple[dict[str, Any], list[Problem]]]
 

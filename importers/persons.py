@@ -15,8 +15,8 @@ from sqlalchemy import Engine, insert, select
 
 from importers.fields import code_problem
 from importers.lists import ListImport, begin_file, end_file, read_list
-from ledger.models import PERSON_RECORDS, PersonRecord
 from ledger.problems import Problem
+from ledger.register.models import PERSON_RECORDS, PersonRecord
 
 REQUIRED = ("psn_no", "record", "begndate", "enddate")
 

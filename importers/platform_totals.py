@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert
 
 from importers.settlements.loader import earlier_import
-from ledger.models import ImportedFile, PlatformTotal
 from ledger.month import Month
+from ledger.register.models import ImportedFile, PlatformTotal
 
 
 def store_platform_totals(

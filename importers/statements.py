@@ -548,7 +548,7 @@ class _RowReader:
             amount=amount,
             balance=balance,
             balance_text=balance_text,
-            # the register's widths (ledger.models.BankStatementLine)
+            # the register's widths (ledger.register.models.BankStatementLine)
             counterparty=text(layout.counterparty, 200),
             counterparty_account=text(layout.counterparty_account, 60),
             summary=text(layout.summary, 500),

@@ -31,7 +31,7 @@ from beancount.core import data
 from ledger.locks import LOCKS_FILE, LOCKS_HEADER
 from ledger.month import Month
 from ledger.queries import QUERIES_FILE, render_queries
-from ledger.register_lock import DEFAULT_WAIT_SECONDS
+from ledger.register.lock import DEFAULT_WAIT_SECONDS
 
 CONFIG_NAME = "mzledger.toml"
 #: Fava's import page: its configuration (written by `init`) and where uploads land.
@@ -63,7 +63,7 @@ class BooksConfig:
     region: str
     db_url: str
     title: str
-    # How long a writing command waits for another one (ledger.register_lock); not a setting
+    # How long a writing command waits for another one (ledger.register.lock); not a setting
     # that makes other books, so `init` compares the others only.
     lock_wait_seconds: float = field(default=DEFAULT_WAIT_SECONDS, compare=False)
 
@@ -325,7 +325,7 @@ def initialise(books: Books, config: BooksConfig) -> None:
     settings file claims books that do not exist.
     """
     from ledger.chart import DEFAULT_CHART_TEXT, load_chart, render_accounts
-    from ledger.register import open_register, resolve_url
+    from ledger.register.opening import open_register, resolve_url
 
     if books.config_path.exists():
         existing = books.read_config()

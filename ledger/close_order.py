@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Set
 
-from .month import Month
+from ledger.month import Month
 
 
 def span(months: Iterable[Month]) -> str:

@@ -54,14 +54,14 @@ from ledger.books import (
 from ledger.chart import Chart, ChartError, load_chart
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register import open_register, resolve_url
-from ledger.register_lock import (
+from ledger.register.lock import (
     DEFAULT_WAIT_SECONDS,
     RegisterBusy,
     RegisterLockError,
     hold_register,
     lock_wait_seconds,
 )
+from ledger.register.opening import open_register, resolve_url
 from reports.audit.policy import Policy, PolicyError, load_policy, shipped_policy
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def _every_command(ctx: typer.Context) -> None:
 
 
 def _hold(root: Path, url: str, wait: float, command: str) -> None:
-    """Hold the books and the register until the command ends (ledger.register_lock): a
+    """Hold the books and the register until the command ends (ledger.register.lock): a
     second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
     ctx = _invocation.get()
     if ctx is None:

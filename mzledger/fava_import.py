@@ -27,8 +27,8 @@ from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
 from ledger.books import Books, BooksConfig
 from ledger.chart import Chart, load_chart
-from ledger.register import open_register, resolve_url
-from ledger.register_lock import RegisterLockError, hold_register, lock_wait_seconds
+from ledger.register.lock import RegisterLockError, hold_register, lock_wait_seconds
+from ledger.register.opening import open_register, resolve_url
 from postings.statement_import import FUNDS, import_statement
 
 EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
@@ -57,7 +57,7 @@ FAVA_COMMAND = "fava --edit (import page)"
 @contextmanager
 def _opened(root: Path) -> Iterator[tuple[Books, BooksConfig, Chart, Engine]]:
     """The books and their register, as ``mzledger`` commands open them, held as a writing
-    command holds them (``ledger.register_lock``): an extract waits for a command writing the
+    command holds them (``ledger.register.lock``): an extract waits for a command writing the
     books, saying so on Fava's console, and is refused at the limit."""
     books = Books(root)
     config = books.read_config()

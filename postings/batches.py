@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, func, select, type_coerce
 
-from ledger.batching import totals_batched, totals_unbatched
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.register.batching import totals_batched, totals_unbatched
+from ledger.register.models import (
     OTHER_FUND_FIELDS,
     ClearingBatch,
     Institution,
@@ -24,7 +25,6 @@ from ledger.models import (
     Posting,
     SettlementTotal,
 )
-from ledger.money import ZERO
 
 #: Batch totals the posting rule and the transaction's metadata need.
 REPORTED_TOTALS = (

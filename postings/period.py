@@ -1,7 +1,8 @@
 """Posting a clearing period: form its batches in the register, write its books file.
 
 The register and the books move together: batches (with their file watermark, which decides
-their settlements: ledger.batching) and vouchers are written in one database transaction, the
+their settlements: ledger.register.batching) and vouchers are written in one database
+transaction, the
 books file is written (temporary file + rename) inside it, and the transaction commits only
 after the file is in place. Nothing is written on the settlements, and nothing is read from
 them but the names of unmappable ones: the sums come from settlement_totals.
@@ -17,11 +18,13 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
-from ledger.batching import lock_for_posting, totals_unbatched, unbatched
 from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.month import Month
+from ledger.register.batching import lock_for_posting, totals_unbatched, unbatched
+from ledger.register.models import (
     OTHER_FUND_FIELDS,
     BankStatementLine,
     ClearingBatch,
@@ -31,8 +34,6 @@ from ledger.models import (
     Settlement,
     SettlementTotal,
 )
-from ledger.money import ZERO
-from ledger.month import Month
 from postings.batches import BatchSummary, Payment, summarize
 from postings.books_file import render_clearing_file
 from postings.rules import post_batches

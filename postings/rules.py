@@ -23,8 +23,8 @@ from beancount.core import data
 from beancount.core.amount import Amount
 
 from ledger.chart import Chart
-from ledger.models import OTHER_FUND_FIELDS
 from ledger.money import ZERO
+from ledger.register.models import OTHER_FUND_FIELDS
 from postings.batches import BatchSummary
 
 META_SOURCE = "mzledger"

@@ -19,11 +19,13 @@ from beancount.parser import printer
 from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
 
 from importers.statements import Statement
-from ledger.batching import totals_member
 from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.month import Month
+from ledger.register.batching import totals_member
+from ledger.register.models import (
     BankStatement,
     BankStatementLine,
     ClearingBatch,
@@ -33,8 +35,6 @@ from ledger.models import (
     Posting,
     SettlementTotal,
 )
-from ledger.money import ZERO
-from ledger.month import Month
 from postings.batches import summarize
 from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period

@@ -1,7 +1,7 @@
 """A process standing in for another command, for tests/test_concurrency.py.
 
 ``hold BOOKS URL COMMAND READY RELEASE [MZLEDGER ARGS...]``: holds the books and the register
-as COMMAND (``ledger.register_lock``), writes READY, waits until RELEASE exists, then runs the
+as COMMAND (``ledger.register.lock``), writes READY, waits until RELEASE exists, then runs the
 mzledger ARGS in this process while still holding them (the hold is re-entrant), as a
 command in the middle of its import would, and lets go.
 
@@ -29,7 +29,7 @@ def _wait_for(release: Path) -> None:
 
 
 def hold(books: str, url: str, command: str, ready: str, release: str, args: list[str]) -> None:
-    from ledger.register_lock import hold_register
+    from ledger.register.lock import hold_register
 
     with hold_register(Path(books), url, command, 0):
         if args:

@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine, func, select, text
 
 from importers.settlements.loader import import_settlements
-from ledger.batching import batch_member, unbatched
 from ledger.books import Books
-from ledger.models import MONEY_FIELDS, Base, ClearingBatch, Settlement, SettlementTotal
-from ledger.partitions import ensure_partitions, include_object_for
-from ledger.register import _alembic_config, make_engine, open_register, resolve_url
+from ledger.register.batching import batch_member, unbatched
+from ledger.register.models import MONEY_FIELDS, Base, ClearingBatch, Settlement, SettlementTotal
+from ledger.register.opening import _alembic_config, make_engine, open_register, resolve_url
+from ledger.register.partitions import ensure_partitions, include_object_for
 from reports.controls.books_vs_register import totals_vs_settlements
 from tests.conftest import Cli, settlement, write_csv
 from tests.test_postings import GOLDEN, _import_case, _write_rows

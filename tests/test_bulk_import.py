@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from importers.institutions import import_institutions
 from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.loader import ImportResult, import_settlements
-from ledger.register import open_register
+from ledger.register.opening import open_register
 from tests.conftest import settlement
 
 GOLDEN = Path(__file__).parent / "golden" / "import"

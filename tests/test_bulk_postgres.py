@@ -19,11 +19,10 @@ from sqlalchemy import Engine, create_engine, text
 from importers.institutions import import_institutions
 from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.loader import import_settlements
-from ledger.models import MONEY_FIELDS
-from ledger.register import open_register
-
-from .conftest import postgres_url_or_skip, settlement
-from .test_bulk_import import (
+from ledger.register.models import MONEY_FIELDS
+from ledger.register.opening import open_register
+from tests.conftest import postgres_url_or_skip, settlement
+from tests.test_bulk_import import (
     BULK_CASES,
     GOLDEN,
     INSTITUTIONS_CSV,
@@ -187,7 +186,7 @@ def test_the_settlements_codes_sort_by_bytes_as_on_sqlite(
     undone and done again with rows in the register; a page in setl_id order is byte order."""
     from alembic import command
 
-    from ledger.register import _alembic_config
+    from ledger.register.opening import _alembic_config
 
     codes = {"setl_id", "mdtrt_id", "psn_no", "fixmedins_code", "clr_type", "init_setl_id"}
     engine = registers()

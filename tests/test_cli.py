@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from ledger.models import Base
-from ledger.partitions import include_object_for
-from ledger.register import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
+from ledger.register.models import Base
+from ledger.register.opening import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
+from ledger.register.partitions import include_object_for
 from tests.conftest import SHARED, Cli
 
 

@@ -159,7 +159,7 @@ def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
 
     from ledger.books import Books
     from ledger.month import Month
-    from ledger.register import resolve_url
+    from ledger.register.opening import resolve_url
     from reports.controls.platform_totals import register_totals
 
     books, cli = city

@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.books import Books
-from ledger.models import ImportedFile, Settlement
-from ledger.register import make_engine, resolve_url
-from ledger.register_lock import WAIT_ENV
+from ledger.register.lock import WAIT_ENV
+from ledger.register.models import ImportedFile, Settlement
+from ledger.register.opening import make_engine, resolve_url
 from mzledger import synth
 from tests.conftest import Cli, settlement, write_csv
 

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, func, select
 
 from ledger.books import Books
-from ledger.models import Settlement
-from ledger.register import resolve_url
+from ledger.register.models import Settlement
+from ledger.register.opening import resolve_url
 from mzledger.fava_import import EDIT_FLAG, IMPORT_CONFIG_TEXT, SETTLEMENTS_NAME
 from tests.conftest import SHARED, Cli
 

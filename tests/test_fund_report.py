@@ -27,7 +27,7 @@ from sqlalchemy import Date, Engine, bindparam, text
 from ledger.books import Books
 from ledger.chart import Chart, load_chart
 from ledger.month import Month
-from ledger.register import open_register, resolve_url
+from ledger.register.opening import open_register, resolve_url
 from reports.books.fund_report import MonthReport, build_month_report
 from reports.books.ledgers import DetailLedger
 from reports.books.output import render_html, render_xlsx, report_dir, write_month_report

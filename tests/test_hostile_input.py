@@ -16,8 +16,8 @@ from beancount.core import data
 from sqlalchemy import Engine, func, select
 
 from ledger.books import Books
-from ledger.models import MONEY_FIELDS, HeldSettlement, Institution, Settlement
-from ledger.register import open_register, resolve_url
+from ledger.register.models import MONEY_FIELDS, HeldSettlement, Institution, Settlement
+from ledger.register.opening import open_register, resolve_url
 from tests.conftest import Cli, settlement, write_csv
 
 HEADER_EXTRA = {"fixmedins_name": "示例医院", "fixmedins_type": "1", "medins_lv": "1"}

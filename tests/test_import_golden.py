@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from importers.sources import SAMPLE_BYTES
-from ledger.models import ImportedFile, Institution, Settlement
+from ledger.register.models import ImportedFile, Institution, Settlement
 from mzledger.cli import app
 
 GOLDEN = Path(__file__).parent / "golden" / "import"

@@ -7,8 +7,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, func, select
 
 from ledger.books import Books
-from ledger.models import PersonRecord
-from ledger.register import resolve_url
+from ledger.register.models import PersonRecord
+from ledger.register.opening import resolve_url
 from tests.conftest import Cli
 
 GOOD = """psn_no,record,begndate,enddate

@@ -18,9 +18,8 @@ import pyarrow as pa
 import pytest
 from sqlalchemy.engine import make_url
 
-from ledger import pgcopy
-
-from .conftest import postgres_url_or_skip
+from ledger.register import pgcopy
+from tests.conftest import postgres_url_or_skip
 
 PG_EPOCH = datetime.datetime(2000, 1, 1)
 TYPES = {

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.books import Books
 from ledger.month import Month
-from ledger.register import open_register, resolve_url
+from ledger.register.opening import open_register, resolve_url
 from reports.controls.platform_totals import (
     PlatformGroup,
     compare,

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from ledger.books import Books
-from ledger.models import ClearingBatch, Posting, Settlement
-from ledger.register import resolve_url
+from ledger.register.models import ClearingBatch, Posting, Settlement
+from ledger.register.opening import resolve_url
 from tests.conftest import Cli
 
 GOLDEN = Path(__file__).parent / "golden" / "post"

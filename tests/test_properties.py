@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from importers.settlements.record import parse_settlement
 from ledger.chart import DEFAULT_CHART_TEXT, parse_chart
-from ledger.models import Money, Scaled
 from ledger.money import ZERO, parse_amount
+from ledger.register.models import Money, Scaled
 from postings.batches import REPORTED_TOTALS, BatchSummary, Payment
 from postings.rules import post_batch
 

@@ -24,8 +24,8 @@ from sqlalchemy import Engine, select
 
 from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.loader import import_settlements
-from ledger.models import Institution, Settlement
-from ledger.register import open_register
+from ledger.register.models import Institution, Settlement
+from ledger.register.opening import open_register
 from tests.conftest import settlement
 
 NOW = datetime.datetime(2024, 1, 31, 9, 0, 0)

@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from ledger.books import Books
-from ledger.register import SCHEMA_HEAD, resolve_url, schema_revision
+from ledger.register.opening import SCHEMA_HEAD, resolve_url, schema_revision
 from tests.conftest import Cli
 
 RELEASE = Path(__file__).parent / "fixtures" / "release-0c36b51"
@@ -71,7 +71,7 @@ def test_the_copy_opens_its_own_register(upgraded: Path) -> None:
 def test_release_books_after_upgrade(upgraded: Path, cli: Cli) -> None:
     """check, post of a month the release did not post, the release's lock, then Fava: the
     order of an upgrade (the first command migrates the register; Fava reads it read-only and
-    asks for that, see ledger/register_readonly.py)."""
+    asks for that, see ledger/register/readonly.py)."""
     _, said, _ = cli("check", "--books", str(upgraded))
     assert "books equal the register" in said, said
     assert register_revision(upgraded) == SCHEMA_HEAD

@@ -7,7 +7,8 @@ What the row path checks per row is checked here per block (``bulk_csv``) or by 
 
 - a setl_id seen before (in the register or earlier in the import): SQLite's unique index
   refuses it; on PostgreSQL, where the monthly partitions keep setl_id unique only within a
-  month, the import's setl_ids are looked up across months once, at the end (``ledger.bulk``);
+  month, the import's setl_ids are looked up across months once, at the end
+  (``ledger.register.bulk``);
 - refunds: after the last file, one query counts the refunds of this import that do not reverse
   exactly one known settlement of the same person and institution, amount for amount.
 
@@ -42,8 +43,8 @@ from importers.settlements.bulk_reader import (
 from importers.settlements.loader import REFUND_MUST_MATCH, FileSummary, ImportResult, Progress
 from importers.settlements.record import SAME_SETTLEMENT_FIELDS
 from importers.sources import detect_format
-from ledger.bulk import BulkSession, bulk_session
-from ledger.models import MONEY_FIELDS
+from ledger.register.bulk import BulkSession, bulk_session
+from ledger.register.models import MONEY_FIELDS
 
 
 class _Scan(NamedTuple):

@@ -38,7 +38,7 @@ from importers.settlements.record import (
     TEXT_FIELDS,
 )
 from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
-from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
+from ledger.register.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
 # checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.

@@ -22,9 +22,9 @@ from sqlalchemy import Connection, Engine, Row, insert, select, update
 
 from importers.settlements.loader import FileImport, FileSummary, ImportResult, check_refunds
 from importers.settlements.record import parse_settlement
-from ledger.batching import lock_for_import
-from ledger.models import HeldSettlement, ImportedFile, Institution
 from ledger.problems import Problem
+from ledger.register.batching import lock_for_import
+from ledger.register.models import HeldSettlement, ImportedFile, Institution
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,10 @@ from importers.settlements.record import (
 )
 from importers.settlements.rows import read_settlements
 from importers.sources import SourceError, missing_columns, open_source
-from ledger.batching import lock_for_import
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.problems import Notice, Problem
+from ledger.register.batching import lock_for_import
+from ledger.register.models import (
     MONEY_FIELDS,
     ClearingBatch,
     HeldSettlement,
@@ -40,10 +42,8 @@ from ledger.models import (
     Settlement,
     SettlementTotal,
 )
-from ledger.money import ZERO
-from ledger.partitions import ensure_partitions
-from ledger.problems import Notice, Problem
-from ledger.register import bulk_insert
+from ledger.register.opening import bulk_insert
+from ledger.register.partitions import ensure_partitions
 
 CHUNK = 2000
 SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]

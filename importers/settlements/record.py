@@ -14,9 +14,9 @@ from decimal import Decimal
 from typing import Any, Literal, NamedTuple
 
 from importers.fields import code_problem, text_problem
-from ledger.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 from ledger.money import ZERO, parse_amount
 from ledger.problems import Notice, Problem
+from ledger.register.models import MONEY_FIELDS, OTHER_FUND_FIELDS
 
 
 class TextField(NamedTuple):
@@ -272,7 +272,7 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
 DIGEST_ORDER = tuple(sorted(DIGEST_FIELDS))
 
 #: A settlement whose visit, institution, person, time and amounts are those of one already in
-#: the register under another setl_id is held for a person to decide (ledger.models
+#: the register under another setl_id is held for a person to decide (ledger.register.models
 #: HeldSettlement): a re-export that renumbered an old settlement must not pay it twice. Not
 #: refunds: a second refund of one settlement is refused by the refund rules themselves.
 SAME_SETTLEMENT_FIELDS = ("mdtrt_id", "fixmedins_code", "psn_no", "setl_time", *MONEY_FIELDS)

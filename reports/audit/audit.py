@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from ledger.batching import batch_member
-from ledger.models import ClearingBatch, Institution, PersonRecord, Settlement
 from ledger.money import ZERO
 from ledger.month import Month
+from ledger.register.batching import batch_member
+from ledger.register.models import ClearingBatch, Institution, PersonRecord, Settlement
 from reports.audit.benefits import (
     Expected,
     NoPolicyPeriod,

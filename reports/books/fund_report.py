@@ -29,11 +29,11 @@ from beancount.core import data
 from sqlalchemy import ColumnElement, Connection, Engine, case, func, select, type_coerce
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ledger.batching import batch_member
 from ledger.chart import Chart
-from ledger.models import ClearingBatch, Institution, Money, Posting, Settlement
 from ledger.money import ZERO
 from ledger.month import Month
+from ledger.register.batching import batch_member
+from ledger.register.models import ClearingBatch, Institution, Money, Posting, Settlement
 from reports.books.ledgers import (
     DetailLedger,
     LoadedBooks,

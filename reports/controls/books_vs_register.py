@@ -19,9 +19,10 @@ from beancount import loader
 from beancount.core import data
 from sqlalchemy import Connection, Engine, case, func, select, true, type_coerce
 
-from ledger.batching import totals_member, totals_unbatched
 from ledger.chart import Chart
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.register.batching import totals_member, totals_unbatched
+from ledger.register.models import (
     MONEY_FIELDS,
     ClearingBatch,
     Institution,
@@ -30,7 +31,6 @@ from ledger.models import (
     Settlement,
     SettlementTotal,
 )
-from ledger.money import ZERO
 
 MAX_LISTED = 20
 

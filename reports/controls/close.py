@@ -20,12 +20,14 @@ from beancount import loader
 from beancount.core import data
 from sqlalchemy import Connection, Engine, func, select, type_coerce
 
-from ledger.batching import totals_member, totals_unbatched
-from ledger.batching import unbatched as in_no_batch
 from ledger.chart import Chart
 from ledger.close_order import not_closed_yet
 from ledger.locks import earlier_months_open
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.month import Month
+from ledger.register.batching import totals_member, totals_unbatched
+from ledger.register.batching import unbatched as in_no_batch
+from ledger.register.models import (
     BankStatement,
     BankStatementLine,
     ClearingBatch,
@@ -36,8 +38,6 @@ from ledger.models import (
     Settlement,
     SettlementTotal,
 )
-from ledger.money import ZERO
-from ledger.month import Month
 from reports.controls.books_vs_register import check_books, error_text
 from reports.controls.platform_totals import compare, register_totals, stored_platform_totals
 
@@ -252,7 +252,7 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> 
 
 
 def _held_decided(conn: Connection, month: Month) -> CloseCheck:
-    """Settlements held back by an import (ledger.models.HeldSettlement) of this month or
+    """Settlements held back by an import (ledger.register.models.HeldSettlement) of this month or
     before, still waiting for a person's decision: money not yet known to be owed or not."""
     waiting = conn.execute(
         select(HeldSettlement.setl_id, HeldSettlement.same_as_setl_id, HeldSettlement.hifp_pay)

@@ -37,10 +37,10 @@ from typing import Any
 from sqlalchemy import Engine, func, select, type_coerce
 
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
-from ledger.models import Money, PlatformTotal, Settlement
 from ledger.money import ZERO, parse_amount
 from ledger.month import Month
 from ledger.problems import Problem
+from ledger.register.models import Money, PlatformTotal, Settlement
 
 #: The grouping key, in the platform's order (3201 input fields).
 KEY_FIELDS = ("insutype", "clr_type", "clr_optins")

@@ -26,8 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import InstrumentedAttribute
 
-from ledger.batching import batch_key, in_batch, totals_member
-from ledger.models import (
+from ledger.money import ZERO
+from ledger.month import Month
+from ledger.register.batching import batch_key, in_batch, totals_member
+from ledger.register.models import (
     MONEY_FIELDS,
     OTHER_FUND_FIELDS,
     ClearingBatch,
@@ -38,8 +40,6 @@ from ledger.models import (
     Settlement,
     SettlementTotal,
 )
-from ledger.money import ZERO
-from ledger.month import Month
 from reports.fava.params import BadRequest, Page, check_page, param_value
 from reports.spreadsheet import csv_text, csv_writer
 

@@ -12,8 +12,8 @@ from sqlalchemy import (
     select,
 )
 
-from ledger.batching import batch_member
-from ledger.models import (
+from ledger.register.batching import batch_member
+from ledger.register.models import (
     ClearingBatch,
     Institution,
     Posting,

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.models import MONEY_FIELDS
-from ledger.partitions import ensure_partitions
+from ledger.register.models import MONEY_FIELDS
+from ledger.register.partitions import ensure_partitions
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

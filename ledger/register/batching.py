@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import ColumnElement, Connection, and_, exists, select
 from sqlalchemy.orm import aliased
 
-from ledger.models import ClearingBatch
+from ledger.register.models import ClearingBatch
 
 
 class BatchKey(NamedTuple):

@@ -37,9 +37,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine
 
-from ledger.batching import lock_for_import
-from ledger.partitions import partition_name
-from ledger.pgcopy import SIGNATURE, TRAILER, copy_data
+from ledger.register.batching import lock_for_import
+from ledger.register.partitions import partition_name
+from ledger.register.pgcopy import SIGNATURE, TRAILER, copy_data
 
 CACHE_KIB = 32 * 1024  # SQLite page cache of a bulk session, KiB (the 500 MB budget covers all)
 SORT_CACHE_KIB = 8 * 1024  # the same while the deferred indexes are built
@@ -99,7 +99,7 @@ class _SqliteSession:
         # threads: helper threads for the sorts of the index builds at the end
         pragmas = (
             f"cache_size=-{CACHE_KIB}",
-            f"busy_timeout={busy_timeout_ms}",  # as the engine's (ledger.register)
+            f"busy_timeout={busy_timeout_ms}",  # as the engine's (ledger.register.opening)
             f"threads={os.cpu_count() or 1}",
         )
         for pragma in pragmas:

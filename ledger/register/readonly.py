@@ -14,8 +14,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, make_url
 
 from ledger.books import Books, BooksError
-from ledger.register import MIGRATIONS, make_engine, resolve_url
-from ledger.register_lock import RegisterLockError, lock_wait_seconds
+from ledger.register.lock import RegisterLockError, lock_wait_seconds
+from ledger.register.opening import MIGRATIONS, make_engine, resolve_url
 
 
 class RegisterUnavailable(RuntimeError):
@@ -25,11 +25,12 @@ class RegisterUnavailable(RuntimeError):
 def open_register_readonly(root: Path) -> Engine:
     """The books' register (``mzledger.toml`` in ``root``), opened so that it cannot be
     written: SQLite in ``mode=ro``, PostgreSQL in read-only transactions. Unlike
-    ``ledger.register.open_register`` it never migrates: a register whose schema is not the
+    ``ledger.register.opening.open_register`` it never migrates: a register whose schema is not the
     newest is refused (any mzledger command brings it up to date)."""
     try:
         config = Books(root).read_config()
-        # SQLite: how long a page waits for an import's commit (ledger.register.busy_timeout_ms)
+        # SQLite: how long a page waits for an import's commit
+        # (ledger.register.opening.busy_timeout_ms)
         wait = lock_wait_seconds(config.lock_wait_seconds)
     except (BooksError, RegisterLockError) as exc:
         raise RegisterUnavailable(str(exc)) from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from ledger.models import Base
-from ledger.partitions import include_object_for
+from ledger.register.models import Base
+from ledger.register.partitions import include_object_for
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # `alembic revision --autogenerate` from a developer's shell

@@ -17,7 +17,7 @@ limit passes, before it has written anything.
 
 Both are polled (non-blocking attempts) so that a waiter can give up at the limit. In one
 process the hold is re-entrant per thread (``demo`` runs the other commands inside its own).
-The register's own transactions (``ledger.batching``) stay a second line of defence.
+The register's own transactions (``ledger.register.batching``) stay a second line of defence.
 """
 
 from __future__ import annotations

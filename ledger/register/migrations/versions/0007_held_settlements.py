@@ -5,7 +5,7 @@ Revises: 0006
 
 - held_settlements: rows an import held back for a person to decide, because a settlement
   with the same visit, institution, person, time and amounts is in the register under another
-  setl_id (ledger.models.HeldSettlement);
+  setl_id (ledger.register.models.HeldSettlement);
 - settlements.certno: VARCHAR(50), the platform's length (2207 setlinfo), was 40. PostgreSQL
   widens a VARCHAR without rewriting the table. SQLite does not enforce a declared length, so
   only the declaration changes, by SQLite's documented procedure for a change that leaves the

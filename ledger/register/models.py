@@ -153,7 +153,7 @@ class ClearingBatch(Base):
     settlement_count: Mapped[int] = mapped_column(Integer)
     refund_count: Mapped[int] = mapped_column(Integer)
     # The file watermark: the batch takes in the settlements of its key from files up to this
-    # one (the newest imported file when it was formed); see ledger.batching.
+    # one (the newest imported file when it was formed); see ledger.register.batching.
     last_file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
 
 
@@ -175,7 +175,8 @@ class Settlement(Base):
     """One settlement result (结算结果, 2207 setlinfo) or refund (2208 reversal)."""
 
     __tablename__ = "settlements"
-    # On PostgreSQL the table is partitioned by month (LIST (setl_period), ledger.partitions):
+    # On PostgreSQL the table is partitioned by month (LIST (setl_period),
+    # ledger.register.partitions):
     # its primary key is (id, setl_period), id still unique by its sequence, and setl_id is
     # unique per partition (the importer checks it across months). SQLite keeps one table.
     __table_args__ = (
@@ -260,7 +261,7 @@ class Settlement(Base):
 
     extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # unknown columns, kept as given
     # The file it came in; its clearing batch follows from its key and the batches' file
-    # watermarks (ledger.batching), never from a link written on the row.
+    # watermarks (ledger.register.batching), never from a link written on the row.
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
     line: Mapped[int] = mapped_column(Integer)  # where in that file
 

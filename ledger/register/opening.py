@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
-from ledger.register_lock import DEFAULT_WAIT_SECONDS
+from ledger.register.lock import DEFAULT_WAIT_SECONDS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -34,7 +34,7 @@ def resolve_url(url: str, books_dir: Path) -> str:
 
 def busy_timeout_ms(wait_seconds: float) -> int:
     """SQLite's wait for another connection's lock: as long as a command waits for another
-    writing one (``ledger.register_lock``), in SQLite's unit and range.
+    writing one (``ledger.register.lock``), in SQLite's unit and range.
 
     Writers are one at a time (the register lock); what is left to wait for is readers and a
     writer meeting. With the rollback journal a reader is locked out at the writer's commit

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Money columns are exact integer fen (pool_prop_selfpay: 1/10000); see ledger.models.Scaled.
+Money columns are exact integer fen (pool_prop_selfpay: 1/10000); see ledger.register.models.Scaled.
 
 """
 
