@@ -24,8 +24,8 @@ from urllib.parse import urlencode, urlsplit
 from sqlalchemy import func, select
 
 from bench.procs import Background, Measured, mzledger
+from ledger.books import open_books_register_readonly
 from ledger.register.models import ClearingBatch, Settlement
-from ledger.register.readonly import open_register_readonly
 from reports.fava import batches, lookup, params
 
 EXTENSION = "MzLedger"
@@ -84,7 +84,7 @@ class Targets:
 
 
 def pick_targets(books: Path) -> Targets:
-    engine = open_register_readonly(books)
+    engine = open_books_register_readonly(books)
     try:
         with engine.connect() as conn:
             register_rows = int(conn.execute(select(func.count(Settlement.id))).scalar_one())
@@ -111,7 +111,7 @@ def _last_page(rows: int, per_page: int = params.DEFAULT_PER_PAGE) -> int:
 
 def data_layer(books: Path, targets: Targets) -> dict[str, Any]:
     """The extension's queries (``reports.fava``) called in this process, no HTTP."""
-    engine = open_register_readonly(books)
+    engine = open_books_register_readonly(books)
     per_page = params.DEFAULT_PER_PAGE
 
     def a_lookup() -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
-from importers.settlements.loader import earlier_import, file_sha256
+from importers.imported_files import earlier_import, file_sha256
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.problems import Problem
 from ledger.register.models import ImportedFile

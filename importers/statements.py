@@ -49,6 +49,7 @@ from importers.fields import text_problem
 from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
 from ledger.money import parse_amount
 from ledger.problems import Problem
+from ledger.statements import Statement, StatementLine
 
 if TYPE_CHECKING:
     import _csv
@@ -297,29 +298,6 @@ def parse_layout(text: str, source: str) -> BankLayout:
 
 
 # --- statements ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    line: int  # physical line in the file, counted from 1
-    date: datetime.date
-    amount: Decimal  # signed as the account sees it: negative = money out, positive = money in
-    balance: Decimal | None  # running balance after this line, when the bank gives it
-    counterparty: str
-    counterparty_account: str
-    summary: str
-    reference: str
-
-
-@dataclass(frozen=True)
-class Statement:
-    path: Path
-    layout: str
-    lines: tuple[StatementLine, ...]  # oldest first, whatever the file's order
-    opening_balance: Decimal | None  # before the first line: its balance minus its amount
-    closing_balance: Decimal | None  # after the last line
-    first_date: datetime.date | None
-    last_date: datetime.date | None
 
 
 @dataclass

@@ -27,6 +27,7 @@ from importlib import resources
 from pathlib import Path
 
 from beancount.core import data
+from sqlalchemy import Engine
 
 from ledger.locks import LOCKS_FILE, LOCKS_HEADER
 from ledger.month import Month
@@ -403,3 +404,18 @@ def _append_lock_entry(books: Books, entry_text: str) -> None:
 
     existing = books.locks.read_text("utf-8") if books.locks.exists() else None
     atomic_write(books.locks, append_to_locks_file(existing, entry_text))
+
+
+def open_books_register_readonly(root: Path) -> Engine:
+    """The register of the books in ``root`` (``mzledger.toml``), opened read-only
+    (``ledger.register.readonly``); RegisterUnavailable when it cannot be read."""
+    from ledger.register.lock import RegisterLockError, lock_wait_seconds
+    from ledger.register.opening import resolve_url
+    from ledger.register.readonly import RegisterUnavailable, open_register_readonly
+
+    try:
+        config = Books(root).read_config()
+        wait = lock_wait_seconds(config.lock_wait_seconds)
+    except (BooksError, RegisterLockError) as exc:
+        raise RegisterUnavailable(str(exc)) from None
+    return open_register_readonly(resolve_url(config.db_url, root), wait)

@@ -27,20 +27,14 @@ from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from importers.imported_files import file_sha256
 from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.persons import import_persons
 from importers.platform_totals import store_platform_totals
-from importers.settlements.loader import (
-    ImportResult,
-    file_sha256,
-    import_settlements,
-    notices_text,
-    plural,
-)
-from importers.settlements.loader import (
-    Progress as ProgressCallback,
-)
+from importers.settlements.loader import import_settlements
+from importers.settlements.results import ImportResult, notices_text, plural
+from importers.settlements.results import Progress as ProgressCallback
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
@@ -452,12 +446,10 @@ def import_platform_totals_command(
 
     Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
     """
+    from importers.platform_totals import read_platform_totals
+    from ledger.register.platform_totals import register_totals
     from reports.controls.platform_totals import compare as compare_platform_totals
-    from reports.controls.platform_totals import (
-        read_platform_totals,
-        register_totals,
-        render_comparison,
-    )
+    from reports.controls.platform_totals import render_comparison
 
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")

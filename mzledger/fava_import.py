@@ -22,7 +22,9 @@ from beancount.core import data
 from sqlalchemy import Engine
 
 from importers.beangulp_importer import SettlementImporter
-from importers.settlements.loader import file_sha256, import_settlements, plural
+from importers.imported_files import file_sha256
+from importers.settlements.loader import import_settlements
+from importers.settlements.results import plural
 from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
 from ledger.books import Books, BooksConfig

@@ -3,8 +3,9 @@
 The register and the books move together: batches (with their file watermark, which decides
 their settlements: ledger.register.batching) and vouchers are written in one database
 transaction, the books file is written (temporary file + rename) inside it, and the
-transaction commits only after the file is in place. Nothing is written on the settlements, and nothing is read from
-them but the names of unmappable ones: the sums come from settlement_totals.
+transaction commits only after the file is in place. Nothing is written on the settlements,
+and nothing is read from them but the names of unmappable ones: the sums come from
+settlement_totals.
 """
 
 from __future__ import annotations

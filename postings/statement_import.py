@@ -18,7 +18,6 @@ from pathlib import Path
 from beancount.parser import printer
 from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
 
-from importers.statements import Statement
 from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import Chart
 from ledger.locks import locked_months
@@ -35,6 +34,7 @@ from ledger.register.models import (
     Posting,
     SettlementTotal,
 )
+from ledger.statements import Statement
 from postings.batches import summarize
 from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period

@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 
 from importers.institutions import import_institutions
 from importers.settlements.bulk_loader import bulk_import
-from importers.settlements.loader import ImportResult, import_settlements
+from importers.settlements.loader import import_settlements
+from importers.settlements.results import ImportResult
 from ledger.register.opening import open_register
 from tests.conftest import settlement
 

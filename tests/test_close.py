@@ -160,7 +160,7 @@ def test_platform_totals_join_the_close(city: tuple[Path, Cli]) -> None:
     from ledger.books import Books
     from ledger.month import Month
     from ledger.register.opening import resolve_url
-    from reports.controls.platform_totals import register_totals
+    from ledger.register.platform_totals import register_totals
 
     books, cli = city
     engine = create_engine(resolve_url(Books(books).read_config().db_url, books))

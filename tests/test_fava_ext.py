@@ -20,11 +20,10 @@ from fava.application import create_app
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, event, func, select, text
 
-from ledger.books import Books
+from ledger.books import Books, open_books_register_readonly
 from ledger.register.batching import batch_member
 from ledger.register.models import ClearingBatch, Posting, Settlement
 from ledger.register.opening import resolve_url
-from ledger.register.readonly import open_register_readonly
 from reports.fava import batches, lookup, params
 from reports.fava.batches import CSV_COLUMNS, SORT_KEYS
 from tests.conftest import Cli, settlement, write_csv
@@ -487,7 +486,7 @@ def test_data_layer_on_each_register(books: Path, cli: Cli) -> None:
     cli("import", "institutions", "institutions.csv", "--books", "books")
     cli("import", "settlements", "settlements.csv", "--books", "books")
     cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
-    engine = open_register_readonly(books)
+    engine = open_books_register_readonly(books)
     try:
         (batch,) = batches.list_batches(engine, 1, 10).items
         assert batch.link == "clr-2023-01-H1-11" and batch.voucher == "2023-02-记-0001"

@@ -8,15 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from importers.platform_totals import parse_platform_row, read_platform_totals
 from ledger.books import Books
 from ledger.month import Month
 from ledger.register.opening import open_register, resolve_url
+from ledger.register.platform_totals import PlatformGroup, register_totals
 from reports.controls.platform_totals import (
-    PlatformGroup,
     compare,
-    parse_platform_row,
-    read_platform_totals,
-    register_totals,
     render_comparison,
 )
 from tests.conftest import Cli, settlement, write_csv

@@ -20,7 +20,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from ledger.register.readonly import open_register_readonly
+from ledger.books import open_books_register_readonly
 from reports.audit.audit import AuditResult, Finding
 from reports.audit.output import as_csv, as_xlsx
 from reports.fava import batches
@@ -192,7 +192,7 @@ def test_fava_batch_csv_quotes_text_and_keeps_amounts(cli: Cli) -> None:
     rows.append(settlement("S2", "Q2", "2023-01-06 09:00:00", "H1", "200.00", "50.00"))
     cli("import", "settlements", _jsonl(cli.cwd / "s.jsonl", rows), "--books", "books")
     cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
-    engine = open_register_readonly(cli.cwd / "books")
+    engine = open_books_register_readonly(cli.cwd / "books")
     try:
         (batch,) = batches.list_batches(engine, 1, 10).items
         text = "".join(batches.iter_batch_csv(engine, batch.id))

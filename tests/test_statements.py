@@ -18,7 +18,6 @@ import pytest
 from importers.statements import (
     BankLayout,
     LayoutError,
-    Statement,
     StatementImporter,
     load_layout,
     parse_date,
@@ -27,6 +26,7 @@ from importers.statements import (
     shipped_layouts,
 )
 from ledger.problems import Problem
+from ledger.statements import Statement
 from tests.conftest import SHARED
 
 GOLDEN = Path(__file__).parent / "golden" / "statements"

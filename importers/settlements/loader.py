@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime
 import getpass
-import hashlib
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.orm import aliased
 
+from importers.imported_files import earlier_import, file_sha256
+from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.record import (
+    REFUND_MUST_MATCH,
     REQUIRED_MONEY,
     REQUIRED_TEXT,
     SAME_SETTLEMENT_FIELDS,
@@ -28,10 +28,18 @@ from importers.settlements.record import (
     parse_settlement,
     same_settlement_key,
 )
+from importers.settlements.results import (
+    MAX_PROBLEMS_PER_FILE,
+    FileSummary,
+    HeldRow,
+    ImportResult,
+    Progress,
+    plural,
+)
 from importers.settlements.rows import read_settlements
 from importers.sources import SourceError, missing_columns, open_source
 from ledger.money import ZERO
-from ledger.problems import Notice, Problem
+from ledger.problems import Problem
 from ledger.register.batching import lock_for_import
 from ledger.register.models import (
     MONEY_FIELDS,
@@ -48,46 +56,6 @@ from ledger.register.partitions import ensure_partitions
 CHUNK = 2000
 SETTLEMENTS = Settlement.metadata.tables[Settlement.__tablename__]
 SETTLEMENT_TOTALS = SettlementTotal.metadata.tables[SettlementTotal.__tablename__]
-MAX_PROBLEMS_PER_FILE = 100
-
-Progress = Callable[[Path, int, int], None]  # (file, bytes done, bytes total)
-
-
-class HeldRow(NamedTuple):
-    """A row held back for a person to decide, and the settlement it may repeat."""
-
-    location: str
-    setl_id: str
-    same_as: str  # the setl_id of the settlement with the same visit, person, time, amounts
-    same_as_location: str
-
-
-@dataclass
-class FileSummary:
-    path: Path
-    sha256: str
-    file_format: str = ""
-    rows: int = 0
-    inserted: int = 0
-    skipped_identical: int = 0
-    already_imported: bool = False
-    file_id: int | None = None
-    problem_count: int = 0
-    notices: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    posted_periods: set[str] = field(default_factory=set)
-    held: list[HeldRow] = field(default_factory=list)  # held back by this import
-    already_held: int = 0  # rows held by an earlier import, found again (identical)
-
-
-@dataclass
-class ImportResult:
-    files: list[FileSummary]
-    problems: list[Problem]  # at most MAX_PROBLEMS_PER_FILE per file are kept
-    problem_count: int
-
-    @property
-    def ok(self) -> bool:
-        return self.problem_count == 0
 
 
 class _Known(NamedTuple):
@@ -104,22 +72,6 @@ class _Refused(Exception):
 def _where(name: object, file_format: str, line: int) -> str:
     """Where a stored row came from, as the file counts: JSON arrays by record, others by line."""
     return f"{name}:record {line}" if file_format == "json" else f"{name}:{line}"
-
-
-def earlier_import(conn: Connection, sha256: str) -> str | None:
-    """The kind of an earlier import of the same bytes, if any."""
-    kind: str | None = conn.execute(
-        select(ImportedFile.kind).where(ImportedFile.sha256 == sha256)
-    ).scalar()
-    return kind
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_settlements(
@@ -142,9 +94,6 @@ def import_settlements(
     now = now or datetime.datetime.now().replace(microsecond=0)
     paths = list(paths)
     if bulk and institution is None:
-        # imported here: bulk_loader builds on this module's result types
-        from importers.settlements.bulk_loader import bulk_import
-
         done = bulk_import(engine, paths, user=user, now=now, progress=progress)
         if done is not None:
             return done
@@ -561,9 +510,6 @@ def as_stored_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-REFUND_MUST_MATCH = ("psn_no", "fixmedins_code")
-
-
 def check_refunds(conn: Connection, result: ImportResult) -> None:
     """Each refund of this import reverses exactly one settlement of the register or the
     import, of the same person and institution, amount for amount (a 2208 reversal), and no
@@ -685,15 +631,4 @@ def check_refunds(conn: Connection, result: ImportResult) -> None:
     result.problems += problems
 
 
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
-
-
-def notices_text(summary: FileSummary) -> list[str]:
-    return [
-        f"{summary.path}: {field_}: {value}: {message} ({plural(count, 'row')})"
-        for (field_, value, message), count in sorted(summary.notices.items())
-    ]
-
-
-__all__ = ["FileSummary", "ImportResult", "Notice", "file_sha256", "import_settlements"]
+__all__ = ["FileImport", "check_refunds", "import_settlements"]

@@ -269,6 +269,9 @@ def _identity(record: dict[str, Any], total: str, parts: tuple[str, ...], proble
         )
 
 
+#: A refund is of the same person at the same institution as the settlement it reverses.
+REFUND_MUST_MATCH = ("psn_no", "fixmedins_code")
+
 DIGEST_ORDER = tuple(sorted(DIGEST_FIELDS))
 
 #: A settlement whose visit, institution, person, time and amounts are those of one already in

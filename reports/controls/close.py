@@ -38,8 +38,9 @@ from ledger.register.models import (
     Settlement,
     SettlementTotal,
 )
+from ledger.register.platform_totals import register_totals, stored_platform_totals
 from reports.controls.books_vs_register import check_books, error_text
-from reports.controls.platform_totals import compare, register_totals, stored_platform_totals
+from reports.controls.platform_totals import compare
 
 MAX_LISTED = 20
 

@@ -1,55 +1,16 @@
-"""Platform totals (对总账): the register's month grouped as the national platform reconciles it.
-
-The platform's reconciliation of totals (transaction 3201, 医药机构费用结算对总账) compares,
-per 险种 × 清算类别 × 经办机构, four figures: medfee_sumamt (医疗费总额), fund_pay_sumamt
-(基金支付总额), acct_pay (个人账户支付金额) and fixmedins_setl_cnt (结算笔数). Here the agency
-computes the same
-four figures from its register (``register_totals``), reads the platform's figures from a small
-CSV or XLSX (``read_platform_totals``), and compares them group by group (``compare``), to the
-fen and to the row.
-
-Which settlements a month holds:
-
-- a settlement belongs to the month of its ``setl_time`` (the platform reconciles by settlement
-  time), whether or not it has been posted into a clearing batch;
-- a refund (refd_setl_flag 1) belongs to the month of its own ``setl_time``, whatever month the
-  settlement it reverses was in; its negative amounts are summed with the rest;
-- every row counts once in the settlement count, a refund included: the platform counts a
-  refund in fixmedins_setl_cnt as a row of its own (3201's default, refd_setl_flag empty or 1:
-  refunds included), so a visit settled and refunded in one month counts 2, with amounts 0.
-
-The platform file has one row per group, columns ``insutype, clr_type, clr_optins,
-medfee_sumamt, fund_pay_sumamt, acct_pay, fixmedins_setl_cnt`` (other columns are ignored);
-amounts in yuan with at most 2 decimals (never rounded), the count a whole number. Every problem
-is reported as ``file:line: field: what is wrong (found X, expected Y)``, and a file with any
-problem yields no groups: nothing is compared on a guess.
-"""
+"""The register's totals against the platform's (对总账 3201), group by group, to the fen and to
+the row (``compare``), and the comparison as a table (``render_comparison``)."""
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, func, select, type_coerce
-
-from importers.sources import SourceError, missing_columns, open_source, shape_problem
-from ledger.money import ZERO, parse_amount
+from ledger.money import ZERO
 from ledger.month import Month
-from ledger.problems import Problem
-from ledger.register.models import Money, PlatformTotal, Settlement
-
-#: The grouping key, in the platform's order (3201 input fields).
-KEY_FIELDS = ("insutype", "clr_type", "clr_optins")
-#: The amounts compared, in the platform's order.
-AMOUNT_FIELDS = ("medfee_sumamt", "fund_pay_sumamt", "acct_pay")
-#: The platform's name of the settlement count.
-COUNT_FIELD = "fixmedins_setl_cnt"
-#: Columns a platform file must have.
-REQUIRED = (*KEY_FIELDS, *AMOUNT_FIELDS, COUNT_FIELD)
+from ledger.register.platform_totals import COUNT_FIELD, FIGURES, Key, PlatformGroup
 
 #: Chinese titles of the figures, for the table.
 TITLES = {
@@ -61,212 +22,6 @@ TITLES = {
     "acct_pay": "个人账户支付",
     COUNT_FIELD: "结算笔数",
 }
-
-Key = tuple[str, str, str]
-
-
-@dataclass(frozen=True)
-class PlatformGroup:
-    """One group's totals: insutype × clr_type × clr_optins, as the register or the platform
-    has them. ``count`` is the settlement count (3201 fixmedins_setl_cnt), refunds included."""
-
-    insutype: str
-    clr_type: str
-    clr_optins: str
-    medfee_sumamt: Decimal
-    fund_pay_sumamt: Decimal
-    acct_pay: Decimal
-    count: int
-
-    @property
-    def key(self) -> Key:
-        return (self.insutype, self.clr_type, self.clr_optins)
-
-    def figure(self, name: str) -> Decimal | int:
-        """A compared figure by its platform name (``fixmedins_setl_cnt`` is ``count``)."""
-        if name == COUNT_FIELD:
-            return self.count
-        value: Decimal = getattr(self, name)
-        return value
-
-
-#: The compared figures, by platform name, in the platform's order.
-FIGURES = (*AMOUNT_FIELDS, COUNT_FIELD)
-
-
-def register_totals(engine: Engine, month: Month) -> list[PlatformGroup]:
-    """The register's totals of ``month``, one group per insutype × clr_type ×
-    clr_optins, sorted by that key; summed in the database.
-
-    The month is taken by settlement time (``setl_time``, kept as ``setl_period``): every
-    settlement settled in it, posted or not. Refunds (refd_setl_flag 1) are included with
-    their negative amounts and each counts as one row in ``count``, as the platform counts
-    them in fixmedins_setl_cnt. A month without settlements gives an empty list.
-    """
-    key = (Settlement.insutype, Settlement.clr_type, Settlement.clr_optins)
-    query = (
-        select(
-            *key,
-            *(type_coerce(func.sum(getattr(Settlement, f)), Money).label(f) for f in AMOUNT_FIELDS),
-            func.count().label("n"),
-        )
-        .where(Settlement.setl_period == month.period)
-        .group_by(*key)
-    )
-    with engine.connect() as conn:
-        groups = [
-            PlatformGroup(
-                insutype=row.insutype,
-                clr_type=row.clr_type,
-                clr_optins=row.clr_optins,
-                medfee_sumamt=row.medfee_sumamt,
-                fund_pay_sumamt=row.fund_pay_sumamt,
-                acct_pay=row.acct_pay,
-                count=int(row.n),
-            )
-            for row in conn.execute(query)
-        ]
-    # Sorted here, not by the database: string collations differ between SQLite and PostgreSQL.
-    return sorted(groups, key=lambda g: g.key)
-
-
-def stored_platform_totals(engine: Engine, month: Month) -> list[PlatformGroup] | None:
-    """The platform's figures last imported for ``month``; None when none were."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(
-                PlatformTotal.insutype,
-                PlatformTotal.clr_type,
-                PlatformTotal.clr_optins,
-                PlatformTotal.medfee_sumamt,
-                PlatformTotal.fund_pay_sumamt,
-                PlatformTotal.acct_pay,
-                PlatformTotal.count,
-            ).where(PlatformTotal.period == month.period)
-        ).all()
-    if not rows:
-        return None
-    return sorted((PlatformGroup(*row) for row in rows), key=lambda g: g.key)
-
-
-def _text(raw: dict[str, Any], name: str) -> str:
-    value = raw.get(name)
-    return "" if value is None else str(value).strip()
-
-
-def parse_platform_row(
-    raw: dict[str, Any], location: str, present: Iterable[str] | None = None
-) -> tuple[PlatformGroup | None, list[Problem]]:
-    """One row of a platform file -> its group, or None and every problem of the row; pure.
-
-    ``present``: the columns the file has (None: all); a missing column is the header's
-    problem, reported once, so it is not reported again on every row.
-    """
-    columns = set(REQUIRED if present is None else present)
-    problems: list[Problem] = []
-    texts: dict[str, str] = {}
-    for name in KEY_FIELDS:
-        texts[name] = _text(raw, name)
-        if name in columns and not texts[name]:
-            problems.append(Problem(location, name, "required field is empty", "", "a code"))
-    amounts: dict[str, Decimal] = {}
-    for name in AMOUNT_FIELDS:
-        if name not in columns:
-            continue
-        text = _text(raw, name)
-        if not text:
-            problems.append(
-                Problem(location, name, "required amount is empty", "", "yuan such as 12.34")
-            )
-            continue
-        try:
-            amounts[name] = parse_amount(text)
-        except ValueError as exc:
-            problems.append(
-                Problem(
-                    location, name, f"not an amount: {exc}", text, "yuan with at most 2 decimals"
-                )
-            )
-    count: int | None = None
-    if COUNT_FIELD in columns:
-        text = _text(raw, COUNT_FIELD)
-        if not text:
-            problems.append(
-                Problem(location, COUNT_FIELD, "required count is empty", "", "a whole number")
-            )
-        elif not (text.isascii() and text.isdigit()):
-            problems.append(
-                Problem(location, COUNT_FIELD, "not a count", text, "a whole number, 0 or more")
-            )
-        else:
-            count = int(text)
-    if (
-        problems
-        or count is None
-        or len(amounts) != len(AMOUNT_FIELDS)
-        or not columns.issuperset(KEY_FIELDS)
-    ):
-        return None, problems
-    group = PlatformGroup(
-        insutype=texts["insutype"],
-        clr_type=texts["clr_type"],
-        clr_optins=texts["clr_optins"],
-        medfee_sumamt=amounts["medfee_sumamt"],
-        fund_pay_sumamt=amounts["fund_pay_sumamt"],
-        acct_pay=amounts["acct_pay"],
-        count=count,
-    )
-    return group, []
-
-
-def read_platform_totals(path: Path) -> tuple[list[PlatformGroup], list[Problem]]:
-    """The platform's totals from a CSV (UTF-8, UTF-8 with BOM or GB18030) or XLSX file.
-
-    Returns the groups sorted by key, and every problem of the file: missing columns (and the
-    rows are still checked for the columns that are there), unreadable rows, empty or malformed
-    fields, a group given twice (naming the line of its first row), a file without rows. When
-    there is any problem the list of groups is empty: nothing is compared on a guess.
-    """
-    problems: list[Problem] = []
-    try:
-        source = open_source(path)
-    except SourceError as exc:
-        return [], [exc.problem]
-    groups: dict[Key, tuple[str, PlatformGroup]] = {}
-    rows = 0
-    try:
-        problems += missing_columns(source, REQUIRED)
-        present = source.columns
-        for raw in source.rows:
-            rows += 1
-            unreadable = shape_problem(raw)
-            if unreadable is not None:
-                problems.append(unreadable)
-                continue
-            group, row_problems = parse_platform_row(raw.fields, raw.location, present)
-            problems += row_problems
-            if group is None:
-                continue
-            first = groups.get(group.key)
-            if first is not None:
-                problems.append(
-                    Problem(
-                        raw.location,
-                        "clr_optins",
-                        f"group given twice, first at {first[0]}",
-                        "/".join(group.key),
-                        "one row per insutype, clr_type and clr_optins",
-                    )
-                )
-                continue
-            groups[group.key] = (raw.location, group)
-    finally:
-        source.close()
-    if rows == 0 and not problems:
-        problems.append(Problem(f"{path}:1", "file", "no rows", "", "at least one row"))
-    if problems:
-        return [], problems
-    return sorted((g for _, g in groups.values()), key=lambda g: g.key), []
 
 
 @dataclass(frozen=True)
@@ -413,14 +168,4 @@ def render_comparison(comparisons: Sequence[GroupComparison], month: Month) -> s
     return "\n".join(out) + "\n"
 
 
-__all__ = [
-    "FIGURES",
-    "REQUIRED",
-    "GroupComparison",
-    "PlatformGroup",
-    "compare",
-    "parse_platform_row",
-    "read_platform_totals",
-    "register_totals",
-    "render_comparison",
-]
+__all__ = ["GroupComparison", "compare", "render_comparison"]

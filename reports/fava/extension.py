@@ -31,8 +31,9 @@ from flask import Response, g, request
 from sqlalchemy import Engine
 from werkzeug.exceptions import abort
 
+from ledger.books import open_books_register_readonly
 from ledger.month import Month
-from ledger.register.readonly import RegisterUnavailable, open_register_readonly
+from ledger.register.readonly import RegisterUnavailable
 from reports.fava import batches, findings, lookup, months, params
 from reports.fava.batches import SORT_KEYS, Batch, BatchTotals, SettlementRow
 from reports.fava.findings import FindingsFile, FindingsSummary, FindingView
@@ -167,7 +168,7 @@ class MzLedger(FavaExtensionBase):
     def engine(self) -> Engine:
         """The register, opened read-only once per ledger."""
         if self._engine is None:
-            self._engine = open_register_readonly(self.books_root)
+            self._engine = open_books_register_readonly(self.books_root)
         return self._engine
 
     def after_load_file(self) -> None:
