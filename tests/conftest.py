@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from mzledger.cli import app
 
 PG_URL = os.environ.get("MZLEDGER_TEST_PG_URL")
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+#: Copies of the project's input samples (``../shared/samples``), kept with the tests so that
+#: the suite needs nothing outside the repository.
+SAMPLES = Path(__file__).resolve().parent / "data" / "samples"
 
 
 def postgres_url_or_skip() -> str:
@@ -80,9 +82,7 @@ def books(tmp_path: Path, register_url: str, cli: Cli) -> Path:
     return tmp_path / "books"
 
 
-SAMPLE_HEADER = (
-    (SHARED / "samples" / "settlements-sample.csv").read_text("utf-8").splitlines()[0].split(",")
-)
+SAMPLE_HEADER = (SAMPLES / "settlements-sample.csv").read_text("utf-8").splitlines()[0].split(",")
 AUDIT_COLUMNS = ["emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code"]
 
 

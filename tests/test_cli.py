@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from ledger.register.models import Base
 from ledger.register.opening import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
 from ledger.register.partitions import include_object_for
-from tests.conftest import SHARED, Cli
+from tests.conftest import SAMPLES, Cli
 
 
 def test_books_from_environment_then_current_directory(books: Path, cli: Cli) -> None:
@@ -62,7 +62,7 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
 
 
 def test_same_file_as_another_kind_is_refused(books: Path, cli: Cli) -> None:
-    sample = SHARED / "samples" / "settlements-sample.csv"
+    sample = SAMPLES / "settlements-sample.csv"
     cli("import", "settlements", str(sample), "--books", "books")
     _code, _out, err = cli("import", "institutions", str(sample), "--books", "books", expect=1)
     assert "imported before as another kind of file (found 'settlements'" in err
@@ -91,7 +91,7 @@ def test_the_recorded_head_is_the_newest_migration(register_url: str) -> None:
 
 
 def test_a_csv_row_and_its_raw_2207_response_are_the_same_settlement(books: Path, cli: Cli) -> None:
-    samples = SHARED / "samples"
+    samples = SAMPLES
     cli("import", "settlements", str(samples / "settlements-sample.csv"), "--books", "books")
     _code, out, _err = cli(
         "import",

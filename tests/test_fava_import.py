@@ -17,9 +17,9 @@ from ledger.books import Books
 from ledger.register.models import Settlement
 from ledger.register.opening import resolve_url
 from mzledger.fava_import import EDIT_FLAG, IMPORT_CONFIG_TEXT, SETTLEMENTS_NAME
-from tests.conftest import SHARED, Cli
+from tests.conftest import SAMPLES, Cli
 
-SAMPLE = SHARED / "samples" / "settlements-sample.csv"
+SAMPLE = SAMPLES / "settlements-sample.csv"
 PERSONAL = "Assets:1004-支出户存款:02-个人账户"
 INSTITUTIONS = """fixmedins_code,fixmedins_name,fixmedins_type,medins_lv,spec_hosp,admdvs
 H21030101,示例社区卫生服务中心,1,1,0,

@@ -27,7 +27,7 @@ from importers.statements import (
 )
 from ledger.problems import Problem
 from ledger.statements import Statement
-from tests.conftest import SHARED
+from tests.conftest import SAMPLES
 
 GOLDEN = Path(__file__).parent / "golden" / "statements"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
@@ -129,9 +129,9 @@ def test_importer_identifies_its_layout_only(tmp_path: Path) -> None:
     assert importer.identify(str(GOLDEN / "statement_utf8" / "in.csv"))
     assert importer.identify(str(GOLDEN / "statement_gb18030" / "in.csv"))
     # a settlement export, a statement of another layout, files that are no CSV
-    assert not importer.identify(str(SHARED / "samples" / "settlements-sample.csv"))
-    assert not importer.identify(str(SHARED / "samples" / "2207-response-sample.json"))
-    assert not importer.identify(str(SHARED / "samples" / "README.md"))
+    assert not importer.identify(str(SAMPLES / "settlements-sample.csv"))
+    assert not importer.identify(str(SAMPLES / "2207-response-sample.json"))
+    assert not importer.identify(str(SAMPLES / "README.md"))
     assert not importer.identify(str(GOLDEN / "refuse_missing_column" / "in.csv"))
     assert not importer.identify(str(GOLDEN / "refuse_empty_file" / "in.csv"))
     # title lines above the header: the generic layout (skip_rows 0) does not read it

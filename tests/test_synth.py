@@ -30,7 +30,7 @@ from mzledger.synth import (
     write_city,
 )
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "samples" / "settlements-sample.csv"
+SAMPLE = Path(__file__).parent / "data" / "samples" / "settlements-sample.csv"
 HEADER = (
     "setl_id,mdtrt_id,psn_no,psn_name,certno,psn_type,insutype,med_type,setl_time,fixmedins_code,"
     "fixmedins_name,fixmedins_type,medins_lv,medfee_sumamt,fulamt_ownpay_amt,overlmt_selfpay,"
