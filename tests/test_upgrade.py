@@ -189,3 +189,20 @@ def test_fava_first_after_upgrade(upgraded: Path) -> None:
         assert status == 200
         links = clearing_links(upgraded, "2023-01")
         assert links and all(link in page for link in links)
+
+
+def test_untouched_release_books_load_with_this_code(upgraded: Path) -> None:
+    """bean-check (Beancount's loader) on the release's books as they are: their main.beancount
+    names the extension `reports.fava_ext` and the plugin `ledger.plugins.lock`, the names
+    every version keeps for the books' sake."""
+    from beancount import loader
+
+    main = (upgraded / "main.beancount").read_text("utf-8")
+    assert 'custom "fava-extension" "reports.fava_ext"' in main
+    assert 'plugin "ledger.plugins.lock"' in main
+    entries, errors, _options = loader.load_file(str(upgraded / "main.beancount"))
+    assert errors == []
+    assert any(getattr(e, "type", None) == "mzledger-lock" for e in entries)
+    from reports.fava_ext import MzLedger
+
+    assert MzLedger.report_title == "门诊统筹"
