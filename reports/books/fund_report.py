@@ -30,18 +30,17 @@ from sqlalchemy import ColumnElement, Connection, Engine, case, func, select, ty
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ledger.chart import Chart
+from ledger.loading import LoadedBooks, error_text, load_books
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.register.batching import batch_member
 from ledger.register.models import ClearingBatch, Institution, Money, Posting, Settlement
 from reports.books.ledgers import (
     DetailLedger,
-    LoadedBooks,
     TrialBalance,
     books_since,
     build_detail_ledger,
     build_trial_balance,
-    load_books,
 )
 
 #: Expense roles of the report, in its order, with the group each belongs to.
@@ -613,7 +612,9 @@ def build_month_report_from(
     ledgers = tuple(
         build_detail_ledger(books_data, chart, chart.account(role), month) for role in LEDGER_ROLES
     )
-    warnings = [f"账簿加载错误：{e}" for e in books_data.errors]
+    # files named relative to the books: bank/2023-03 is not clearing/2023-03
+    root = books_data.main_file.parent
+    warnings = [f"账簿加载错误：{error_text(e, root)}" for e in books_data.errors]
     warnings += [f"非记账本位币分录未计入：{w}" for w in trial.warnings]
     return MonthReport(
         title=books_data.title,

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, func, select, type_coerce
 
 from ledger.chart import Chart
 from ledger.close_order import not_closed_yet
+from ledger.loading import error_text
 from ledger.locks import earlier_months_open
 from ledger.money import ZERO
 from ledger.month import Month
@@ -39,7 +40,7 @@ from ledger.register.models import (
     SettlementTotal,
 )
 from ledger.register.platform_totals import register_totals, stored_platform_totals
-from reports.controls.books_vs_register import check_books, error_text
+from reports.controls.books_vs_register import check_books
 from reports.controls.platform_totals import compare
 
 MAX_LISTED = 20
