@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from html import escape
 
+from reports.books import layout
 from reports.books.fund_report import (
     AccountRow,
     Breakdown,
@@ -14,24 +15,6 @@ from reports.books.fund_report import (
     Check,
     Figures,
     MonthReport,
-)
-from reports.books.layout import (
-    ACCOUNT_HEADINGS,
-    ACCOUNT_NOTE,
-    BREAKDOWN_COLUMNS,
-    LEDGER_HEADERS,
-    LEDGER_NOTE,
-    PERSONS_NOTE,
-    SUMMARY_ROWS,
-    TRIAL_NOTE,
-    as_count,
-    batches_line,
-    check_result,
-    ledger_rows,
-    period_line,
-    prior_note,
-    summary_value,
-    summary_windows,
 )
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
 from reports.books.svg_charts import Series, bar_chart
@@ -93,7 +76,7 @@ def _th_row(headers: Sequence[str]) -> str:
 def _account_table(rows: Sequence[AccountRow]) -> str:
     lines = [
         "<table>",
-        _th_row(ACCOUNT_HEADINGS),
+        _th_row(layout.ACCOUNT_HEADINGS),
     ]
     for row in rows:
         lines.append(
@@ -130,13 +113,13 @@ def _figure_cells(figures: Figures | None) -> list[str]:
 
 
 def _breakdown_table_html(breakdown: Breakdown) -> str:
-    n = len(BREAKDOWN_COLUMNS)
+    n = len(layout.BREAKDOWN_COLUMNS)
     lines = [
         "<table>",
         '<tr><th rowspan="2">类别</th>'
         + "".join(f'<th colspan="{n}">{g}</th>' for g in ("本月", "本年累计", "上年同月"))
         + "</tr>",
-        "<tr>" + "".join(f"<th>{c}</th>" for c in BREAKDOWN_COLUMNS * 3) + "</tr>",
+        "<tr>" + "".join(f"<th>{c}</th>" for c in layout.BREAKDOWN_COLUMNS * 3) + "</tr>",
     ]
     rows: list[BreakdownRow] = [*breakdown.rows, breakdown.total]
     for row in rows:
@@ -157,10 +140,10 @@ def _breakdown_table_html(breakdown: Breakdown) -> str:
 
 def _summary_table(report: MonthReport) -> str:
     lines = ["<table>", _th_row(("项目", "本月", "本年累计", "上年同月"))]
-    for label, attribute, kind in SUMMARY_ROWS:
+    for label, attribute, kind in layout.SUMMARY_ROWS:
         cells = [_text_cell(label)]
-        for figures in summary_windows(report.summary):
-            value = summary_value(figures, attribute)
+        for figures in layout.summary_windows(report.summary):
+            value = layout.summary_value(figures, attribute)
             if kind == "money":
                 cells.append(_money_cell(value if isinstance(value, Decimal) else None))
             else:
@@ -180,9 +163,9 @@ def _checks_table(checks: Sequence[Check]) -> str:
             values = [_money_cell(c.left), _money_cell(c.right), _money_cell(c.difference)]
         else:
             values = [
-                _count_cell(as_count(c.left)),
-                _count_cell(as_count(c.right)),
-                _count_cell(as_count(c.difference)),
+                _count_cell(layout.as_count(c.left)),
+                _count_cell(layout.as_count(c.right)),
+                _count_cell(layout.as_count(c.difference)),
             ]
         lines.append(
             _tr(
@@ -193,7 +176,7 @@ def _checks_table(checks: Sequence[Check]) -> str:
                     _text_cell(c.right_label),
                     values[1],
                     values[2],
-                    f'<td class="{"ok" if c.ok else "bad"}">{check_result(c)}</td>',
+                    f'<td class="{"ok" if c.ok else "bad"}">{layout.check_result(c)}</td>',
                 ]
             )
         )
@@ -215,14 +198,7 @@ def _trial_table(balance: TrialBalance) -> str:
                 [
                     _text_cell(row.code),
                     _text_cell(row.title),
-                    _money_cell(row.opening_debit),
-                    _money_cell(row.opening_credit),
-                    _money_cell(row.debit),
-                    _money_cell(row.credit),
-                    _money_cell(row.ytd_debit),
-                    _money_cell(row.ytd_credit),
-                    _money_cell(row.closing_debit),
-                    _money_cell(row.closing_credit),
+                    *(_money_cell(v) for v in layout.trial_figures(row)),
                 ]
             )
         )
@@ -232,19 +208,7 @@ def _trial_table(balance: TrialBalance) -> str:
             [
                 _text_cell(""),
                 _text_cell("合计"),
-                *(
-                    _money_cell(v)
-                    for v in (
-                        t.opening_debit,
-                        t.opening_credit,
-                        t.debit,
-                        t.credit,
-                        t.ytd_debit,
-                        t.ytd_credit,
-                        t.closing_debit,
-                        t.closing_credit,
-                    )
-                ),
+                *(_money_cell(v) for v in layout.trial_figures(t)),
             ],
             total=True,
         )
@@ -259,9 +223,9 @@ def _trial_table(balance: TrialBalance) -> str:
 def _ledger_table(ledger: DetailLedger) -> str:
     lines = [
         "<table>",
-        _th_row(LEDGER_HEADERS),
+        _th_row(layout.LEDGER_HEADERS),
     ]
-    for date, voucher, payee, text, debit, credit, balance, total in ledger_rows(ledger):
+    for date, voucher, payee, text, debit, credit, balance, total in layout.ledger_rows(ledger):
         lines.append(
             _tr(
                 [
@@ -321,8 +285,8 @@ def render_html(report: MonthReport) -> str:
         "</head>",
         "<body>",
         f"<h1>{escape(report.title)}　基金收支月报</h1>",
-        f'<p class="meta">{escape(period_line(report))}</p>',
-        f'<p class="meta">{escape(batches_line(report))}</p>',
+        f'<p class="meta">{escape(layout.period_line(report))}</p>',
+        f'<p class="meta">{escape(layout.batches_line(report))}</p>',
     ]
     verdict = "账簿与登记簿核对一致" if report.ok else "账簿与登记簿存在差异，见“核对”"
     parts.append(f'<p class="meta"><strong>{escape(verdict)}</strong></p>')
@@ -331,8 +295,8 @@ def render_html(report: MonthReport) -> str:
     parts.append("<h2>月报</h2>")
     parts.append("<h3>一、待遇支出（按会计科目：账簿与登记簿核对）</h3>")
     parts.append(_account_table(report.accounts))
-    parts.append(f'<p class="note">{escape(ACCOUNT_NOTE)}</p>')
-    note = prior_note(report)
+    parts.append(f'<p class="note">{escape(layout.ACCOUNT_NOTE)}</p>')
+    note = layout.prior_note(report)
     if note:
         parts.append(f'<p class="note">{escape(note)}</p>')
     parts.append("<h3>二、结算概况（登记簿：本月支付的清算批次）</h3>")
@@ -340,16 +304,16 @@ def render_html(report: MonthReport) -> str:
     for numeral, breakdown in zip(("三", "四", "五", "六"), report.breakdowns, strict=False):
         parts.append(f"<h3>{numeral}、{escape(breakdown.title)}（登记簿）</h3>")
         parts.append(_breakdown_table_html(breakdown))
-    parts.append(f'<p class="note">{escape(PERSONS_NOTE)}</p>')
+    parts.append(f'<p class="note">{escape(layout.PERSONS_NOTE)}</p>')
     parts.append("<h3>核对</h3>")
     parts.append(_checks_table(report.checks))
     parts.append("<h2>科目余额表</h2>")
     parts.append(_trial_table(report.trial_balance))
-    parts.append(f'<p class="note">{escape(TRIAL_NOTE)}</p>')
+    parts.append(f'<p class="note">{escape(layout.TRIAL_NOTE)}</p>')
     for ledger in report.ledgers:
         parts.append(f"<h2>明细账　{escape(ledger.code)} {escape(ledger.title)}</h2>")
         parts.append(_ledger_table(ledger))
-        parts.append(f'<p class="note">{escape(LEDGER_NOTE)}</p>')
+        parts.append(f'<p class="note">{escape(layout.LEDGER_NOTE)}</p>')
     if report.warnings:
         parts.append("<h2>提示</h2>")
         parts += [f'<p class="note">{escape(w)}</p>' for w in report.warnings]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from ledger.month import Month
 from reports.books.fund_report import BreakdownRow, Check, Figures, MonthReport
-from reports.books.ledgers import DetailLedger
+from reports.books.ledgers import DetailLedger, TrialBalanceRow, TrialBalanceTotals
 
 #: Columns of the expenditure-by-account table, the same in the workbook and the page.
 ACCOUNT_HEADINGS = (
@@ -61,6 +61,22 @@ TRIAL_NOTE = (
     "借方为本期正数分录合计，贷方为负数分录合计（取正数）；退费冲减支出记入贷方。"
     "账簿未做期末收支结转，支出类科目余额为建账以来累计。"
 )
+
+
+def trial_figures(line: TrialBalanceRow | TrialBalanceTotals) -> tuple[Decimal, ...]:
+    """The trial balance's eight money columns of an account or of the total, in its order:
+    opening balance, the month, the year to date, closing balance; each debit, then credit."""
+    return (
+        line.opening_debit,
+        line.opening_credit,
+        line.debit,
+        line.credit,
+        line.ytd_debit,
+        line.ytd_credit,
+        line.closing_debit,
+        line.closing_credit,
+    )
+
 
 #: Columns of a detail ledger; a bank entry without a voucher shows its statement line
 #: (``file.csv:line``) in the voucher column, and its counterparty (e.g. the fiscal special

@@ -16,25 +16,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from reports.books import layout
 from reports.books.fund_report import Breakdown, Figures, MonthReport
-from reports.books.layout import (
-    ACCOUNT_HEADINGS,
-    ACCOUNT_NOTE,
-    BREAKDOWN_COLUMNS,
-    LEDGER_HEADERS,
-    LEDGER_NOTE,
-    PERSONS_NOTE,
-    SUMMARY_ROWS,
-    TRIAL_NOTE,
-    as_count,
-    batches_line,
-    check_result,
-    ledger_rows,
-    period_line,
-    prior_note,
-    summary_value,
-    summary_windows,
-)
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
 from reports.spreadsheet import Formula, set_value
 
@@ -46,7 +29,7 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 def _figure_values(figures: Figures | None) -> list[Decimal | int | None]:
     if figures is None:
-        return [None] * len(BREAKDOWN_COLUMNS)
+        return [None] * len(layout.BREAKDOWN_COLUMNS)
     return [
         figures.pooled,
         figures.personal,
@@ -183,8 +166,8 @@ def _col(column: int) -> str:
 def _month_sheet(workbook: Any, report: MonthReport) -> None:
     s = _Sheet(workbook.create_sheet("月报"))
     s.text(f"{report.title}　基金收支月报", s.title_font)
-    s.text(period_line(report))
-    s.text(batches_line(report))
+    s.text(layout.period_line(report))
+    s.text(layout.batches_line(report))
     s.sheet.freeze_panes = "A4"
     _accounts_section(s, report)
     _summary_section(s, report)
@@ -193,7 +176,7 @@ def _month_sheet(workbook: Any, report: MonthReport) -> None:
         s.blank()
         s.text(f"{numeral}、{breakdown.title}（登记簿）", s.section_font)
         _breakdown_table(s, breakdown)
-    s.text(PERSONS_NOTE)
+    s.text(layout.PERSONS_NOTE)
     _checks_section(s, report)
     if report.warnings:
         s.blank()
@@ -207,7 +190,7 @@ def _accounts_section(s: _Sheet, report: MonthReport) -> None:
     """一、待遇支出: books and register by account, with a formula that compares them."""
     s.blank()
     s.text("一、待遇支出（按会计科目：账簿与登记簿核对）", s.section_font)
-    s.header((*ACCOUNT_HEADINGS, "公式核对"))
+    s.header((*layout.ACCOUNT_HEADINGS, "公式核对"))
     money = (None, None, *([MONEY_FORMAT] * 8), None)
     for row in report.accounts:
         r = s.row + 1
@@ -230,8 +213,8 @@ def _accounts_section(s: _Sheet, report: MonthReport) -> None:
         )
     agree = all(r.difference == 0 and r.ytd_difference == 0 for r in report.accounts)
     s.values(["核对", "账簿与登记簿按科目核对", "一致" if agree else "不一致"], (), total=True)
-    s.text(ACCOUNT_NOTE)
-    note = prior_note(report)
+    s.text(layout.ACCOUNT_NOTE)
+    note = layout.prior_note(report)
     if note:
         s.text(note)
 
@@ -242,10 +225,14 @@ def _summary_section(s: _Sheet, report: MonthReport) -> None:
     s.text("二、结算概况（登记簿：本月支付的清算批次）", s.section_font)
     s.header(("项目", "", "本月", "本年累计", "上年同月"))
     summary = report.summary
-    for label, attribute, kind in SUMMARY_ROWS:
+    for label, attribute, kind in layout.SUMMARY_ROWS:
         fmt = MONEY_FORMAT if kind == "money" else COUNT_FORMAT
         s.values(
-            [label, "", *(summary_value(f, attribute) for f in summary_windows(summary))],
+            [
+                label,
+                "",
+                *(layout.summary_value(f, attribute) for f in layout.summary_windows(summary)),
+            ],
             (None, None, fmt, fmt, fmt),
         )
 
@@ -257,10 +244,12 @@ def _checks_section(s: _Sheet, report: MonthReport) -> None:
     s.header(("核对项目", "", "项目一", "金额一", "项目二", "金额二", "差额", "结果"))
     for check in report.checks:
         fmt = MONEY_FORMAT if check.kind == "money" else COUNT_FORMAT
-        left: Decimal | int = check.left if check.kind == "money" else as_count(check.left)
-        right: Decimal | int = check.right if check.kind == "money" else as_count(check.right)
+        left: Decimal | int = check.left if check.kind == "money" else layout.as_count(check.left)
+        right: Decimal | int = (
+            check.right if check.kind == "money" else layout.as_count(check.right)
+        )
         diff: Decimal | int = (
-            check.difference if check.kind == "money" else as_count(check.difference)
+            check.difference if check.kind == "money" else layout.as_count(check.difference)
         )
         s.values(
             [
@@ -271,7 +260,7 @@ def _checks_section(s: _Sheet, report: MonthReport) -> None:
                 check.right_label,
                 right,
                 diff,
-                check_result(check),
+                layout.check_result(check),
             ],
             (None, None, None, fmt, None, fmt, fmt, None),
         )
@@ -279,7 +268,7 @@ def _checks_section(s: _Sheet, report: MonthReport) -> None:
 
 
 def _breakdown_table(s: _Sheet, breakdown: Breakdown) -> None:
-    n = len(BREAKDOWN_COLUMNS)
+    n = len(layout.BREAKDOWN_COLUMNS)
     groups = ("本月", "本年累计", "上年同月")
     first_row: list[str | None] = ["类别"]
     merges = []
@@ -288,7 +277,7 @@ def _breakdown_table(s: _Sheet, breakdown: Breakdown) -> None:
         start = 2 + index * n
         merges.append((start, start + n - 1))
     s.header(first_row, merges)
-    s.header(["", *(list(BREAKDOWN_COLUMNS) * len(groups))])
+    s.header(["", *(list(layout.BREAKDOWN_COLUMNS) * len(groups))])
     s.sheet.merge_cells(start_row=s.row - 1, start_column=1, end_row=s.row, end_column=1)
     formats = (None, *((MONEY_FORMAT,) * 3 + (COUNT_FORMAT,) * 2) * len(groups))
     for row in (*breakdown.rows, breakdown.total):
@@ -307,7 +296,7 @@ def _breakdown_table(s: _Sheet, breakdown: Breakdown) -> None:
 def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> None:
     s = _Sheet(workbook.create_sheet("科目余额表"))
     s.text(f"{report.title}　科目余额表", s.title_font)
-    s.text(period_line(report))
+    s.text(layout.period_line(report))
     s.blank()
     s.header(
         (
@@ -339,14 +328,7 @@ def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> N
             [
                 row.code,
                 row.title,
-                row.opening_debit,
-                row.opening_credit,
-                row.debit,
-                row.credit,
-                row.ytd_debit,
-                row.ytd_credit,
-                row.closing_debit,
-                row.closing_credit,
+                *layout.trial_figures(row),
                 Formula(f"=ROUND(C{r}-D{r}+E{r}-F{r}-(I{r}-J{r}),2)"),
             ],
             formats,
@@ -365,37 +347,30 @@ def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> N
         [
             "",
             "合计",
-            t.opening_debit,
-            t.opening_credit,
-            t.debit,
-            t.credit,
-            t.ytd_debit,
-            t.ytd_credit,
-            t.closing_debit,
-            t.closing_credit,
+            *layout.trial_figures(t),
             Formula(f'=IF(AND({sums},C{r}=D{r},E{r}=F{r},G{r}=H{r},I{r}=J{r}),"平衡","不平衡")'),
         ],
         formats,
         total=True,
     )
     s.values(["试算平衡", "", "平衡" if balance.balanced else "不平衡"], (), total=True)
-    s.text(TRIAL_NOTE)
+    s.text(layout.TRIAL_NOTE)
     s.widths((12, 50, 15, 15, 15, 15, 15, 15, 15, 15, 12))
 
 
 def _ledger_sheet(workbook: Any, report: MonthReport, ledger: DetailLedger, name: str) -> None:
     s = _Sheet(workbook.create_sheet(name))
     s.text(f"{report.title}　明细账　{ledger.code} {ledger.title}", s.title_font)
-    s.text(period_line(report))
+    s.text(layout.period_line(report))
     s.blank()
-    s.header(LEDGER_HEADERS)
+    s.header(layout.LEDGER_HEADERS)
     s.sheet.freeze_panes = f"A{s.row + 1}"
     formats = ("yyyy-mm-dd", None, None, None, MONEY_FORMAT, MONEY_FORMAT, None, MONEY_FORMAT)
-    for date, voucher, payee, text, debit, credit, balance, total in ledger_rows(ledger):
+    for date, voucher, payee, text, debit, credit, balance, total in layout.ledger_rows(ledger):
         s.values(
             [date, voucher, payee, text, debit, credit, direction(balance), abs(balance)],
             formats,
             total=total,
         )
-    s.text(LEDGER_NOTE)
+    s.text(layout.LEDGER_NOTE)
     s.widths((12, 26, 28, 52, 15, 15, 8, 16))
