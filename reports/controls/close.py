@@ -31,6 +31,8 @@ from reports.controls.summary import CloseCheck, CloseSummary, OutstandingPaymen
 
 @dataclass(frozen=True)
 class CloseResult:
+    """A month's close: each check in order, the reconciliation statements, what is unpaid."""
+
     month: Month
     checks: tuple[CloseCheck, ...]
     reconciliations: tuple[Reconciliation, ...]
@@ -41,6 +43,7 @@ class CloseResult:
         return all(c.ok for c in self.checks)
 
     def summary(self) -> CloseSummary:
+        """The verdict as ``close/YYYY-MM.json`` keeps it."""
         return CloseSummary(
             month=str(self.month),
             can_close=self.ok,
@@ -55,6 +58,7 @@ class CloseResult:
 
 
 def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> CloseResult:
+    """Load the books of ``main_file`` once and run every check of ``month``'s close on them."""
     books = load_books(main_file)
     context = CloseContext(
         books,
