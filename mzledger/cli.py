@@ -837,7 +837,7 @@ def query(
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Run a BQL query (beanquery) on the books, or a saved one; list the saved ones without."""
-    from reports.query import QueryError, execute, load_books, saved_query, saved_query_names
+    from reports.query import QueryError, books_for_query, execute, saved_query, saved_query_names
     from reports.query import as_csv as query_csv
     from reports.query import as_json as query_json
     from reports.query import as_table as query_table
@@ -847,7 +847,7 @@ def query(
     with _user_errors():
         books = Books(books_dir)
         books.read_config()
-        loaded = load_books(books.main)
+        loaded = books_for_query(books.main)
         if bql is None and saved is None:
             for name in saved_query_names(loaded):
                 out.print(name, markup=False)

@@ -1,10 +1,11 @@
 """BQL on the books for the command line (``mzledger query``), with beanquery 0.2.
 
-The books are loaded once with Beancount's loader (plugins and all, so the month locks are
-checked as in bean-check and Fava), and the BQL runs on those entries through beanquery's
-DB-API connection (``beanquery.connect("beancount:", entries=..., errors=..., options=...)``,
-what Fava does too). A query that does not parse or compile raises :class:`QueryError`, whose
-message names the problem and points at it in the query text; no traceback.
+The books are loaded once (``ledger.loading``: Beancount's loader, plugins and all, so the
+month locks are checked as in bean-check and Fava), and the BQL runs on those entries through
+beanquery's DB-API connection (``beanquery.connect("beancount:", entries=..., errors=...,
+options=...)``, what Fava does too). A query that does not parse or compile raises
+:class:`QueryError`, whose message names the problem and points at it in the query text; no
+traceback.
 
 Values stay what beanquery returns (``Decimal``, ``Amount``, ``Position``, ``Inventory``,
 dates, strings, sets of links); the formatters turn them into text without ever going through
@@ -21,13 +22,12 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import beanquery
-from beancount import loader
 from beancount.core import data
 from beancount.core.amount import Amount
 from beancount.core.inventory import Inventory
@@ -35,6 +35,7 @@ from beancount.core.position import Position
 from beancount.parser import printer
 from beanquery import types as bq_types
 
+from ledger.loading import LoadedBooks, error_text, load_books
 from reports.spreadsheet import csv_text, csv_writer
 
 
@@ -67,32 +68,17 @@ class QueryResult:
     load_errors: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class LoadedBooks:
-    """The books as Beancount loads them, to run several queries on one load."""
-
-    main_file: Path
-    entries: Sequence[data.Directive]
-    errors: Sequence[Any]
-    options: dict[str, Any] = field(repr=False)
-
-    def load_errors(self) -> tuple[str, ...]:
-        return tuple(_error_text(error) for error in self.errors)
-
-
-def _error_text(error: Any) -> str:
-    """``file:line: message`` of a Beancount error."""
-    source = getattr(error, "source", None) or {}
-    where = f"{source.get('filename', '?')}:{source.get('lineno', 0)}: "
-    return where + str(getattr(error, "message", error)).strip()
-
-
-def load_books(main_file: Path) -> LoadedBooks:
-    """Load ``main_file`` (a QueryError when there is no such file)."""
+def books_for_query(main_file: Path) -> LoadedBooks:
+    """The books of ``main_file``, loaded once for any number of queries (a QueryError when
+    there is no such file)."""
     if not main_file.is_file():
         raise QueryError(f"{main_file}: no such file (the books' main.beancount)")
-    entries, errors, options = loader.load_file(str(main_file))
-    return LoadedBooks(main_file, entries, errors, options)
+    return load_books(main_file)
+
+
+def _load_errors(books: LoadedBooks) -> tuple[str, ...]:
+    """The books' own errors (bean-check's), each ``file:line: message``."""
+    return tuple(error_text(error, always_placed=True) for error in books.errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,7 +141,7 @@ def execute(books: LoadedBooks, bql: str) -> QueryResult:
         for column in cursor.description or ()
     )
     rows = tuple(tuple(row) for row in cursor.fetchall())
-    return QueryResult(columns, rows, books.load_errors())
+    return QueryResult(columns, rows, _load_errors(books))
 
 
 def run_query(main_file: Path, bql: str) -> QueryResult:
@@ -163,7 +149,7 @@ def run_query(main_file: Path, bql: str) -> QueryResult:
 
     Raises QueryError with a clear message when the file is missing or the BQL is wrong.
     """
-    return execute(load_books(main_file), bql)
+    return execute(books_for_query(main_file), bql)
 
 
 def saved_query_names(books: LoadedBooks) -> list[str]:

@@ -369,6 +369,46 @@ def test_month_status_locked_closed_and_reopened(demo: Path) -> None:
     assert "更正摘要" in body and "重新打开" in body
 
 
+def test_months_page_reads_summaries_for_what_they_say(tmp_path: Path) -> None:
+    """A summary that is not one is named with why; one of another shape shows what it holds."""
+    from reports.fava.months import month_statuses
+
+    close = tmp_path / "close"
+    close.mkdir()
+    (close / "2023-01.json").write_text("{not json", "utf-8")
+    (close / "2023-02.json").write_text('{"can_close": "yes"}', "utf-8")
+    (close / "2023-03.json").write_bytes(b"\xff\xfe")
+    failed = {"name": "statements", "ok": False, "details": ["no bank statement covers 2023-04"]}
+    (close / "2023-04.json").write_text(
+        json.dumps({"can_close": False, "checks": [failed, 3, {"ok": False}, {"name": "x"}]}),
+        "utf-8",
+    )
+    paid = {"batch": "clr-2023-04-H1-11", "institution": "诊所", "pooled": "1.00"}
+    (close / "2023-05.json").write_text(
+        json.dumps({"can_close": True, "checks": "none", "outstanding_payments": [paid, 7]}),
+        "utf-8",
+    )
+    (close / "2023-06.json").write_text('{"can_close": true, "outstanding_payments": {}}', "utf-8")
+    january, february, march, april, may, june = month_statuses(tmp_path, []).months
+    assert january.summary_problem == (
+        "2023-01.json: cannot read: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+    assert february.summary_problem == "2023-02.json: not a close summary (no can_close)"
+    assert march.summary_problem is not None
+    assert march.summary_problem.startswith("2023-03.json: cannot read: 'utf-8' codec")
+    assert [(m.state, m.summary, m.can_close) for m in (january, february, march)] == [
+        ("open", False, None)
+    ] * 3
+    assert (april.state, april.can_close, april.summary_problem) == ("open", False, None)
+    assert [(c.name, c.details) for c in april.failed_checks] == [
+        ("statements", ("no bank statement covers 2023-04",)),
+        ("?", ()),
+    ]
+    assert (may.state, may.failed_checks, may.outstanding) == ("closed", (), 2)
+    assert (june.state, june.outstanding) == ("closed", 0)
+
+
 BAD = [
     "?page=0",
     "?page=abc",

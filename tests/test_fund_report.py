@@ -29,9 +29,11 @@ from ledger.chart import Chart, load_chart
 from ledger.month import Month
 from ledger.register.opening import open_register, resolve_url
 from reports.books.fund_report import MonthReport, build_month_report
+from reports.books.html_page import render_html
 from reports.books.ledgers import DetailLedger
-from reports.books.output import render_html, render_xlsx, report_dir, write_month_report
+from reports.books.output import report_dir, write_month_report
 from reports.books.svg_charts import Series, bar_chart
+from reports.books.xlsx_workbook import render_xlsx
 from tests.conftest import Cli
 
 PERIOD = "2023-02"

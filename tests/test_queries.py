@@ -20,6 +20,7 @@ from fava.core import FavaLedger
 from fava.core.query import QueryResultTable
 
 from ledger.chart import load_chart
+from ledger.loading import LoadedBooks
 from ledger.locks import locked_months
 from ledger.month import Month
 from ledger.queries import (
@@ -32,16 +33,15 @@ from ledger.queries import (
     saved_queries,
 )
 from reports.query import (
-    LoadedBooks,
     QueryColumn,
     QueryError,
     QueryResult,
     as_csv,
     as_json,
     as_table,
+    books_for_query,
     display_width,
     execute,
-    load_books,
     run_query,
     saved_query,
     saved_query_names,
@@ -80,7 +80,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     entries = [e for e in loaded_entries if not isinstance(e, data.Query)]
     since = load_chart(books / "chart.toml").opened_on
     text = render_queries(entries, since)
-    return Demo(books, main, entries, since, text, load_books(main))
+    return Demo(books, main, entries, since, text, books_for_query(main))
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -30,18 +30,17 @@ from sqlalchemy import ColumnElement, Connection, Engine, case, func, select, ty
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ledger.chart import Chart
+from ledger.loading import LoadedBooks, error_text, load_books
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.register.batching import batch_member
 from ledger.register.models import ClearingBatch, Institution, Money, Posting, Settlement
 from reports.books.ledgers import (
     DetailLedger,
-    LoadedBooks,
     TrialBalance,
     books_since,
     build_detail_ledger,
     build_trial_balance,
-    load_books,
 )
 
 #: Expense roles of the report, in its order, with the group each belongs to.
@@ -413,30 +412,20 @@ def _total_figures(conn: Connection, window: Window) -> Figures:
 # the report
 
 
+BooksSums = tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal] | None]
+RegisterSums = tuple[dict[str, Decimal], dict[str, Decimal]]
+
+
 def _account_rows(
     chart: Chart,
     titles: dict[str, tuple[str, str]],
-    books_sums: tuple[dict[str, Decimal], dict[str, Decimal], dict[str, Decimal] | None],
-    register_sums: tuple[dict[str, Decimal], dict[str, Decimal]],
+    books_sums: BooksSums,
+    register_sums: RegisterSums,
 ) -> tuple[AccountRow, ...]:
+    """Each expense account, a subtotal per fund, the register's unmapped codes, the total."""
     month, ytd, prior = books_sums
     reg_month, reg_ytd = register_sums
     rows: list[AccountRow] = []
-
-    def group_row(kind: RowKind, role: str, title: str, roles: Sequence[str]) -> AccountRow:
-        return AccountRow(
-            kind=kind,
-            role=role,
-            account="",
-            code="",
-            title=title,
-            month=sum((month[r] for r in roles), ZERO),
-            ytd=sum((ytd[r] for r in roles), ZERO),
-            prior=sum((prior[r] for r in roles), ZERO) if prior is not None else None,
-            register_month=sum((reg_month.get(r, ZERO) for r in roles), ZERO),
-            register_ytd=sum((reg_ytd.get(r, ZERO) for r in roles), ZERO),
-        )
-
     for group, title, roles in (
         ("pooled", "统筹基金待遇支出小计", POOLED_ROLES),
         ("personal", "个人账户待遇支出小计", PERSONAL_ROLES),
@@ -458,43 +447,72 @@ def _account_rows(
                     register_ytd=reg_ytd.get(role, ZERO),
                 )
             )
-        rows.append(group_row("subtotal", group, title, roles))
-    # an unmapped med_type in the register: a row with no books side, so the check shows it
-    for role in sorted(set(reg_month) | set(reg_ytd)):
-        if role in POOLED_ROLES + PERSONAL_ROLES:
-            continue
-        rows.append(
-            AccountRow(
-                "account",
-                role,
-                "",
-                "",
-                f"未映射的医疗类别 {role.split(':', 1)[-1]}",
-                ZERO,
-                ZERO,
-                None,
-                reg_month.get(role, ZERO),
-                reg_ytd.get(role, ZERO),
-            )
+        rows.append(_group_row("subtotal", group, title, roles, books_sums, register_sums))
+    rows += _unmapped_rows(register_sums)
+    rows.append(_total_row(rows, books_sums, register_sums))
+    return tuple(rows)
+
+
+def _group_row(
+    kind: RowKind,
+    role: str,
+    title: str,
+    roles: Sequence[str],
+    books_sums: BooksSums,
+    register_sums: RegisterSums,
+) -> AccountRow:
+    month, ytd, prior = books_sums
+    reg_month, reg_ytd = register_sums
+    return AccountRow(
+        kind=kind,
+        role=role,
+        account="",
+        code="",
+        title=title,
+        month=sum((month[r] for r in roles), ZERO),
+        ytd=sum((ytd[r] for r in roles), ZERO),
+        prior=sum((prior[r] for r in roles), ZERO) if prior is not None else None,
+        register_month=sum((reg_month.get(r, ZERO) for r in roles), ZERO),
+        register_ytd=sum((reg_ytd.get(r, ZERO) for r in roles), ZERO),
+    )
+
+
+def _unmapped_rows(register_sums: RegisterSums) -> list[AccountRow]:
+    """An unmapped med_type in the register: a row with no books side, so the check shows it."""
+    reg_month, reg_ytd = register_sums
+    return [
+        AccountRow(
+            "account",
+            role,
+            "",
+            "",
+            f"未映射的医疗类别 {role.split(':', 1)[-1]}",
+            ZERO,
+            ZERO,
+            None,
+            reg_month.get(role, ZERO),
+            reg_ytd.get(role, ZERO),
         )
+        for role in sorted(set(reg_month) | set(reg_ytd))
+        if role not in POOLED_ROLES + PERSONAL_ROLES
+    ]
+
+
+def _total_row(
+    rows: Sequence[AccountRow], books_sums: BooksSums, register_sums: RegisterSums
+) -> AccountRow:
+    """待遇支出合计: the books over the chart's roles; the register over those and any unmapped."""
+    reg_month, reg_ytd = register_sums
     every = [*POOLED_ROLES, *PERSONAL_ROLES]
     extra = [r.role for r in rows if r.kind == "account" and r.role not in every]
-    total = group_row("total", "total", "待遇支出合计", every)
-    if extra:
-        total = AccountRow(
-            "total",
-            "total",
-            "",
-            "",
-            total.title,
-            total.month,
-            total.ytd,
-            total.prior,
-            total.register_month + sum((reg_month.get(r, ZERO) for r in extra), ZERO),
-            total.register_ytd + sum((reg_ytd.get(r, ZERO) for r in extra), ZERO),
-        )
-    rows.append(total)
-    return tuple(rows)
+    total = _group_row("total", "total", "待遇支出合计", every, books_sums, register_sums)
+    if not extra:
+        return total
+    return replace(
+        total,
+        register_month=total.register_month + sum((reg_month.get(r, ZERO) for r in extra), ZERO),
+        register_ytd=total.register_ytd + sum((reg_ytd.get(r, ZERO) for r in extra), ZERO),
+    )
 
 
 def _checks(
@@ -613,7 +631,9 @@ def build_month_report_from(
     ledgers = tuple(
         build_detail_ledger(books_data, chart, chart.account(role), month) for role in LEDGER_ROLES
     )
-    warnings = [f"账簿加载错误：{e}" for e in books_data.errors]
+    # files named relative to the books: bank/2023-03 is not clearing/2023-03
+    root = books_data.main_file.parent
+    warnings = [f"账簿加载错误：{error_text(e, root)}" for e in books_data.errors]
     warnings += [f"非记账本位币分录未计入：{w}" for w in trial.warnings]
     return MonthReport(
         title=books_data.title,

@@ -1,6 +1,6 @@
 """Ledgers from the books: the trial balance (科目余额表) and detail ledgers (明细账).
 
-Pure functions over the entries that ``beancount.loader`` returns; nothing here reads the
+Pure functions over the books as loaded (``ledger.loading``); nothing here reads the
 register. Amounts are the books' own ``Decimal`` numbers in the chart's currency; a posting in
 another currency is left out and named in the ledger's warnings.
 
@@ -20,13 +20,12 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-from beancount import loader
 from beancount.core import data
 
 from ledger.chart import Chart, ChartAccount
+from ledger.loading import LoadedBooks
 from ledger.money import ZERO
 from ledger.month import Month
 
@@ -38,39 +37,6 @@ def direction(balance: Decimal) -> str:
     if balance < ZERO:
         return "贷"
     return "平"
-
-
-@dataclass(frozen=True)
-class LoadedBooks:
-    """The books as the loader returns them, with what the reports need of the options."""
-
-    entries: tuple[data.Directive, ...]
-    title: str
-    errors: tuple[str, ...]
-
-
-def _error_text(error: object, root: Path) -> str:
-    """An error as text, its file named relative to the books (``bank/2023-03.beancount``, not
-    to be confused with ``clearing/2023-03.beancount``), never by an absolute path."""
-    source = getattr(error, "source", None) or {}
-    path = Path(str(source.get("filename", "?")))
-    try:
-        name = path.resolve().relative_to(root.resolve()).as_posix()
-    except (ValueError, OSError):
-        name = path.name
-    where = f"{name}:{source.get('lineno', '?')}: "
-    return f"{where if source else ''}{getattr(error, 'message', error)}"
-
-
-def load_books(main_file: Path) -> LoadedBooks:
-    """Load ``main.beancount``; loader errors are kept as text (the file, relative to the books'
-    directory, and the line)."""
-    entries, errors, options = loader.load_file(str(main_file))
-    return LoadedBooks(
-        entries=tuple(entries),
-        title=str(options.get("title") or ""),
-        errors=tuple(_error_text(e, main_file.parent) for e in errors),
-    )
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,22 @@ def _axis(value: Decimal) -> str:
     return f"{value:,.0f}"
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area and its scale: ``low`` to ``high`` over ``plot_h`` pixels from ``top``."""
+
+    left: Decimal
+    top: Decimal
+    plot_w: Decimal
+    plot_h: Decimal
+    low: Decimal
+    high: Decimal
+    step: Decimal
+
+    def y(self, value: Decimal) -> Decimal:
+        return self.top + (self.high - value) / (self.high - self.low) * self.plot_h
+
+
 def bar_chart(
     title: str,
     categories: Sequence[str],
@@ -58,20 +74,13 @@ def bar_chart(
 ) -> str:
     """A grouped bar chart: one group per category, one bar per series."""
     left, right, top, bottom = Decimal(84), Decimal(16), Decimal(56), Decimal(44)
-    plot_w = Decimal(width) - left - right
-    plot_h = Decimal(height) - top - bottom
-    values = [v for s in series for v in s.values]
-    high = max([ZERO, *values])
-    low = min([ZERO, *values])
-    if high == low:
-        high = Decimal(1)
-    step = _step(high - low)
-    high = (high / step).to_integral_value(ROUND_CEILING) * step
-    low = (low / step).to_integral_value(ROUND_FLOOR) * step
-
-    def y(value: Decimal) -> Decimal:
-        return top + (high - value) / (high - low) * plot_h
-
+    frame = _frame(
+        [v for s in series for v in s.values],
+        left,
+        top,
+        Decimal(width) - left - right,
+        Decimal(height) - top - bottom,
+    )
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
@@ -91,10 +100,33 @@ def bar_chart(
         f'<text x="{width - int(right)}" y="40" text-anchor="end" class="legend">'
         f"单位：{escape(unit)}</text>"
     )
-    # grid and axis labels
-    tick = low
-    while tick <= high:
-        ty = y(tick)
+    parts += _grid(frame)
+    parts += _bars(frame, categories, series)
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def _frame(
+    values: Sequence[Decimal], left: Decimal, top: Decimal, plot_w: Decimal, plot_h: Decimal
+) -> _Frame:
+    """The scale from zero (or below) to the highest value, rounded out to whole steps."""
+    high = max([ZERO, *values])
+    low = min([ZERO, *values])
+    if high == low:
+        high = Decimal(1)
+    step = _step(high - low)
+    high = (high / step).to_integral_value(ROUND_CEILING) * step
+    low = (low / step).to_integral_value(ROUND_FLOOR) * step
+    return _Frame(left, top, plot_w, plot_h, low, high, step)
+
+
+def _grid(frame: _Frame) -> list[str]:
+    """A line and an axis label per step, the zero line marked."""
+    parts = []
+    left, plot_w = frame.left, frame.plot_w
+    tick = frame.low
+    while tick <= frame.high:
+        ty = frame.y(tick)
         cls = "zero" if tick == ZERO else "grid"
         parts.append(
             f'<line x1="{_n(left)}" y1="{_n(ty)}" x2="{_n(left + plot_w)}" y2="{_n(ty)}" '
@@ -102,18 +134,24 @@ def bar_chart(
             f'<text x="{_n(left - 6)}" y="{_n(ty + 4)}" text-anchor="end" class="tick">'
             f"{_axis(tick)}</text>"
         )
-        tick += step
-    # bars
+        tick += frame.step
+    return parts
+
+
+def _bars(frame: _Frame, categories: Sequence[str], series: Sequence[Series]) -> list[str]:
+    """Per category a group of bars, one per series, labelled when there are few."""
+    parts = []
+    left = frame.left
     groups = max(len(categories), 1)
-    group_w = plot_w / groups
+    group_w = frame.plot_w / groups
     bar_w = group_w * Decimal("0.7") / max(len(series), 1)
-    zero_y = y(ZERO)
+    zero_y = frame.y(ZERO)
     labels = len(categories) * len(series) <= 12
     for i, category in enumerate(categories):
         gx = left + group_w * i + group_w * Decimal("0.15")
         for j, s in enumerate(series):
             value = s.values[i] if i < len(s.values) else ZERO
-            vy = y(value)
+            vy = frame.y(value)
             bx = gx + bar_w * j
             y0, h = (vy, zero_y - vy) if value >= ZERO else (zero_y, vy - zero_y)
             parts.append(
@@ -128,8 +166,8 @@ def bar_chart(
                     f'class="value">{_money(value)}</text>'
                 )
         parts.append(
-            f'<text x="{_n(left + group_w * i + group_w / 2)}" y="{_n(top + plot_h + 18)}" '
+            f'<text x="{_n(left + group_w * i + group_w / 2)}" '
+            f'y="{_n(frame.top + frame.plot_h + 18)}" '
             f'text-anchor="middle" class="category">{escape(category)}</text>'
         )
-    parts.append("</svg>")
-    return "\n".join(parts)
+    return parts

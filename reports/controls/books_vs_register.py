@@ -11,15 +11,16 @@ again here row by row (``totals_vs_settlements``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from beancount import loader
 from beancount.core import data
 from sqlalchemy import Connection, Engine, case, func, select, true, type_coerce
 
 from ledger.chart import Chart
+from ledger.loading import LoadedBooks, error_text, load_books
 from ledger.money import ZERO
 from ledger.register.batching import totals_member, totals_unbatched
 from ledger.register.models import (
@@ -52,13 +53,9 @@ class CheckResult:
         return not self.errors
 
 
-def error_text(error: object) -> str:
-    source = getattr(error, "source", None) or {}
-    where = f"{source.get('filename', '?')}:{source.get('lineno', '?')}: " if source else ""
-    return f"{where}{getattr(error, 'message', error)}"
-
-
-def books_batches(entries: list[data.Directive]) -> tuple[dict[str, dict[str, Decimal]], list[str]]:
+def books_batches(
+    entries: Sequence[data.Directive],
+) -> tuple[dict[str, dict[str, Decimal]], list[str]]:
     """link -> account -> amount, from the books' clearing transactions."""
     found: dict[str, dict[str, Decimal]] = {}
     problems = []
@@ -211,49 +208,26 @@ def _month_totals_vs_settlements(conn: Connection, period: str) -> list[str]:
 
 
 def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
+    """``mzledger check``: load the books of ``main_file`` and check them."""
+    return check_loaded_books(load_books(main_file), engine, chart)
+
+
+def check_loaded_books(books: LoadedBooks, engine: Engine, chart: Chart) -> CheckResult:
+    """Beancount's errors, every batch of the books against the register, the register's
+    totals against its settlements, and settlements imported after their period was posted."""
     result = CheckResult()
-    entries, errors, _options = loader.load_file(str(main_file))
-    result.errors += [error_text(e) for e in errors]
-    in_books, problems = books_batches(entries)
+    result.errors += [error_text(e) for e in books.errors]
+    in_books, problems = books_batches(books.entries)
     result.mismatches += problems
     in_register = register_batches(engine, chart)
     result.batch_count = len(in_register)
     result.transaction_count = len(in_books)
-    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
-    for link in sorted(set(in_books) | set(in_register)):
-        books_side = in_books.get(link)
-        register_side = in_register.get(link)
-        if books_side is None:
-            result.mismatches.append(f"^{link}: batch is in the register but not in the books")
-            continue
-        if register_side is None:
-            result.mismatches.append(
-                f"^{link}: transaction in the books has no batch in the register"
-            )
-            continue
-        for account in sorted(set(books_side) | set(register_side)):
-            books_amount = books_side.get(account, ZERO)
-            register_amount = register_side.get(account, ZERO)
-            totals[account][0] += books_amount
-            totals[account][1] += register_amount
-            if books_amount != register_amount:
-                result.mismatches.append(
-                    f"^{link}: {account}: books {books_amount} CNY, register "
-                    f"{register_amount} CNY, difference {books_amount - register_amount} CNY"
-                )
+    mismatches, result.accounts = compare_batches(in_books, in_register)
+    result.mismatches += mismatches
     result.errors += result.mismatches
-    result.accounts = {a: (v[0], v[1]) for a, v in sorted(totals.items())}
     with engine.connect() as conn:
         disagreeing = totals_vs_settlements(conn)
-        late = conn.execute(
-            select(SettlementTotal.period, func.sum(SettlementTotal.settlement_count))
-            .where(
-                totals_unbatched(SettlementTotal),
-                SettlementTotal.period.in_(select(ClearingBatch.period).distinct()),
-            )
-            .group_by(SettlementTotal.period)
-            .order_by(SettlementTotal.period)
-        ).all()
+        late = _posted_periods_with_unbatched(conn)
     if len(disagreeing) > MAX_LISTED:
         more = len(disagreeing) - MAX_LISTED
         disagreeing = [*disagreeing[:MAX_LISTED], f"settlement_totals: {more} more groups differ"]
@@ -266,3 +240,47 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
             "bank has paid that period's batches"
         )
     return result
+
+
+def compare_batches(
+    in_books: dict[str, dict[str, Decimal]], in_register: dict[str, dict[str, Decimal]]
+) -> tuple[list[str], dict[str, tuple[Decimal, Decimal]]]:
+    """Batch by batch and account by account, the books against the register: the mismatches,
+    and account -> (books, register) over the batches on both sides."""
+    mismatches: list[str] = []
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for link in sorted(set(in_books) | set(in_register)):
+        books_side = in_books.get(link)
+        register_side = in_register.get(link)
+        if books_side is None:
+            mismatches.append(f"^{link}: batch is in the register but not in the books")
+            continue
+        if register_side is None:
+            mismatches.append(f"^{link}: transaction in the books has no batch in the register")
+            continue
+        for account in sorted(set(books_side) | set(register_side)):
+            books_amount = books_side.get(account, ZERO)
+            register_amount = register_side.get(account, ZERO)
+            totals[account][0] += books_amount
+            totals[account][1] += register_amount
+            if books_amount != register_amount:
+                mismatches.append(
+                    f"^{link}: {account}: books {books_amount} CNY, register "
+                    f"{register_amount} CNY, difference {books_amount - register_amount} CNY"
+                )
+    return mismatches, {a: (v[0], v[1]) for a, v in sorted(totals.items())}
+
+
+def _posted_periods_with_unbatched(conn: Connection) -> list[tuple[str, int]]:
+    """(period, count) of settlements in no batch, in periods that have batches: imported
+    after the period was posted."""
+    rows = conn.execute(
+        select(SettlementTotal.period, func.sum(SettlementTotal.settlement_count))
+        .where(
+            totals_unbatched(SettlementTotal),
+            SettlementTotal.period.in_(select(ClearingBatch.period).distinct()),
+        )
+        .group_by(SettlementTotal.period)
+        .order_by(SettlementTotal.period)
+    ).all()
+    return [(period, count) for period, count in rows]

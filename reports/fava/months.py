@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ledger.close_order import out_of_order
-from ledger.locks import LOCK_TYPE, REOPEN_TYPE, books_first_month, lock_history
+from ledger.locks import LOCK_TYPE, REOPEN_TYPE, LockHistory, books_first_month, lock_history
 from ledger.month import Month
+from reports.controls.summary import CloseSummary, SummaryError
 
 # ---------------------------------------------------------------------------------------------
 # Month status (月结状态): close summaries and locks
@@ -79,14 +80,14 @@ def _meta(entry: Any, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _read_summary(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+def _read_summary(path: Path) -> tuple[CloseSummary | None, str | None]:
+    """The close summary at ``path``, or why it cannot be read."""
     try:
-        raw = json.loads(path.read_text("utf-8"))
+        return CloseSummary.from_json(path.read_text("utf-8")), None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         return None, f"{path.name}: cannot read: {exc}"
-    if not isinstance(raw, dict) or not isinstance(raw.get("can_close"), bool):
-        return None, f"{path.name}: not a close summary (no can_close)"
-    return raw, None
+    except SummaryError as exc:
+        return None, f"{path.name}: {exc}"
 
 
 def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
@@ -100,13 +101,34 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
     month not locked (``ledger.close_order``) is listed among the problems.
     """
     history = lock_history(entries)
+    summaries = _summary_paths(root)
+    first = books_first_month(entries)
+    months = _books_months(entries, first) | set(summaries) | {lock.month for lock in history.locks}
+    locks_by_month, reopenings = _lock_views(history)
+    in_force = history.in_force()
+    out = tuple(
+        _month_status(month, summaries.get(month), month in in_force, locks_by_month)
+        for month in (min(months).until(max(months)) if months else ())
+    )
+    problems = tuple(p.message for p in history.problems) + tuple(
+        out_of_order(first, in_force.keys())
+    )
+    return MonthsOverview(out, reopenings, problems)
+
+
+def _summary_paths(root: Path) -> dict[Month, Path]:
+    """month -> its close summary, ``close/YYYY-MM.json``."""
     summaries: dict[Month, Path] = {}
     close_dir = root / "close"
     if close_dir.is_dir():
         for path in close_dir.glob("*.json"):
             if Month.is_month(path.stem):
                 summaries[Month.parse(path.stem)] = path
-    months: set[Month] = set(summaries)
+    return summaries
+
+
+def _books_months(entries: Sequence[Any], first: Month | None) -> set[Month]:
+    """The books' first month and the month of their last dated entry (none without one)."""
     dated: set[Month] = set()
     for entry in entries:
         entry_type = getattr(entry, "type", None)
@@ -117,10 +139,11 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
         date = getattr(entry, "date", None)
         if isinstance(date, datetime.date):
             dated.add(Month.of(date))
-    first = books_first_month(entries)
-    if dated and first is not None:
-        months |= {first, max(dated)}
-    months |= {lock.month for lock in history.locks}
+    return {first, max(dated)} if dated and first is not None else set()
+
+
+def _lock_views(history: LockHistory) -> tuple[dict[Month, list[LockView]], tuple[Reopening, ...]]:
+    """Every lock by month, with its reopening if it was reopened; the reopenings in order."""
     locks_by_month: dict[Month, list[LockView]] = {}
     reopenings: list[Reopening] = []
     for lock in history.locks:
@@ -145,37 +168,25 @@ def month_statuses(root: Path, entries: Sequence[Any]) -> MonthsOverview:
                 reopening,
             )
         )
-    in_force = history.in_force()
-    out = []
-    if months:
-        for month in min(months).until(max(months)):
-            summary, problem = (None, None)
-            if month in summaries:
-                summary, problem = _read_summary(summaries[month])
-            can_close = summary["can_close"] if summary is not None else None
-            failed = tuple(
-                FailedCheck(
-                    str(check.get("name", "?")),
-                    tuple(str(d) for d in check.get("details") or ()),
-                )
-                for check in (summary or {}).get("checks") or ()
-                if isinstance(check, dict) and check.get("ok") is False
-            )
-            outstanding = (summary or {}).get("outstanding_payments") or []
-            state: MonthState = "locked" if month in in_force else "closed" if can_close else "open"
-            out.append(
-                MonthStatus(
-                    month,
-                    state,
-                    summary is not None,
-                    can_close,
-                    failed,
-                    len(outstanding) if isinstance(outstanding, list) else 0,
-                    tuple(locks_by_month.get(month, ())),
-                    problem,
-                )
-            )
-    problems = tuple(p.message for p in history.problems) + tuple(
-        out_of_order(first, in_force.keys())
+    return locks_by_month, tuple(reopenings)
+
+
+def _month_status(
+    month: Month, summary_path: Path | None, locked: bool, locks: dict[Month, list[LockView]]
+) -> MonthStatus:
+    summary, problem = _read_summary(summary_path) if summary_path is not None else (None, None)
+    can_close = summary.can_close if summary is not None else None
+    state: MonthState = "locked" if locked else "closed" if can_close else "open"
+    return MonthStatus(
+        month,
+        state,
+        summary is not None,
+        can_close,
+        tuple(
+            FailedCheck(check.name, check.details)
+            for check in (summary.failed_checks if summary is not None else ())
+        ),
+        len(summary.outstanding_payments) if summary is not None else 0,
+        tuple(locks.get(month, ())),
+        problem,
     )
-    return MonthsOverview(tuple(out), tuple(reopenings), problems)
