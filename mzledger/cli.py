@@ -6,10 +6,8 @@ Every command finds the books directory in --books, else MZLEDGER_BOOKS, else th
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import getpass
-import json
 import os
 import shutil
 import sys
@@ -18,23 +16,17 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from importers.imported_files import file_sha256
 from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.persons import import_persons
-from importers.platform_totals import store_platform_totals
 from importers.settlements.loader import import_settlements
-from importers.settlements.results import ImportResult, notices_text, plural
-from importers.settlements.results import Progress as ProgressCallback
+from importers.settlements.results import plural
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
@@ -45,7 +37,7 @@ from ledger.books import (
     lock_month,
     reopen_month,
 )
-from ledger.chart import Chart, ChartError, load_chart
+from ledger.chart import ChartError
 from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register.lock import (
@@ -55,12 +47,25 @@ from ledger.register.lock import (
     hold_register,
     lock_wait_seconds,
 )
-from ledger.register.opening import open_register, resolve_url
-from reports.audit.policy import Policy, PolicyError, load_policy, shipped_policy
-
-if TYPE_CHECKING:
-    from reports.audit.audit import AuditResult
-    from reports.controls.books_vs_register import CheckResult
+from ledger.register.opening import resolve_url
+from mzledger import workflows
+from mzledger.terminal import (
+    GenerationReport,
+    audit_summary,
+    err,
+    import_problems,
+    out,
+    problem_lines,
+    progress_bar,
+    show_check,
+    show_close,
+    show_findings,
+    show_held,
+    show_import,
+    show_post,
+    show_statement,
+)
+from reports.audit.policy import PolicyError
 
 # The commands' heavier modules (beanquery, beangulp, openpyxl, the reports) are imported by
 # the commands that use them: every other command starts about a quarter of a second sooner.
@@ -78,13 +83,6 @@ import_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Import settlement exports or lists."
 )
 app.add_typer(import_app, name="import")
-
-# Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
-# account names and messages are never cut.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(
-    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200
-)
 
 BooksOption = Annotated[
     Path,
@@ -148,21 +146,16 @@ def _hold(root: Path, url: str, wait: float, command: str) -> None:
     )
 
 
-def _open(
-    books_dir: Path, *, writing: str | None = None
-) -> tuple[Books, BooksConfig, Chart, Engine]:
+def _open(books_dir: Path, *, writing: str | None = None) -> workflows.OpenBooks:
     """The books and their register; ``writing`` (the command's name) when the command writes
     either: then it holds them first, before it reads or migrates anything."""
-    books = Books(books_dir)
-    config = books.read_config()
-    url = resolve_url(config.db_url, books.root)
-    wait = lock_wait_seconds(config.lock_wait_seconds)
+    hold = None
     if writing is not None:
-        _hold(books.root, url, wait, writing)
-    chart = load_chart(books.chart_path)
-    # a reader waits for a writer's commit as long as a writer waits for another
-    engine = open_register(url, wait)
-    return books, config, chart, engine
+
+        def hold(root: Path, url: str, wait: float) -> None:
+            _hold(root, url, wait, writing)
+
+    return workflows.open_books(books_dir, hold)
 
 
 @app.command()
@@ -190,76 +183,21 @@ def init(
             except RegisterBusy:
                 created = False  # another init has the directory: its to keep or remove
                 raise
-            initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
+            config = BooksConfig(region, db, title or BooksConfig.default_title(region))
+            initialise(books, config)
     except typer.Exit:
         if created:  # nothing claims books that do not exist
             shutil.rmtree(books.root, ignore_errors=True)
         raise
-    out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
+    _report_ready(workflows.BooksReady(books, config))
 
 
-def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-@contextmanager
-def _progress_bar() -> Iterator[ProgressCallback | None]:
-    if not _progress_wanted():
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
+def _report_ready(step: workflows.BooksReady) -> None:
+    books, config = step.books, step.config
+    out.print(
+        f"books ready in {books.root} (region {config.region}, register {config.db_url})",
+        markup=False,
     )
-    with Progress(*columns, console=err, transient=True) as progress:
-        tasks: dict[Path, object] = {}
-
-        def update(path: Path, done: int, total: int) -> None:
-            if path not in tasks:
-                tasks[path] = progress.add_task(path.name, total=total)
-            progress.update(tasks[path], completed=done)  # type: ignore[arg-type]
-
-        yield update
-
-
-def _print_import(result: ImportResult) -> None:
-    for summary in result.files:
-        if summary.already_imported:
-            out.print(
-                f"{summary.path}: already imported (same sha256), nothing to do", markup=False
-            )
-            continue
-        if result.ok:
-            for line in notices_text(summary):
-                err.print(f"note: {line}", markup=False, soft_wrap=True)
-            out.print(
-                f"{summary.path}: {summary.rows} rows, {summary.inserted} imported, "
-                f"{summary.skipped_identical} already in the register (identical, skipped)"
-                + (f", {len(summary.held)} held for a decision" if summary.held else "")
-                + (
-                    f", {summary.already_held} held before (skipped)"
-                    if summary.already_held
-                    else ""
-                ),
-                markup=False,
-            )
-            for held in summary.held:
-                err.print(
-                    f"held: {held.location}: setl_id {held.setl_id} has the visit, institution, "
-                    f"person, time and amounts of settlement {held.same_as} "
-                    f"({held.same_as_location}); not imported until a person decides: "
-                    f"`mzledger held accept|reject {held.setl_id} --reason ...`",
-                    markup=False,
-                )
-            for period in sorted(summary.posted_periods):
-                err.print(
-                    f"note: {summary.path}: settlements of {period}, which is already posted; "
-                    f"they stay out of the books until `mzledger post --period {period} --replace` "
-                    "(refused once the bank has paid that period's batches)",
-                    markup=False,
-                )
 
 
 @import_app.command("settlements")
@@ -276,17 +214,15 @@ def import_settlements_command(
     """Import settlement results (CSV, JSON Lines, JSON, raw 2207 responses, XLSX)."""
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import settlements")
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             result = import_settlements(engine, files, institution=institution, progress=progress)
-    _print_import(result)
-    if not result.ok:
-        shown = len(result.problems)
-        more = result.problem_count - shown
-        refuse(
-            *(str(p) for p in result.problems),
-            *([f"... and {more} more problems"] if more > 0 else []),
-            f"refused: {plural(result.problem_count, 'problem')}; nothing was imported",
-        )
+    _report_settlements(workflows.SettlementsImported(result))
+
+
+def _report_settlements(step: workflows.SettlementsImported) -> None:
+    show_import(step.result)
+    if not step.ok:
+        refuse(*import_problems(step.result))
 
 
 held_app = typer.Typer(
@@ -310,30 +246,7 @@ def held_list_command(
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir)
         listed = held_settlements(engine, decided=decided, period=period)
-    table = Table(title=f"held settlements: {len(listed)}")
-    for column in ("setl_id", "same as", "from", "psn_no", "institution", "setl_time"):
-        table.add_column(column)
-    for column in ("medfee_sumamt", "hifp_pay"):
-        table.add_column(column, justify="right")
-    table.add_column("decision")
-    for held in listed:
-        decision = (
-            held.status
-            if held.status == "held"
-            else f"{held.status} by {held.decided_by} {held.decided_at}: {held.reason}"
-        )
-        table.add_row(
-            held.setl_id,
-            held.same_as,
-            held.location,
-            held.psn_no,
-            held.institution,
-            str(held.setl_time),
-            f"{held.medfee_sumamt:,}",
-            f"{held.hifp_pay:,}",
-            decision,
-        )
-    out.print(table)
+    show_held(listed)
 
 
 def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> None:
@@ -352,7 +265,7 @@ def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> No
             now=datetime.datetime.now().replace(microsecond=0),
         )
     if problems:
-        refuse(*(str(p) for p in problems), "refused: nothing was changed")
+        refuse(*problem_lines(problems), "refused: nothing was changed")
     if accept:
         out.print(
             f"{setl_id}: accepted and imported; it is in no batch until its month is posted "
@@ -395,16 +308,23 @@ def _import_list(
 ) -> None:
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing=command)
-        summary, problems = importer(engine, file)
-    if problems:
+        step = workflows.ListImported(file, what, *importer(engine, file))
+    _report_list(step)
+
+
+def _report_list(step: workflows.ListImported) -> None:
+    if step.problems:
         refuse(
-            *(str(p) for p in problems),
-            f"refused: {plural(len(problems), 'problem')}; nothing was imported",
+            *problem_lines(step.problems),
+            f"refused: {plural(len(step.problems), 'problem')}; nothing was imported",
         )
+    file, summary = step.file, step.summary
     if summary.already_imported:
         out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
     else:
-        out.print(f"{file}: {summary.rows} {what}, {summary.written} new or changed", markup=False)
+        out.print(
+            f"{file}: {summary.rows} {step.what}, {summary.written} new or changed", markup=False
+        )
 
 
 @import_app.command("institutions")
@@ -446,31 +366,22 @@ def import_platform_totals_command(
 
     Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
     """
-    from importers.platform_totals import read_platform_totals
-    from ledger.register.platform_totals import register_totals
-    from reports.controls.platform_totals import compare as compare_platform_totals
     from reports.controls.platform_totals import render_comparison
 
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
-        ours = register_totals(engine, period)
-        theirs, problems = read_platform_totals(file)
-    if problems:
+        checked = workflows.check_platform_totals(engine, file, period)
+    if checked.problems:
         refuse(
-            *(str(p) for p in problems),
-            f"refused: {plural(len(problems), 'problem')}; nothing was compared",
+            *problem_lines(checked.problems),
+            f"refused: {plural(len(checked.problems), 'problem')}; nothing was compared",
         )
-    comparisons = compare_platform_totals(ours, theirs)
-    out.print(render_comparison(comparisons, period), markup=False)
-    with _user_errors():
-        stored = store_platform_totals(
-            engine, period, [dataclasses.asdict(g) for g in theirs], file, file_sha256(file)
-        )
+    out.print(render_comparison(checked.comparisons, period), markup=False)
     out.print(
-        f"kept for the close of {period}" if stored else "already imported (same sha256)",
+        f"kept for the close of {period}" if checked.stored else "already imported (same sha256)",
         markup=False,
     )
-    if not all(c.agreed for c in comparisons):
+    if not checked.agreed:
         raise typer.Exit(4)
 
 
@@ -487,38 +398,23 @@ def import_statement_command(
 ) -> None:
     """Import a disbursement account's bank statement: book the batches it paid, the transfers
     in, interest and charges, and assert its closing balance."""
-    from importers.statements import LayoutError, load_layout, read_statement
-    from postings.statement_import import import_statement
-
     with _user_errors():
-        books, config, chart, engine = _open(books_dir, writing="import statement")
-        try:
-            bank_layout = load_layout(layout)
-        except LayoutError as exc:
-            refuse(*(str(p) for p in exc.problems), "refused: the layout is not usable")
-        statement, problems = read_statement(file, bank_layout)
-        if statement is None:
-            refuse(
-                *(str(p) for p in problems),
-                f"refused: {plural(len(problems), 'problem')}; nothing was imported",
-            )
-        result = import_statement(
-            engine, books, config, chart, statement, file_sha256(file), account
+        opened = _open(books_dir, writing="import statement")
+        step = workflows.import_statement_file(opened, file, account, layout)
+    _report_statement(step)
+
+
+def _report_statement(step: workflows.StatementImport) -> None:
+    if not step.layout_usable:
+        refuse(*problem_lines(step.problems), "refused: the layout is not usable")
+    if step.statement is None or step.result is None:
+        refuse(
+            *problem_lines(step.problems),
+            f"refused: {plural(len(step.problems), 'problem')}; nothing was imported",
         )
-    if result.problems:
-        refuse(*result.problems, "refused: nothing was imported")
-    if result.already_imported:
-        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
-        return
-    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))
-    out.print(f"{file}: {len(statement.lines)} lines ({kinds})", markup=False)
-    if result.paid:
-        out.print(
-            f"booked {plural(len(result.paid), 'batch', 'batches')} on the bank's dates",
-            markup=False,
-        )
-    for line in result.undecided:
-        err.print(f"to decide: {line}", markup=False)
+    if step.result.problems:
+        refuse(*problem_lines(step.result.problems), "refused: nothing was imported")
+    show_statement(step.file, len(step.statement.lines), step.result)
 
 
 def _parse_month(value: str) -> Month:
@@ -563,56 +459,18 @@ def post(
     with _user_errors():
         books, config, chart, engine = _open(books_dir, writing="post")
         result = post_period(engine, books, config, chart, month, paid_on, replace=replace)
-    if result.problems:
-        refuse(*result.problems, f"refused: nothing was posted for {period}")
-    if result.unchanged:
-        out.print(
-            f"{period}: nothing new since it was posted; books file rendered again", markup=False
-        )
-    paid = [b for b in result.batches if b.payment]
-    title = f"paid on {paid_on}" if paid_on else "cleared, unpaid (outstanding payments)"
-    table = Table(title=f"{period}: {len(result.batches)} batches {title}")
-    for column in ("batches", "settlements", "refunds", "pooled (hifp_pay)", "personal account"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(len(result.batches)),
-        str(sum(b.settlement_count for b in result.batches)),
-        str(sum(b.refund_count for b in result.batches)),
-        f"{result.total('hifp_pay'):,}",
-        f"{result.total('acct_pay') + result.total('acct_mulaid_pay'):,}",
-    )
-    out.print(table)
-    vouchers = sorted(b.payment.voucher for b in paid if b.payment)
-    if vouchers:
-        out.print(
-            f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}",
-            markup=False,
-        )
-    if result.held:
-        err.print(
-            f"note: {period}: {plural(result.held, 'settlement')} held for a decision, not in "
-            "its batches (`mzledger held list`)",
-            markup=False,
-        )
-    others = {k: v for k, v in result.other_funds.items() if v}
-    if others:
-        out.print(
-            "for other funds' books (not posted here): "
-            + ", ".join(f"{k} {v:,} CNY" for k, v in others.items()),
-            markup=False,
-        )
+    _report_post(workflows.PeriodPosted(books, month, result), paid_on)
 
 
-def _print_check(result: CheckResult) -> None:
-    table = Table(title="books vs register, posted batches")
-    table.add_column("account")
-    table.add_column("books", justify="right")
-    table.add_column("register", justify="right")
-    for account, (books_amount, register_amount) in result.accounts.items():
-        table.add_row(account, f"{books_amount:,}", f"{register_amount:,}")
-    out.print(table)
-    for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+def _report_post(step: workflows.PeriodPosted, paid_on: datetime.date | None = None) -> None:
+    if step.result is None:
+        out.print(f"{step.month}: already posted", markup=False)
+        return
+    if step.result.problems:
+        refuse(
+            *problem_lines(step.result.problems), f"refused: nothing was posted for {step.month}"
+        )
+    show_post(step.result, step.books, paid_on)
 
 
 @app.command()
@@ -623,7 +481,12 @@ def check(books_dir: BooksOption = Path(".")) -> None:
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
         result = check_books(books.main, engine, chart)
-    _print_check(result)
+    _report_check(workflows.BooksChecked(result))
+
+
+def _report_check(step: workflows.BooksChecked) -> None:
+    result = step.result
+    show_check(result)
     if not result.ok:
         refuse(*result.errors, f"check failed: {plural(len(result.errors), 'problem')}")
     out.print(
@@ -638,12 +501,6 @@ class AuditFormat(StrEnum):
     json = "json"
     csv = "csv"
     xlsx = "xlsx"
-
-
-def _policy(books: Books, config: BooksConfig) -> Policy:
-    """The books' own policy.toml if there is one, else the one shipped for the region."""
-    own = books.root / "policy.toml"
-    return load_policy(own) if own.is_file() else shipped_policy(config.region)
 
 
 @app.command()
@@ -670,7 +527,7 @@ def audit(
         raise typer.BadParameter("xlsx needs a file", param_hint="--out")
     with _user_errors():
         books, config, _chart, engine = _open(books_dir)
-        result = run_audit(engine, _policy(books, config), config.region, period)
+        result = run_audit(engine, workflows.books_policy(books, config), config.region, period)
     if result.errors:
         refuse(*result.errors, "audit stopped: nothing was written")
     rendered: str | bytes | None = None
@@ -685,37 +542,10 @@ def audit(
     elif isinstance(rendered, str):
         sys.stdout.write(rendered)
     else:
-        _print_findings(result)
-    counts = result.by_rule()
-    summary = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
-    err.print(
-        f"audit {period}: {result.settlements} settlements, {result.recomputed} recomputed"
-        + "".join(
-            f", {n} not recomputed ({why})" for why, n in sorted(result.not_recomputed.items())
-        )
-        + f"; {plural(len(result.findings), 'finding')}"
-        + (f" ({summary})" if summary else ""),
-        markup=False,
-    )
+        show_findings(result)
+    err.print(audit_summary(result, period), markup=False)
     if result.findings:
         raise typer.Exit(3)
-
-
-def _print_findings(result: AuditResult) -> None:
-    table = Table(title=f"稽核发现 {result.period}")
-    for column in ("rule", "setl_id", "psn_no", "institution", "reported", "expected", "说明"):
-        table.add_column(column, justify="right" if column in ("reported", "expected") else "left")
-    for finding in result.findings:
-        table.add_row(
-            finding.rule,
-            finding.setl_id,
-            finding.psn_no,
-            finding.institution,
-            "" if finding.reported_hifp_pay is None else f"{finding.reported_hifp_pay:,}",
-            "" if finding.expected_hifp_pay is None else f"{finding.expected_hifp_pay:,}",
-            finding.explanation_zh,
-        )
-    out.print(table)
 
 
 @app.command()
@@ -776,19 +606,7 @@ def close(
         result = close_month(books.main, engine, chart, month)
         summary = books.root / "close" / f"{month}.json"
         atomic_write(summary, result.summary_json())
-    for check_ in result.checks:
-        out.print(f"{'ok  ' if check_.ok else 'FAIL'} {check_.name}", markup=False)
-        for detail in check_.details:
-            out.print(f"     {detail}", markup=False)
-    for reconciliation in result.reconciliations:
-        out.print(
-            f"余额调节表 {reconciliation.account}: books {reconciliation.book_balance}, bank "
-            f"{reconciliation.bank_balance}, adjusted {reconciliation.adjusted_book_balance} / "
-            f"{reconciliation.adjusted_bank_balance}"
-            + (" agree" if reconciliation.agrees else " DIFFER"),
-            markup=False,
-        )
-    out.print(f"summary: {summary}", markup=False)
+    show_close(result, summary)
     if not result.ok:
         out.print(f"{month} cannot close", markup=False)
         raise typer.Exit(4)
@@ -901,41 +719,36 @@ def demo(
     ),
 ) -> None:
     """Generate a small city's settlements, import, post and check them."""
-    from mzledger import synth
 
-    exports = directory / "exports"
-    files = {path.name: path for path in synth.write_city(synth.CitySpec(), exports)}
-    with _user_errors():  # its steps run inside the one hold
-        wait = lock_wait_seconds(DEFAULT_WAIT_SECONDS)
-        _hold(directory, resolve_url(DEFAULT_DB_URL, directory), wait, "demo")
-    init(directory)
-    import_institutions_command(files["institutions.csv"], books_dir=directory)
-    if "persons.csv" in files:
-        import_persons_command(files["persons.csv"], books_dir=directory)
-    settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
-    import_settlements_command(settlements, books_dir=directory)
-    posted = set(Books(directory).clearing_periods())
-    for period in synth.CitySpec().months:
-        if period in posted:
-            out.print(f"{period}: already posted", markup=False)
-            continue
-        post(period=period, paid_on=None, books_dir=directory)
-    # the bank statements pay the batches: month by month, both accounts
-    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
-    statements = sorted(
-        (name[-11:-4], account["account"], exports / name)
-        for account in accounts
-        for name in account["files"]
-    )
-    for _month, account_name, path in statements:
-        import_statement_command(path, account=account_name, books_dir=directory)
-    check(books_dir=directory)
+    def hold(root: Path, url: str, wait: float) -> None:
+        _hold(root, url, wait, "demo")
+
+    with _user_errors():
+        for step in workflows.demo(directory, hold):
+            _report_step(step)
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
         f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)\n"
         f"audit the year: mzledger audit --period 2023 --books {directory}",
         markup=False,
     )
+
+
+def _report_step(step: workflows.DemoStep) -> None:
+    """A demo step shown as its command shows it (refused: the demo ends there)."""
+    match step:
+        case workflows.BooksReady():
+            _report_ready(step)
+        case workflows.ListImported():
+            _report_list(step)
+        case workflows.SettlementsImported():
+            _report_settlements(step)
+        case workflows.PeriodPosted():
+            _report_post(step)
+        case workflows.StatementImport():
+            _report_statement(step)
+        case workflows.BooksChecked():
+            _report_check(step)
 
 
 @app.command("synth")
@@ -977,8 +790,6 @@ def synth_command(
     """Generate a synthetic city's exports at scale: settlements-YYYY-MM.csv (one per month),
     institutions.csv, persons.csv, the disbursement accounts' bank statements,
     bank-accounts.json and planted.json. Deterministic; the rows are streamed."""
-    import time
-
     from mzledger import synth
 
     try:
@@ -999,27 +810,12 @@ def synth_command(
         plant_mistakes=mistakes,
         settlements=settlements,
     )
-    started = last = time.perf_counter()
-    rows = 0
-
-    def report(path: Path, count: int) -> None:
-        nonlocal last, rows
-        now = time.perf_counter()
-        out.print(f"{path.name}: {count:,} rows ({now - last:.1f} s)", markup=False)
-        last = now
-        if path.name.startswith("settlements-"):
-            rows += count
-
+    report = GenerationReport()
     try:
-        synth.write_city(spec, out_dir, report)
+        synth.write_city(spec, out_dir, report.written)
     except OSError as exc:
         refuse(f"{exc.filename or out_dir}: cannot write: {exc.strerror or exc}")
-    seconds = time.perf_counter() - started
-    out.print(
-        f"{rows:,} settlement rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s), "
-        f"exports in {out_dir}",
-        markup=False,
-    )
+    out.print(report.summary(out_dir), markup=False)
 
 
 def main() -> None:

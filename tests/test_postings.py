@@ -141,6 +141,34 @@ def test_unmapped_med_type_refuses_the_period(books: Path, cli: Cli) -> None:
     assert _count(books, ClearingBatch) == 0
 
 
+def test_a_refused_replace_leaves_the_register_as_it_was(books: Path, cli: Cli) -> None:
+    """Posting again removes the period's batches before it checks the settlements: a refusal
+    after that (here a late settlement whose med_type the chart does not map) rolls the
+    removal back with the rest. (It used to be committed: the batches were gone, the books
+    file still booked them.)"""
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    before = _rows(books, ClearingBatch), _rows(books, Posting)
+    template = GOLDEN / "two_months" / "settlements.csv"
+    _write_rows(cli.cwd / "late.csv", template, [{"setl_id": "L9", "med_type": "21"}])
+    cli("import", "settlements", "late.csv", "--books", "books")
+    _code, _out, err = cli(
+        "post",
+        "--period",
+        "2023-01",
+        "--paid-on",
+        "2023-02-10",
+        "--books",
+        "books",
+        "--replace",
+        expect=1,
+    )
+    assert "L9 (med_type 21)" in err and "refused: nothing was posted for 2023-01" in err
+    assert (_rows(books, ClearingBatch), _rows(books, Posting)) == before
+    _code, out, _err = cli("check", "--books", "books")
+    assert "books equal the register" in out
+
+
 @pytest.mark.parametrize(
     ("period", "paid_on", "message"),
     [
