@@ -9,14 +9,13 @@ from __future__ import annotations
 import datetime
 import getpass
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -26,14 +25,12 @@ from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.persons import import_persons
 from importers.settlements.loader import import_settlements
-from importers.settlements.results import plural
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
     BooksConfig,
     BooksError,
     atomic_write,
-    initialise,
     lock_month,
     reopen_month,
 )
@@ -41,29 +38,25 @@ from ledger.chart import ChartError
 from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register.lock import (
-    DEFAULT_WAIT_SECONDS,
-    RegisterBusy,
     RegisterLockError,
     hold_register,
-    lock_wait_seconds,
 )
-from ledger.register.opening import resolve_url
 from mzledger import workflows
 from mzledger.terminal import (
     GenerationReport,
     audit_summary,
     err,
-    import_problems,
     out,
     problem_lines,
     progress_bar,
-    show_check,
+    refusal,
+    show,
     show_close,
+    show_decision,
     show_findings,
     show_held,
-    show_import,
-    show_post,
-    show_statement,
+    show_month_report,
+    show_query,
 )
 from reports.audit.policy import PolicyError
 
@@ -95,10 +88,27 @@ BooksOption = Annotated[
 ]
 
 
+def _file_argument(help: str) -> Any:
+    return typer.Argument(help=help, exists=True, dir_okay=False)
+
+
+def _month_parameter(kind: Callable[..., Any], help: str, metavar: str = "YYYY-MM") -> Any:
+    """A month option or argument, parsed where it comes in, then passed on as ``Month``."""
+    return kind(parser=_parse_month, metavar=metavar, help=help)
+
+
 def refuse(*lines: str) -> NoReturn:
     for line in lines:
         err.print(line, markup=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _report(step: workflows.Step) -> None:
+    """Show what the step did; refused, end the command with its problems (exit 1)."""
+    show(step)
+    lines = refusal(step)
+    if lines:
+        refuse(*lines)
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
@@ -168,43 +178,19 @@ def init(
     title: Annotated[str | None, typer.Option(help="Title of the books.")] = None,
 ) -> None:
     """Create a books directory: settings, chart, main.beancount, an empty register."""
-    books = Books(directory)
-    created = not books.root.exists()
-    try:
-        with _user_errors():
-            # made here for its lock file; removed below as initialise would have
-            books.root.mkdir(parents=True, exist_ok=True)
-            existing = books.read_config() if books.config_path.exists() else None
-            wait = lock_wait_seconds(
-                existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS
-            )
-            try:
-                _hold(books.root, resolve_url(db, books.root), wait, "init")
-            except RegisterBusy:
-                created = False  # another init has the directory: its to keep or remove
-                raise
-            config = BooksConfig(region, db, title or BooksConfig.default_title(region))
-            initialise(books, config)
-    except typer.Exit:
-        if created:  # nothing claims books that do not exist
-            shutil.rmtree(books.root, ignore_errors=True)
-        raise
-    _report_ready(workflows.BooksReady(books, config))
 
+    def hold(root: Path, url: str, wait: float) -> None:
+        _hold(root, url, wait, "init")
 
-def _report_ready(step: workflows.BooksReady) -> None:
-    books, config = step.books, step.config
-    out.print(
-        f"books ready in {books.root} (region {config.region}, register {config.db_url})",
-        markup=False,
-    )
+    config = BooksConfig(region, db, title or BooksConfig.default_title(region))
+    with _user_errors():
+        ready = workflows.create_books(directory, config, hold)
+    _report(ready)
 
 
 @import_app.command("settlements")
 def import_settlements_command(
-    files: Annotated[
-        list[Path], typer.Argument(help="Settlement exports.", exists=True, dir_okay=False)
-    ],
+    files: Annotated[list[Path], _file_argument("Settlement exports.")],
     books_dir: BooksOption = Path("."),
     institution: Annotated[
         str | None,
@@ -216,13 +202,7 @@ def import_settlements_command(
         _books, _config, _chart, engine = _open(books_dir, writing="import settlements")
         with progress_bar() as progress:
             result = import_settlements(engine, files, institution=institution, progress=progress)
-    _report_settlements(workflows.SettlementsImported(result))
-
-
-def _report_settlements(step: workflows.SettlementsImported) -> None:
-    show_import(step.result)
-    if not step.ok:
-        refuse(*import_problems(step.result))
+    _report(workflows.SettlementsImported(result))
 
 
 held_app = typer.Typer(
@@ -266,14 +246,7 @@ def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> No
         )
     if problems:
         refuse(*problem_lines(problems), "refused: nothing was changed")
-    if accept:
-        out.print(
-            f"{setl_id}: accepted and imported; it is in no batch until its month is posted "
-            "(`mzledger post --period YYYY-MM --replace`)",
-            markup=False,
-        )
-    else:
-        out.print(f"{setl_id}: rejected; it stays out of the register", markup=False)
+    show_decision(setl_id, accept)
 
 
 ReasonOption = Annotated[str, typer.Option(help="Why: kept in the register for auditors.")]
@@ -309,29 +282,12 @@ def _import_list(
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing=command)
         step = workflows.ListImported(file, what, *importer(engine, file))
-    _report_list(step)
-
-
-def _report_list(step: workflows.ListImported) -> None:
-    if step.problems:
-        refuse(
-            *problem_lines(step.problems),
-            f"refused: {plural(len(step.problems), 'problem')}; nothing was imported",
-        )
-    file, summary = step.file, step.summary
-    if summary.already_imported:
-        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
-    else:
-        out.print(
-            f"{file}: {summary.rows} {step.what}, {summary.written} new or changed", markup=False
-        )
+    _report(step)
 
 
 @import_app.command("institutions")
 def import_institutions_command(
-    file: Annotated[
-        Path, typer.Argument(help="Institution list (CSV or XLSX).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("Institution list (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import the institution list: code, name, type, level, specialty, region."""
@@ -340,9 +296,7 @@ def import_institutions_command(
 
 @import_app.command("persons")
 def import_persons_command(
-    file: Annotated[
-        Path, typer.Argument(help="Person records (CSV or XLSX).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("Person records (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
@@ -351,14 +305,9 @@ def import_persons_command(
 
 @import_app.command("platform-totals")
 def import_platform_totals_command(
-    file: Annotated[
-        Path, typer.Argument(help="The platform's 3201 totals (CSV).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("The platform's 3201 totals (CSV).")],
     period: Annotated[
-        Month,
-        typer.Option(
-            parser=_parse_month, metavar="YYYY-MM", help="The month they cover (settlement time)."
-        ),
+        Month, _month_parameter(typer.Option, "The month they cover (settlement time).")
     ],
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -366,30 +315,17 @@ def import_platform_totals_command(
 
     Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
     """
-    from reports.controls.platform_totals import render_comparison
-
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
         checked = workflows.check_platform_totals(engine, file, period)
-    if checked.problems:
-        refuse(
-            *problem_lines(checked.problems),
-            f"refused: {plural(len(checked.problems), 'problem')}; nothing was compared",
-        )
-    out.print(render_comparison(checked.comparisons, period), markup=False)
-    out.print(
-        f"kept for the close of {period}" if checked.stored else "already imported (same sha256)",
-        markup=False,
-    )
+    _report(checked)
     if not checked.agreed:
         raise typer.Exit(4)
 
 
 @import_app.command("statement")
 def import_statement_command(
-    file: Annotated[
-        Path, typer.Argument(help="A bank statement (CSV).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("A bank statement (CSV).")],
     account: Annotated[str, typer.Option(help="The books account the statement is of.")],
     layout: Annotated[
         str, typer.Option(help="Bank layout: a shipped name or a TOML file.")
@@ -401,20 +337,7 @@ def import_statement_command(
     with _user_errors():
         opened = _open(books_dir, writing="import statement")
         step = workflows.import_statement_file(opened, file, account, layout)
-    _report_statement(step)
-
-
-def _report_statement(step: workflows.StatementImport) -> None:
-    if not step.layout_usable:
-        refuse(*problem_lines(step.problems), "refused: the layout is not usable")
-    if step.statement is None or step.result is None:
-        refuse(
-            *problem_lines(step.problems),
-            f"refused: {plural(len(step.problems), 'problem')}; nothing was imported",
-        )
-    if step.result.problems:
-        refuse(*problem_lines(step.result.problems), "refused: nothing was imported")
-    show_statement(step.file, len(step.statement.lines), step.result)
+    _report(step)
 
 
 def _parse_month(value: str) -> Month:
@@ -459,18 +382,7 @@ def post(
     with _user_errors():
         books, config, chart, engine = _open(books_dir, writing="post")
         result = post_period(engine, books, config, chart, month, paid_on, replace=replace)
-    _report_post(workflows.PeriodPosted(books, month, result), paid_on)
-
-
-def _report_post(step: workflows.PeriodPosted, paid_on: datetime.date | None = None) -> None:
-    if step.result is None:
-        out.print(f"{step.month}: already posted", markup=False)
-        return
-    if step.result.problems:
-        refuse(
-            *problem_lines(step.result.problems), f"refused: nothing was posted for {step.month}"
-        )
-    show_post(step.result, step.books, paid_on)
+    _report(workflows.PeriodPosted(books, month, result, paid_on))
 
 
 @app.command()
@@ -481,19 +393,7 @@ def check(books_dir: BooksOption = Path(".")) -> None:
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
         result = check_books(books.main, engine, chart)
-    _report_check(workflows.BooksChecked(result))
-
-
-def _report_check(step: workflows.BooksChecked) -> None:
-    result = step.result
-    show_check(result)
-    if not result.ok:
-        refuse(*result.errors, f"check failed: {plural(len(result.errors), 'problem')}")
-    out.print(
-        f"ok: {result.transaction_count} transactions, {result.batch_count} batches, "
-        "books equal the register",
-        markup=False,
-    )
+    _report(workflows.BooksChecked(result))
 
 
 class AuditFormat(StrEnum):
@@ -550,10 +450,7 @@ def audit(
 
 @app.command()
 def report(
-    period: Annotated[
-        Month,
-        typer.Option(parser=_parse_month, metavar="YYYY-MM", help="The month (by payment date)."),
-    ],
+    period: Annotated[Month, _month_parameter(typer.Option, "The month (by payment date).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
@@ -567,29 +464,13 @@ def report(
         books, _config, chart, engine = _open(books_dir)
         month_report = build_month_report(books.main, engine, chart, period)
         paths = write_month_report(month_report, report_dir(books.root, str(period)))
-    for path in paths:
-        out.print(f"written: {path}", markup=False)
-    for warning in month_report.warnings:
-        err.print(f"note: {warning}", markup=False)
-    failed = [c for c in month_report.checks if not c.ok]
-    for check in failed:
-        err.print(
-            f"{check.label}: {check.left_label} {check.left} != {check.right_label} "
-            f"{check.right} (difference {check.difference})",
-            markup=False,
-        )
-    if failed:
-        err.print(f"report {period}: the books and the register disagree", markup=False)
+    if not show_month_report(month_report, paths):
         raise typer.Exit(4)
-    out.print(f"report {period}: books and register agree", markup=False)
 
 
 @app.command()
 def close(
-    month: Annotated[
-        Month,
-        typer.Argument(parser=_parse_month, metavar="MONTH", help="The books month, YYYY-MM."),
-    ],
+    month: Annotated[Month, _month_parameter(typer.Argument, "The books month, YYYY-MM.", "MONTH")],
     books_dir: BooksOption = Path("."),
     lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
 ) -> None:
@@ -623,8 +504,7 @@ def close(
 @app.command()
 def reopen(
     month: Annotated[
-        Month,
-        typer.Argument(parser=_parse_month, metavar="MONTH", help="The locked month, YYYY-MM."),
+        Month, _month_parameter(typer.Argument, "The locked month, YYYY-MM.", "MONTH")
     ],
     reason: Annotated[str, typer.Option(help="Why: kept in the books for auditors.")],
     books_dir: BooksOption = Path("."),
@@ -656,9 +536,6 @@ def query(
 ) -> None:
     """Run a BQL query (beanquery) on the books, or a saved one; list the saved ones without."""
     from reports.query import QueryError, execute, load_books, saved_query, saved_query_names
-    from reports.query import as_csv as query_csv
-    from reports.query import as_json as query_json
-    from reports.query import as_table as query_table
 
     if output_format is AuditFormat.xlsx:
         raise typer.BadParameter("queries write table, csv or json", param_hint="--format")
@@ -675,14 +552,7 @@ def query(
             result = execute(loaded, text)
         except (QueryError, KeyError) as exc:
             refuse(str(exc))
-    for problem in result.load_errors:
-        err.print(f"warning: {problem}", markup=False)
-    if output_format is AuditFormat.json:
-        sys.stdout.write(query_json(result))
-    elif output_format is AuditFormat.csv:
-        sys.stdout.write(query_csv(result))
-    else:
-        out.print(query_table(result), markup=False)
+    show_query(result, output_format)
 
 
 @app.command()
@@ -725,30 +595,13 @@ def demo(
 
     with _user_errors():
         for step in workflows.demo(directory, hold):
-            _report_step(step)
+            _report(step)  # a refused step ends the demo
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
         f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)\n"
         f"audit the year: mzledger audit --period 2023 --books {directory}",
         markup=False,
     )
-
-
-def _report_step(step: workflows.DemoStep) -> None:
-    """A demo step shown as its command shows it (refused: the demo ends there)."""
-    match step:
-        case workflows.BooksReady():
-            _report_ready(step)
-        case workflows.ListImported():
-            _report_list(step)
-        case workflows.SettlementsImported():
-            _report_settlements(step)
-        case workflows.PeriodPosted():
-            _report_post(step)
-        case workflows.StatementImport():
-            _report_statement(step)
-        case workflows.BooksChecked():
-            _report_check(step)
 
 
 @app.command("synth")

@@ -1,13 +1,14 @@
 """What the commands show on a terminal: the two consoles, the progress bar, and each result
-as its lines and rich tables (``mzledger.cli`` decides what is shown and when it refuses).
+as its lines and rich tables.
 
-Problems are shown as ``Problem.render`` gives them, a domain field named by the option that
-gives it (``paid_on`` -> ``--paid-on``).
+A step of ``mzledger.workflows`` is shown by :func:`show` (what it did, and what a refused one
+did before it stopped), then, when it was refused, :func:`refusal` gives the lines the command
+ends with (exit 1). Problems are shown as ``Problem.render`` gives them, a domain field named by
+the option that gives it (``paid_on`` -> ``--paid-on``).
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 import time
@@ -22,16 +23,18 @@ from rich.table import Table
 
 from importers.settlements.results import ImportResult, notices_text, plural
 from importers.settlements.results import Progress as ProgressCallback
-from ledger.books import Books
 from ledger.problems import Problem
+from mzledger import workflows
 
 if TYPE_CHECKING:
     from importers.settlements.held import HeldListing
     from postings.period import PostResult
     from postings.statement_import import StatementResult
     from reports.audit.audit import AuditResult
+    from reports.books.fund_report import MonthReport
     from reports.controls.books_vs_register import CheckResult
     from reports.controls.close import CloseResult
+    from reports.query import QueryResult
 
 # Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
 # account names and messages are never cut.
@@ -41,7 +44,7 @@ err = Console(
 )
 
 #: The options that give the domain's fields a problem can name.
-OPTIONS = {"paid_on": "--paid-on", "account": "--account", "period": "--period"}
+OPTIONS = {"paid_on": "--paid-on", "account": "--account"}
 #: A problem whose field is an option not given: how to give it.
 GIVE = {"replace": "give --replace to post it again"}
 
@@ -56,6 +59,61 @@ def problem_lines(problems: Iterable[Problem]) -> list[str]:
         else:
             lines.append(problem.render(OPTIONS))
     return lines
+
+
+def show(step: workflows.Step) -> None:
+    """What the step did (nothing yet, or only the files it found imported, when refused)."""
+    match step:
+        case workflows.BooksReady(books=books, config=config):
+            out.print(
+                f"books ready in {books.root} (region {config.region}, register {config.db_url})",
+                markup=False,
+            )
+        case workflows.ListImported(file=file, summary=summary) if step.ok:
+            if summary.already_imported:
+                out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+            else:
+                line = f"{file}: {summary.rows} {step.what}, {summary.written} new or changed"
+                out.print(line, markup=False)
+        case workflows.SettlementsImported(result=result):
+            _show_import(result)
+        case workflows.PeriodPosted(month=month, result=None):
+            out.print(f"{month}: already posted", markup=False)
+        case workflows.PeriodPosted(result=result) if result is not None and step.ok:
+            _show_post(step, result)
+        case workflows.StatementImport(statement=statement, result=result) if step.ok:
+            assert statement is not None and result is not None  # what ok means
+            _show_statement(step.file, len(statement.lines), result)
+        case workflows.BooksChecked(result=result):
+            _show_check(result)
+        case workflows.PlatformTotalsCheck() if step.ok:
+            _show_platform_totals(step)
+
+
+def refusal(step: workflows.Step) -> list[str]:
+    """The lines a refused step ends its command with: its problems, then what was not done
+    (nothing when it was done)."""
+    problems: list[Problem] = []
+    verdict = "refused: nothing was imported"
+    match step:
+        case workflows.ListImported(problems=problems):
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
+        case workflows.SettlementsImported(result=result) if not result.ok:
+            return _import_problems(result)
+        case workflows.PeriodPosted(month=month, result=result) if result is not None:
+            problems, verdict = result.problems, f"refused: nothing was posted for {month}"
+        case workflows.StatementImport(layout_usable=False):
+            problems, verdict = step.problems, "refused: the layout is not usable"
+        case workflows.StatementImport(result=None):
+            problems = step.problems
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
+        case workflows.StatementImport(result=result) if result is not None:
+            problems = result.problems
+        case workflows.BooksChecked(result=checked) if not checked.ok:
+            return [*checked.errors, f"check failed: {plural(len(checked.errors), 'problem')}"]
+        case workflows.PlatformTotalsCheck(problems=problems):
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was compared"
+    return [*problem_lines(problems), verdict] if problems else []
 
 
 def _progress_wanted() -> bool:
@@ -84,7 +142,7 @@ def progress_bar() -> Iterator[ProgressCallback | None]:
         yield update
 
 
-def show_import(result: ImportResult) -> None:
+def _show_import(result: ImportResult) -> None:
     for summary in result.files:
         if summary.already_imported:
             out.print(
@@ -122,7 +180,7 @@ def show_import(result: ImportResult) -> None:
                 )
 
 
-def import_problems(result: ImportResult) -> list[str]:
+def _import_problems(result: ImportResult) -> list[str]:
     """The refusal of a settlement import: the problems kept, how many more, the verdict."""
     shown = len(result.problems)
     more = result.problem_count - shown
@@ -160,7 +218,7 @@ def show_held(listed: Sequence[HeldListing]) -> None:
     out.print(table)
 
 
-def show_statement(file: Path, lines: int, result: StatementResult) -> None:
+def _show_statement(file: Path, lines: int, result: StatementResult) -> None:
     if result.already_imported:
         out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
         return
@@ -175,8 +233,8 @@ def show_statement(file: Path, lines: int, result: StatementResult) -> None:
         err.print(f"to decide: {line}", markup=False)
 
 
-def show_post(result: PostResult, books: Books, paid_on: datetime.date | None) -> None:
-    period = result.period
+def _show_post(step: workflows.PeriodPosted, result: PostResult) -> None:
+    period, paid_on = result.period, step.paid_on
     if result.unchanged:
         out.print(
             f"{period}: nothing new since it was posted; books file rendered again", markup=False
@@ -197,7 +255,7 @@ def show_post(result: PostResult, books: Books, paid_on: datetime.date | None) -
     vouchers = sorted(b.payment.voucher for b in paid if b.payment)
     if vouchers:
         out.print(
-            f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}",
+            f"vouchers {vouchers[0]} .. {vouchers[-1]} in {step.books.clearing_file(period)}",
             markup=False,
         )
     if result.held:
@@ -215,7 +273,7 @@ def show_post(result: PostResult, books: Books, paid_on: datetime.date | None) -
         )
 
 
-def show_check(result: CheckResult) -> None:
+def _show_check(result: CheckResult) -> None:
     table = Table(title="books vs register, posted batches")
     table.add_column("account")
     table.add_column("books", justify="right")
@@ -225,6 +283,22 @@ def show_check(result: CheckResult) -> None:
     out.print(table)
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    if result.ok:
+        out.print(
+            f"ok: {result.transaction_count} transactions, {result.batch_count} batches, "
+            "books equal the register",
+            markup=False,
+        )
+
+
+def _show_platform_totals(step: workflows.PlatformTotalsCheck) -> None:
+    from reports.controls.platform_totals import render_comparison
+
+    out.print(render_comparison(step.comparisons, step.month), markup=False)
+    out.print(
+        f"kept for the close of {step.month}" if step.stored else "already imported (same sha256)",
+        markup=False,
+    )
 
 
 def show_findings(result: AuditResult) -> None:
@@ -271,6 +345,53 @@ def show_close(result: CloseResult, summary: Path) -> None:
             markup=False,
         )
     out.print(f"summary: {summary}", markup=False)
+
+
+def show_decision(setl_id: str, accept: bool) -> None:
+    if accept:
+        out.print(
+            f"{setl_id}: accepted and imported; it is in no batch until its month is posted "
+            "(`mzledger post --period YYYY-MM --replace`)",
+            markup=False,
+        )
+    else:
+        out.print(f"{setl_id}: rejected; it stays out of the register", markup=False)
+
+
+def show_month_report(month_report: MonthReport, paths: Iterable[Path]) -> bool:
+    """The files written, the report's notes and its checks; whether the books and the
+    register agree."""
+    period = month_report.month
+    for path in paths:
+        out.print(f"written: {path}", markup=False)
+    for warning in month_report.warnings:
+        err.print(f"note: {warning}", markup=False)
+    failed = [c for c in month_report.checks if not c.ok]
+    for check in failed:
+        err.print(
+            f"{check.label}: {check.left_label} {check.left} != {check.right_label} "
+            f"{check.right} (difference {check.difference})",
+            markup=False,
+        )
+    if failed:
+        err.print(f"report {period}: the books and the register disagree", markup=False)
+        return False
+    out.print(f"report {period}: books and register agree", markup=False)
+    return True
+
+
+def show_query(result: QueryResult, output_format: str) -> None:
+    """A query's rows: a table, or CSV or JSON on stdout as they are (no console wrapping)."""
+    from reports.query import as_csv, as_json, as_table
+
+    for problem in result.load_errors:
+        err.print(f"warning: {problem}", markup=False)
+    if output_format == "json":
+        sys.stdout.write(as_json(result))
+    elif output_format == "csv":
+        sys.stdout.write(as_csv(result))
+    else:
+        out.print(as_table(result), markup=False)
 
 
 class GenerationReport:

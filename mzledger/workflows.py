@@ -11,7 +11,9 @@ that uses them.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,7 @@ from ledger.books import DEFAULT_DB_URL, Books, BooksConfig, initialise
 from ledger.chart import Chart, load_chart
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register.lock import DEFAULT_WAIT_SECONDS, lock_wait_seconds
+from ledger.register.lock import DEFAULT_WAIT_SECONDS, RegisterBusy, lock_wait_seconds
 from ledger.register.opening import open_register, resolve_url
 from reports.audit.policy import Policy, load_policy, shipped_policy
 
@@ -66,6 +68,37 @@ def open_books(books_dir: Path, hold: Hold | None = None) -> OpenBooks:
     return OpenBooks(books, config, chart, open_register(url, wait))
 
 
+@dataclass(frozen=True)
+class BooksReady:
+    books: Books
+    config: BooksConfig
+    ok: bool = True
+
+
+def create_books(directory: Path, config: BooksConfig, hold: Hold) -> BooksReady:
+    """New books in ``directory`` (``ledger.books.initialise``; the same again changes
+    nothing), held first. A directory made here is removed again when the books cannot be
+    created (nothing claims books that do not exist), unless another command holds it."""
+    books = Books(directory)
+    created = not books.root.exists()
+    try:
+        # made here for its lock file; removed below as initialise would have
+        books.root.mkdir(parents=True, exist_ok=True)
+        existing = books.read_config() if books.config_path.exists() else None
+        wait = lock_wait_seconds(existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS)
+        try:
+            hold(books.root, resolve_url(config.db_url, books.root), wait)
+        except RegisterBusy:
+            created = False  # another init has the directory: its to keep or remove
+            raise
+        initialise(books, config)
+    except Exception:
+        if created:
+            shutil.rmtree(books.root, ignore_errors=True)
+        raise
+    return BooksReady(books, config)
+
+
 def books_policy(books: Books, config: BooksConfig) -> Policy:
     """The books' own policy.toml if there is one, else the one shipped for the region."""
     own = books.root / "policy.toml"
@@ -77,9 +110,14 @@ class PlatformTotalsCheck:
     """The platform's totals of a month beside the register's (一致 / 不一致), and whether
     they were kept for the close now (False: the same file was kept before)."""
 
+    month: Month
     problems: list[Problem]  # the file refused: nothing compared, nothing kept
     comparisons: list[GroupComparison]
     stored: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
     @property
     def agreed(self) -> bool:
@@ -96,11 +134,11 @@ def check_platform_totals(engine: Engine, file: Path, month: Month) -> PlatformT
     ours = register_totals(engine, month)
     theirs, problems = read_platform_totals(file)
     if problems:
-        return PlatformTotalsCheck(problems, [], stored=False)
+        return PlatformTotalsCheck(month, problems, [], stored=False)
     comparisons = compare(ours, theirs)
     groups = [dataclasses.asdict(group) for group in theirs]
     stored = store_platform_totals(engine, month, groups, file, file_sha256(file))
-    return PlatformTotalsCheck([], comparisons, stored)
+    return PlatformTotalsCheck(month, [], comparisons, stored)
 
 
 @dataclass(frozen=True)
@@ -146,13 +184,6 @@ def import_statement_file(
 
 
 @dataclass(frozen=True)
-class BooksReady:
-    books: Books
-    config: BooksConfig
-    ok: bool = True
-
-
-@dataclass(frozen=True)
 class ListImported:
     """An institution list or the person records: ``what`` its rows are."""
 
@@ -182,6 +213,7 @@ class PeriodPosted:
     books: Books
     month: Month
     result: PostResult | None
+    paid_on: datetime.date | None = None
 
     @property
     def ok(self) -> bool:
@@ -200,6 +232,8 @@ class BooksChecked:
 DemoStep = (
     BooksReady | ListImported | SettlementsImported | PeriodPosted | StatementImport | BooksChecked
 )
+#: What a command shows (``mzledger.terminal``).
+Step = DemoStep | PlatformTotalsCheck
 
 
 def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:
@@ -280,6 +314,7 @@ __all__ = [
     "PlatformTotalsCheck",
     "SettlementsImported",
     "StatementImport",
+    "Step",
     "books_policy",
     "check_platform_totals",
     "demo",
