@@ -145,27 +145,25 @@ def _every_command(ctx: typer.Context) -> None:
     ctx.call_on_close(lambda: _invocation.set(None))
 
 
-def _hold(root: Path, url: str, wait: float, command: str) -> None:
-    """Hold the books and the register until the command ends (ledger.register.lock): a
-    second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
-    ctx = _invocation.get()
-    if ctx is None:
-        raise RuntimeError("a writing command runs inside the mzledger command line")
-    ctx.with_resource(
-        hold_register(root, url, command, wait, lambda line: err.print(line, markup=False))
-    )
+def _holding(command: str) -> workflows.Hold:
+    """How ``command`` holds the books and the register until it ends (ledger.register.lock):
+    a second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
+
+    def hold(root: Path, url: str, wait: float) -> None:
+        ctx = _invocation.get()
+        if ctx is None:
+            raise RuntimeError("a writing command runs inside the mzledger command line")
+        ctx.with_resource(
+            hold_register(root, url, command, wait, lambda line: err.print(line, markup=False))
+        )
+
+    return hold
 
 
 def _open(books_dir: Path, *, writing: str | None = None) -> workflows.OpenBooks:
     """The books and their register; ``writing`` (the command's name) when the command writes
     either: then it holds them first, before it reads or migrates anything."""
-    hold = None
-    if writing is not None:
-
-        def hold(root: Path, url: str, wait: float) -> None:
-            _hold(root, url, wait, writing)
-
-    return workflows.open_books(books_dir, hold)
+    return workflows.open_books(books_dir, None if writing is None else _holding(writing))
 
 
 @app.command()
@@ -178,13 +176,9 @@ def init(
     title: Annotated[str | None, typer.Option(help="Title of the books.")] = None,
 ) -> None:
     """Create a books directory: settings, chart, main.beancount, an empty register."""
-
-    def hold(root: Path, url: str, wait: float) -> None:
-        _hold(root, url, wait, "init")
-
     config = BooksConfig(region, db, title or BooksConfig.default_title(region))
     with _user_errors():
-        ready = workflows.create_books(directory, config, hold)
+        ready = workflows.create_books(directory, config, _holding("init"))
     _report(ready)
 
 
@@ -250,11 +244,12 @@ def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> No
 
 
 ReasonOption = Annotated[str, typer.Option(help="Why: kept in the register for auditors.")]
+SetlIdArgument = Annotated[str, typer.Argument(help="The held settlement's setl_id.")]
 
 
 @held_app.command("accept")
 def held_accept_command(
-    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    setl_id: SetlIdArgument,
     reason: ReasonOption,
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -264,7 +259,7 @@ def held_accept_command(
 
 @held_app.command("reject")
 def held_reject_command(
-    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    setl_id: SetlIdArgument,
     reason: ReasonOption,
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -589,12 +584,8 @@ def demo(
     ),
 ) -> None:
     """Generate a small city's settlements, import, post and check them."""
-
-    def hold(root: Path, url: str, wait: float) -> None:
-        _hold(root, url, wait, "demo")
-
     with _user_errors():
-        for step in workflows.demo(directory, hold):
+        for step in workflows.demo(directory, _holding("demo")):
             _report(step)  # a refused step ends the demo
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
