@@ -56,7 +56,6 @@ from mzledger.terminal import (
     show_findings,
     show_held,
     show_month_report,
-    show_query,
 )
 from reports.audit.policy import PolicyError
 
@@ -531,6 +530,9 @@ def query(
 ) -> None:
     """Run a BQL query (beanquery) on the books, or a saved one; list the saved ones without."""
     from reports.query import QueryError, execute, load_books, saved_query, saved_query_names
+    from reports.query import as_csv as query_csv
+    from reports.query import as_json as query_json
+    from reports.query import as_table as query_table
 
     if output_format is AuditFormat.xlsx:
         raise typer.BadParameter("queries write table, csv or json", param_hint="--format")
@@ -547,7 +549,14 @@ def query(
             result = execute(loaded, text)
         except (QueryError, KeyError) as exc:
             refuse(str(exc))
-    show_query(result, output_format)
+    for problem in result.load_errors:
+        err.print(f"warning: {problem}", markup=False)
+    if output_format is AuditFormat.json:
+        sys.stdout.write(query_json(result))
+    elif output_format is AuditFormat.csv:
+        sys.stdout.write(query_csv(result))
+    else:
+        out.print(query_table(result), markup=False)
 
 
 @app.command()

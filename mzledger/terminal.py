@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from reports.books.fund_report import MonthReport
     from reports.controls.books_vs_register import CheckResult
     from reports.controls.close import CloseResult
-    from reports.query import QueryResult
 
 # Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
 # account names and messages are never cut.
@@ -378,20 +377,6 @@ def show_month_report(month_report: MonthReport, paths: Iterable[Path]) -> bool:
         return False
     out.print(f"report {period}: books and register agree", markup=False)
     return True
-
-
-def show_query(result: QueryResult, output_format: str) -> None:
-    """A query's rows: a table, or CSV or JSON on stdout as they are (no console wrapping)."""
-    from reports.query import as_csv, as_json, as_table
-
-    for problem in result.load_errors:
-        err.print(f"warning: {problem}", markup=False)
-    if output_format == "json":
-        sys.stdout.write(as_json(result))
-    elif output_format == "csv":
-        sys.stdout.write(as_csv(result))
-    else:
-        out.print(as_table(result), markup=False)
 
 
 class GenerationReport:
