@@ -19,7 +19,6 @@ from pathlib import Path
 
 import beangulp
 from beancount.core import data
-from sqlalchemy import Engine
 
 from importers.beangulp_importer import SettlementImporter
 from importers.imported_files import file_sha256
@@ -27,11 +26,11 @@ from importers.settlements.loader import import_settlements
 from importers.settlements.results import plural
 from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
-from ledger.books import Books, BooksConfig
-from ledger.chart import Chart, load_chart
+from ledger.books import Books
+from ledger.chart import load_chart
 from ledger.problems import Problem
-from ledger.register.lock import RegisterLockError, hold_register, lock_wait_seconds
-from ledger.register.opening import open_register, resolve_url
+from ledger.register.lock import RegisterLockError, hold_register
+from mzledger.workflows import OpenBooks, open_books
 from postings.statement_import import FUNDS, import_statement
 
 EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
@@ -60,23 +59,21 @@ FAVA_COMMAND = "fava --edit (import page)"
 
 
 @contextmanager
-def _opened(root: Path) -> Iterator[tuple[Books, BooksConfig, Chart, Engine]]:
+def _opened(root: Path) -> Iterator[OpenBooks]:
     """The books and their register, as ``mzledger`` commands open them, held as a writing
     command holds them (``ledger.register.lock``): an extract waits for a command writing the
     books, saying so on Fava's console, and is refused at the limit."""
-    books = Books(root)
-    config = books.read_config()
-    url = resolve_url(config.db_url, books.root)
     with ExitStack() as stack:
+
+        def hold(books_root: Path, url: str, wait: float) -> None:
+            stack.enter_context(hold_register(books_root, url, FAVA_COMMAND, wait, _say_waiting))
+
         try:
-            wait = lock_wait_seconds(config.lock_wait_seconds)
-            stack.enter_context(hold_register(books.root, url, FAVA_COMMAND, wait, _say_waiting))
+            opened = open_books(root, hold)
         except RegisterLockError as exc:
             raise ImportRefused(f"登记簿暂不可用，未导入任何内容。\n{exc}") from None
-        chart = load_chart(books.chart_path)
-        engine = open_register(url, wait)
-        stack.callback(engine.dispose)
-        yield books, config, chart, engine
+        stack.callback(opened.engine.dispose)
+        yield opened
 
 
 def _say_waiting(line: str) -> None:
