@@ -80,8 +80,9 @@ def show(step: workflows.Step) -> None:
             out.print(f"{month}: already posted", markup=False)
         case workflows.PeriodPosted(result=result) if result is not None and step.ok:
             _show_post(step, result)
-        case workflows.StatementImport(statement=statement, result=result) if step.ok:
-            assert statement is not None and result is not None  # what ok means
+        case workflows.StatementImport(statement=statement, result=result) if (
+            statement is not None and result is not None and step.ok
+        ):
             _show_statement(step.file, len(statement.lines), result)
         case workflows.BooksChecked(result=result):
             _show_check(result)

@@ -317,6 +317,7 @@ __all__ = [
     "Step",
     "books_policy",
     "check_platform_totals",
+    "create_books",
     "demo",
     "import_statement_file",
     "open_books",
