@@ -6,61 +6,58 @@ Every command finds the books directory in --books, else MZLEDGER_BOOKS, else th
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import getpass
-import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from importers.imported_files import file_sha256
 from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.persons import import_persons
-from importers.platform_totals import store_platform_totals
 from importers.settlements.loader import import_settlements
-from importers.settlements.results import ImportResult, notices_text, plural
-from importers.settlements.results import Progress as ProgressCallback
 from ledger.books import (
     DEFAULT_DB_URL,
     Books,
     BooksConfig,
     BooksError,
     atomic_write,
-    initialise,
     lock_month,
     reopen_month,
 )
-from ledger.chart import Chart, ChartError, load_chart
+from ledger.chart import ChartError
 from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register.lock import (
-    DEFAULT_WAIT_SECONDS,
-    RegisterBusy,
     RegisterLockError,
     hold_register,
-    lock_wait_seconds,
 )
-from ledger.register.opening import open_register, resolve_url
-from reports.audit.policy import Policy, PolicyError, load_policy, shipped_policy
-
-if TYPE_CHECKING:
-    from reports.audit.audit import AuditResult
-    from reports.controls.books_vs_register import CheckResult
+from mzledger import workflows
+from mzledger.terminal import (
+    GenerationReport,
+    audit_summary,
+    err,
+    out,
+    problem_lines,
+    progress_bar,
+    refusal,
+    show,
+    show_close,
+    show_decision,
+    show_findings,
+    show_held,
+    show_month_report,
+)
+from reports.audit.policy import PolicyError
 
 # The commands' heavier modules (beanquery, beangulp, openpyxl, the reports) are imported by
 # the commands that use them: every other command starts about a quarter of a second sooner.
@@ -79,13 +76,6 @@ import_app = typer.Typer(
 )
 app.add_typer(import_app, name="import")
 
-# Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
-# account names and messages are never cut.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
-err = Console(
-    stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200
-)
-
 BooksOption = Annotated[
     Path,
     typer.Option(
@@ -97,10 +87,27 @@ BooksOption = Annotated[
 ]
 
 
+def _file_argument(help: str) -> Any:
+    return typer.Argument(help=help, exists=True, dir_okay=False)
+
+
+def _month_parameter(kind: Callable[..., Any], help: str, metavar: str = "YYYY-MM") -> Any:
+    """A month option or argument, parsed where it comes in, then passed on as ``Month``."""
+    return kind(parser=_parse_month, metavar=metavar, help=help)
+
+
 def refuse(*lines: str) -> NoReturn:
     for line in lines:
         err.print(line, markup=False, soft_wrap=True)
     raise typer.Exit(1)
+
+
+def _report(step: workflows.Step) -> None:
+    """Show what the step did; refused, end the command with its problems (exit 1)."""
+    show(step)
+    lines = refusal(step)
+    if lines:
+        refuse(*lines)
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
@@ -137,32 +144,25 @@ def _every_command(ctx: typer.Context) -> None:
     ctx.call_on_close(lambda: _invocation.set(None))
 
 
-def _hold(root: Path, url: str, wait: float, command: str) -> None:
-    """Hold the books and the register until the command ends (ledger.register.lock): a
-    second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
-    ctx = _invocation.get()
-    if ctx is None:
-        raise RuntimeError("a writing command runs inside the mzledger command line")
-    ctx.with_resource(
-        hold_register(root, url, command, wait, lambda line: err.print(line, markup=False))
-    )
+def _holding(command: str) -> workflows.Hold:
+    """How ``command`` holds the books and the register until it ends (ledger.register.lock):
+    a second writing command waits, saying for whom, and refuses after ``wait`` seconds."""
+
+    def hold(root: Path, url: str, wait: float) -> None:
+        ctx = _invocation.get()
+        if ctx is None:
+            raise RuntimeError("a writing command runs inside the mzledger command line")
+        ctx.with_resource(
+            hold_register(root, url, command, wait, lambda line: err.print(line, markup=False))
+        )
+
+    return hold
 
 
-def _open(
-    books_dir: Path, *, writing: str | None = None
-) -> tuple[Books, BooksConfig, Chart, Engine]:
+def _open(books_dir: Path, *, writing: str | None = None) -> workflows.OpenBooks:
     """The books and their register; ``writing`` (the command's name) when the command writes
     either: then it holds them first, before it reads or migrates anything."""
-    books = Books(books_dir)
-    config = books.read_config()
-    url = resolve_url(config.db_url, books.root)
-    wait = lock_wait_seconds(config.lock_wait_seconds)
-    if writing is not None:
-        _hold(books.root, url, wait, writing)
-    chart = load_chart(books.chart_path)
-    # a reader waits for a writer's commit as long as a writer waits for another
-    engine = open_register(url, wait)
-    return books, config, chart, engine
+    return workflows.open_books(books_dir, None if writing is None else _holding(writing))
 
 
 @app.command()
@@ -175,98 +175,15 @@ def init(
     title: Annotated[str | None, typer.Option(help="Title of the books.")] = None,
 ) -> None:
     """Create a books directory: settings, chart, main.beancount, an empty register."""
-    books = Books(directory)
-    created = not books.root.exists()
-    try:
-        with _user_errors():
-            # made here for its lock file; removed below as initialise would have
-            books.root.mkdir(parents=True, exist_ok=True)
-            existing = books.read_config() if books.config_path.exists() else None
-            wait = lock_wait_seconds(
-                existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS
-            )
-            try:
-                _hold(books.root, resolve_url(db, books.root), wait, "init")
-            except RegisterBusy:
-                created = False  # another init has the directory: its to keep or remove
-                raise
-            initialise(books, BooksConfig(region, db, title or BooksConfig.default_title(region)))
-    except typer.Exit:
-        if created:  # nothing claims books that do not exist
-            shutil.rmtree(books.root, ignore_errors=True)
-        raise
-    out.print(f"books ready in {books.root} (region {region}, register {db})", markup=False)
-
-
-def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and not os.environ.get("CI")
-
-
-@contextmanager
-def _progress_bar() -> Iterator[ProgressCallback | None]:
-    if not _progress_wanted():
-        yield None
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=True) as progress:
-        tasks: dict[Path, object] = {}
-
-        def update(path: Path, done: int, total: int) -> None:
-            if path not in tasks:
-                tasks[path] = progress.add_task(path.name, total=total)
-            progress.update(tasks[path], completed=done)  # type: ignore[arg-type]
-
-        yield update
-
-
-def _print_import(result: ImportResult) -> None:
-    for summary in result.files:
-        if summary.already_imported:
-            out.print(
-                f"{summary.path}: already imported (same sha256), nothing to do", markup=False
-            )
-            continue
-        if result.ok:
-            for line in notices_text(summary):
-                err.print(f"note: {line}", markup=False, soft_wrap=True)
-            out.print(
-                f"{summary.path}: {summary.rows} rows, {summary.inserted} imported, "
-                f"{summary.skipped_identical} already in the register (identical, skipped)"
-                + (f", {len(summary.held)} held for a decision" if summary.held else "")
-                + (
-                    f", {summary.already_held} held before (skipped)"
-                    if summary.already_held
-                    else ""
-                ),
-                markup=False,
-            )
-            for held in summary.held:
-                err.print(
-                    f"held: {held.location}: setl_id {held.setl_id} has the visit, institution, "
-                    f"person, time and amounts of settlement {held.same_as} "
-                    f"({held.same_as_location}); not imported until a person decides: "
-                    f"`mzledger held accept|reject {held.setl_id} --reason ...`",
-                    markup=False,
-                )
-            for period in sorted(summary.posted_periods):
-                err.print(
-                    f"note: {summary.path}: settlements of {period}, which is already posted; "
-                    f"they stay out of the books until `mzledger post --period {period} --replace` "
-                    "(refused once the bank has paid that period's batches)",
-                    markup=False,
-                )
+    config = BooksConfig(region, db, title or BooksConfig.default_title(region))
+    with _user_errors():
+        ready = workflows.create_books(directory, config, _holding("init"))
+    _report(ready)
 
 
 @import_app.command("settlements")
 def import_settlements_command(
-    files: Annotated[
-        list[Path], typer.Argument(help="Settlement exports.", exists=True, dir_okay=False)
-    ],
+    files: Annotated[list[Path], _file_argument("Settlement exports.")],
     books_dir: BooksOption = Path("."),
     institution: Annotated[
         str | None,
@@ -276,17 +193,9 @@ def import_settlements_command(
     """Import settlement results (CSV, JSON Lines, JSON, raw 2207 responses, XLSX)."""
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import settlements")
-        with _progress_bar() as progress:
+        with progress_bar() as progress:
             result = import_settlements(engine, files, institution=institution, progress=progress)
-    _print_import(result)
-    if not result.ok:
-        shown = len(result.problems)
-        more = result.problem_count - shown
-        refuse(
-            *(str(p) for p in result.problems),
-            *([f"... and {more} more problems"] if more > 0 else []),
-            f"refused: {plural(result.problem_count, 'problem')}; nothing was imported",
-        )
+    _report(workflows.SettlementsImported(result))
 
 
 held_app = typer.Typer(
@@ -310,30 +219,7 @@ def held_list_command(
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir)
         listed = held_settlements(engine, decided=decided, period=period)
-    table = Table(title=f"held settlements: {len(listed)}")
-    for column in ("setl_id", "same as", "from", "psn_no", "institution", "setl_time"):
-        table.add_column(column)
-    for column in ("medfee_sumamt", "hifp_pay"):
-        table.add_column(column, justify="right")
-    table.add_column("decision")
-    for held in listed:
-        decision = (
-            held.status
-            if held.status == "held"
-            else f"{held.status} by {held.decided_by} {held.decided_at}: {held.reason}"
-        )
-        table.add_row(
-            held.setl_id,
-            held.same_as,
-            held.location,
-            held.psn_no,
-            held.institution,
-            str(held.setl_time),
-            f"{held.medfee_sumamt:,}",
-            f"{held.hifp_pay:,}",
-            decision,
-        )
-    out.print(table)
+    show_held(listed)
 
 
 def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> None:
@@ -352,23 +238,17 @@ def _decide_held(books_dir: Path, setl_id: str, reason: str, accept: bool) -> No
             now=datetime.datetime.now().replace(microsecond=0),
         )
     if problems:
-        refuse(*(str(p) for p in problems), "refused: nothing was changed")
-    if accept:
-        out.print(
-            f"{setl_id}: accepted and imported; it is in no batch until its month is posted "
-            "(`mzledger post --period YYYY-MM --replace`)",
-            markup=False,
-        )
-    else:
-        out.print(f"{setl_id}: rejected; it stays out of the register", markup=False)
+        refuse(*problem_lines(problems), "refused: nothing was changed")
+    show_decision(setl_id, accept)
 
 
 ReasonOption = Annotated[str, typer.Option(help="Why: kept in the register for auditors.")]
+SetlIdArgument = Annotated[str, typer.Argument(help="The held settlement's setl_id.")]
 
 
 @held_app.command("accept")
 def held_accept_command(
-    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    setl_id: SetlIdArgument,
     reason: ReasonOption,
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -378,7 +258,7 @@ def held_accept_command(
 
 @held_app.command("reject")
 def held_reject_command(
-    setl_id: Annotated[str, typer.Argument(help="The held settlement's setl_id.")],
+    setl_id: SetlIdArgument,
     reason: ReasonOption,
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -395,23 +275,13 @@ def _import_list(
 ) -> None:
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing=command)
-        summary, problems = importer(engine, file)
-    if problems:
-        refuse(
-            *(str(p) for p in problems),
-            f"refused: {plural(len(problems), 'problem')}; nothing was imported",
-        )
-    if summary.already_imported:
-        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
-    else:
-        out.print(f"{file}: {summary.rows} {what}, {summary.written} new or changed", markup=False)
+        step = workflows.ListImported(file, what, *importer(engine, file))
+    _report(step)
 
 
 @import_app.command("institutions")
 def import_institutions_command(
-    file: Annotated[
-        Path, typer.Argument(help="Institution list (CSV or XLSX).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("Institution list (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import the institution list: code, name, type, level, specialty, region."""
@@ -420,9 +290,7 @@ def import_institutions_command(
 
 @import_app.command("persons")
 def import_persons_command(
-    file: Annotated[
-        Path, typer.Argument(help="Person records (CSV or XLSX).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("Person records (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
@@ -431,14 +299,9 @@ def import_persons_command(
 
 @import_app.command("platform-totals")
 def import_platform_totals_command(
-    file: Annotated[
-        Path, typer.Argument(help="The platform's 3201 totals (CSV).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("The platform's 3201 totals (CSV).")],
     period: Annotated[
-        Month,
-        typer.Option(
-            parser=_parse_month, metavar="YYYY-MM", help="The month they cover (settlement time)."
-        ),
+        Month, _month_parameter(typer.Option, "The month they cover (settlement time).")
     ],
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -446,39 +309,17 @@ def import_platform_totals_command(
 
     Exit 0 when every group agrees, 4 when any differs, 1 when the file is refused.
     """
-    from importers.platform_totals import read_platform_totals
-    from ledger.register.platform_totals import register_totals
-    from reports.controls.platform_totals import compare as compare_platform_totals
-    from reports.controls.platform_totals import render_comparison
-
     with _user_errors():
         _books, _config, _chart, engine = _open(books_dir, writing="import platform-totals")
-        ours = register_totals(engine, period)
-        theirs, problems = read_platform_totals(file)
-    if problems:
-        refuse(
-            *(str(p) for p in problems),
-            f"refused: {plural(len(problems), 'problem')}; nothing was compared",
-        )
-    comparisons = compare_platform_totals(ours, theirs)
-    out.print(render_comparison(comparisons, period), markup=False)
-    with _user_errors():
-        stored = store_platform_totals(
-            engine, period, [dataclasses.asdict(g) for g in theirs], file, file_sha256(file)
-        )
-    out.print(
-        f"kept for the close of {period}" if stored else "already imported (same sha256)",
-        markup=False,
-    )
-    if not all(c.agreed for c in comparisons):
+        checked = workflows.check_platform_totals(engine, file, period)
+    _report(checked)
+    if not checked.agreed:
         raise typer.Exit(4)
 
 
 @import_app.command("statement")
 def import_statement_command(
-    file: Annotated[
-        Path, typer.Argument(help="A bank statement (CSV).", exists=True, dir_okay=False)
-    ],
+    file: Annotated[Path, _file_argument("A bank statement (CSV).")],
     account: Annotated[str, typer.Option(help="The books account the statement is of.")],
     layout: Annotated[
         str, typer.Option(help="Bank layout: a shipped name or a TOML file.")
@@ -487,38 +328,10 @@ def import_statement_command(
 ) -> None:
     """Import a disbursement account's bank statement: book the batches it paid, the transfers
     in, interest and charges, and assert its closing balance."""
-    from importers.statements import LayoutError, load_layout, read_statement
-    from postings.statement_import import import_statement
-
     with _user_errors():
-        books, config, chart, engine = _open(books_dir, writing="import statement")
-        try:
-            bank_layout = load_layout(layout)
-        except LayoutError as exc:
-            refuse(*(str(p) for p in exc.problems), "refused: the layout is not usable")
-        statement, problems = read_statement(file, bank_layout)
-        if statement is None:
-            refuse(
-                *(str(p) for p in problems),
-                f"refused: {plural(len(problems), 'problem')}; nothing was imported",
-            )
-        result = import_statement(
-            engine, books, config, chart, statement, file_sha256(file), account
-        )
-    if result.problems:
-        refuse(*result.problems, "refused: nothing was imported")
-    if result.already_imported:
-        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
-        return
-    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))
-    out.print(f"{file}: {len(statement.lines)} lines ({kinds})", markup=False)
-    if result.paid:
-        out.print(
-            f"booked {plural(len(result.paid), 'batch', 'batches')} on the bank's dates",
-            markup=False,
-        )
-    for line in result.undecided:
-        err.print(f"to decide: {line}", markup=False)
+        opened = _open(books_dir, writing="import statement")
+        step = workflows.import_statement_file(opened, file, account, layout)
+    _report(step)
 
 
 def _parse_month(value: str) -> Month:
@@ -563,56 +376,7 @@ def post(
     with _user_errors():
         books, config, chart, engine = _open(books_dir, writing="post")
         result = post_period(engine, books, config, chart, month, paid_on, replace=replace)
-    if result.problems:
-        refuse(*result.problems, f"refused: nothing was posted for {period}")
-    if result.unchanged:
-        out.print(
-            f"{period}: nothing new since it was posted; books file rendered again", markup=False
-        )
-    paid = [b for b in result.batches if b.payment]
-    title = f"paid on {paid_on}" if paid_on else "cleared, unpaid (outstanding payments)"
-    table = Table(title=f"{period}: {len(result.batches)} batches {title}")
-    for column in ("batches", "settlements", "refunds", "pooled (hifp_pay)", "personal account"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(len(result.batches)),
-        str(sum(b.settlement_count for b in result.batches)),
-        str(sum(b.refund_count for b in result.batches)),
-        f"{result.total('hifp_pay'):,}",
-        f"{result.total('acct_pay') + result.total('acct_mulaid_pay'):,}",
-    )
-    out.print(table)
-    vouchers = sorted(b.payment.voucher for b in paid if b.payment)
-    if vouchers:
-        out.print(
-            f"vouchers {vouchers[0]} .. {vouchers[-1]} in {books.clearing_file(period)}",
-            markup=False,
-        )
-    if result.held:
-        err.print(
-            f"note: {period}: {plural(result.held, 'settlement')} held for a decision, not in "
-            "its batches (`mzledger held list`)",
-            markup=False,
-        )
-    others = {k: v for k, v in result.other_funds.items() if v}
-    if others:
-        out.print(
-            "for other funds' books (not posted here): "
-            + ", ".join(f"{k} {v:,} CNY" for k, v in others.items()),
-            markup=False,
-        )
-
-
-def _print_check(result: CheckResult) -> None:
-    table = Table(title="books vs register, posted batches")
-    table.add_column("account")
-    table.add_column("books", justify="right")
-    table.add_column("register", justify="right")
-    for account, (books_amount, register_amount) in result.accounts.items():
-        table.add_row(account, f"{books_amount:,}", f"{register_amount:,}")
-    out.print(table)
-    for warning in result.warnings:
-        err.print(f"warning: {warning}", markup=False, soft_wrap=True)
+    _report(workflows.PeriodPosted(books, month, result, paid_on))
 
 
 @app.command()
@@ -623,14 +387,7 @@ def check(books_dir: BooksOption = Path(".")) -> None:
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
         result = check_books(books.main, engine, chart)
-    _print_check(result)
-    if not result.ok:
-        refuse(*result.errors, f"check failed: {plural(len(result.errors), 'problem')}")
-    out.print(
-        f"ok: {result.transaction_count} transactions, {result.batch_count} batches, "
-        "books equal the register",
-        markup=False,
-    )
+    _report(workflows.BooksChecked(result))
 
 
 class AuditFormat(StrEnum):
@@ -638,12 +395,6 @@ class AuditFormat(StrEnum):
     json = "json"
     csv = "csv"
     xlsx = "xlsx"
-
-
-def _policy(books: Books, config: BooksConfig) -> Policy:
-    """The books' own policy.toml if there is one, else the one shipped for the region."""
-    own = books.root / "policy.toml"
-    return load_policy(own) if own.is_file() else shipped_policy(config.region)
 
 
 @app.command()
@@ -670,7 +421,7 @@ def audit(
         raise typer.BadParameter("xlsx needs a file", param_hint="--out")
     with _user_errors():
         books, config, _chart, engine = _open(books_dir)
-        result = run_audit(engine, _policy(books, config), config.region, period)
+        result = run_audit(engine, workflows.books_policy(books, config), config.region, period)
     if result.errors:
         refuse(*result.errors, "audit stopped: nothing was written")
     rendered: str | bytes | None = None
@@ -685,45 +436,15 @@ def audit(
     elif isinstance(rendered, str):
         sys.stdout.write(rendered)
     else:
-        _print_findings(result)
-    counts = result.by_rule()
-    summary = ", ".join(f"{rule} {count}" for rule, count in sorted(counts.items()))
-    err.print(
-        f"audit {period}: {result.settlements} settlements, {result.recomputed} recomputed"
-        + "".join(
-            f", {n} not recomputed ({why})" for why, n in sorted(result.not_recomputed.items())
-        )
-        + f"; {plural(len(result.findings), 'finding')}"
-        + (f" ({summary})" if summary else ""),
-        markup=False,
-    )
+        show_findings(result)
+    err.print(audit_summary(result, period), markup=False)
     if result.findings:
         raise typer.Exit(3)
 
 
-def _print_findings(result: AuditResult) -> None:
-    table = Table(title=f"稽核发现 {result.period}")
-    for column in ("rule", "setl_id", "psn_no", "institution", "reported", "expected", "说明"):
-        table.add_column(column, justify="right" if column in ("reported", "expected") else "left")
-    for finding in result.findings:
-        table.add_row(
-            finding.rule,
-            finding.setl_id,
-            finding.psn_no,
-            finding.institution,
-            "" if finding.reported_hifp_pay is None else f"{finding.reported_hifp_pay:,}",
-            "" if finding.expected_hifp_pay is None else f"{finding.expected_hifp_pay:,}",
-            finding.explanation_zh,
-        )
-    out.print(table)
-
-
 @app.command()
 def report(
-    period: Annotated[
-        Month,
-        typer.Option(parser=_parse_month, metavar="YYYY-MM", help="The month (by payment date)."),
-    ],
+    period: Annotated[Month, _month_parameter(typer.Option, "The month (by payment date).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
@@ -737,29 +458,13 @@ def report(
         books, _config, chart, engine = _open(books_dir)
         month_report = build_month_report(books.main, engine, chart, period)
         paths = write_month_report(month_report, report_dir(books.root, str(period)))
-    for path in paths:
-        out.print(f"written: {path}", markup=False)
-    for warning in month_report.warnings:
-        err.print(f"note: {warning}", markup=False)
-    failed = [c for c in month_report.checks if not c.ok]
-    for check in failed:
-        err.print(
-            f"{check.label}: {check.left_label} {check.left} != {check.right_label} "
-            f"{check.right} (difference {check.difference})",
-            markup=False,
-        )
-    if failed:
-        err.print(f"report {period}: the books and the register disagree", markup=False)
+    if not show_month_report(month_report, paths):
         raise typer.Exit(4)
-    out.print(f"report {period}: books and register agree", markup=False)
 
 
 @app.command()
 def close(
-    month: Annotated[
-        Month,
-        typer.Argument(parser=_parse_month, metavar="MONTH", help="The books month, YYYY-MM."),
-    ],
+    month: Annotated[Month, _month_parameter(typer.Argument, "The books month, YYYY-MM.", "MONTH")],
     books_dir: BooksOption = Path("."),
     lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
 ) -> None:
@@ -776,19 +481,7 @@ def close(
         result = close_month(books.main, engine, chart, month)
         summary = books.root / "close" / f"{month}.json"
         atomic_write(summary, result.summary_json())
-    for check_ in result.checks:
-        out.print(f"{'ok  ' if check_.ok else 'FAIL'} {check_.name}", markup=False)
-        for detail in check_.details:
-            out.print(f"     {detail}", markup=False)
-    for reconciliation in result.reconciliations:
-        out.print(
-            f"余额调节表 {reconciliation.account}: books {reconciliation.book_balance}, bank "
-            f"{reconciliation.bank_balance}, adjusted {reconciliation.adjusted_book_balance} / "
-            f"{reconciliation.adjusted_bank_balance}"
-            + (" agree" if reconciliation.agrees else " DIFFER"),
-            markup=False,
-        )
-    out.print(f"summary: {summary}", markup=False)
+    show_close(result, summary)
     if not result.ok:
         out.print(f"{month} cannot close", markup=False)
         raise typer.Exit(4)
@@ -805,8 +498,7 @@ def close(
 @app.command()
 def reopen(
     month: Annotated[
-        Month,
-        typer.Argument(parser=_parse_month, metavar="MONTH", help="The locked month, YYYY-MM."),
+        Month, _month_parameter(typer.Argument, "The locked month, YYYY-MM.", "MONTH")
     ],
     reason: Annotated[str, typer.Option(help="Why: kept in the books for auditors.")],
     books_dir: BooksOption = Path("."),
@@ -901,35 +593,9 @@ def demo(
     ),
 ) -> None:
     """Generate a small city's settlements, import, post and check them."""
-    from mzledger import synth
-
-    exports = directory / "exports"
-    files = {path.name: path for path in synth.write_city(synth.CitySpec(), exports)}
-    with _user_errors():  # its steps run inside the one hold
-        wait = lock_wait_seconds(DEFAULT_WAIT_SECONDS)
-        _hold(directory, resolve_url(DEFAULT_DB_URL, directory), wait, "demo")
-    init(directory)
-    import_institutions_command(files["institutions.csv"], books_dir=directory)
-    if "persons.csv" in files:
-        import_persons_command(files["persons.csv"], books_dir=directory)
-    settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
-    import_settlements_command(settlements, books_dir=directory)
-    posted = set(Books(directory).clearing_periods())
-    for period in synth.CitySpec().months:
-        if period in posted:
-            out.print(f"{period}: already posted", markup=False)
-            continue
-        post(period=period, paid_on=None, books_dir=directory)
-    # the bank statements pay the batches: month by month, both accounts
-    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
-    statements = sorted(
-        (name[-11:-4], account["account"], exports / name)
-        for account in accounts
-        for name in account["files"]
-    )
-    for _month, account_name, path in statements:
-        import_statement_command(path, account=account_name, books_dir=directory)
-    check(books_dir=directory)
+    with _user_errors():
+        for step in workflows.demo(directory, _holding("demo")):
+            _report(step)  # a refused step ends the demo
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "
         f"mzledger fava --books {directory}   (then http://127.0.0.1:5000)\n"
@@ -977,8 +643,6 @@ def synth_command(
     """Generate a synthetic city's exports at scale: settlements-YYYY-MM.csv (one per month),
     institutions.csv, persons.csv, the disbursement accounts' bank statements,
     bank-accounts.json and planted.json. Deterministic; the rows are streamed."""
-    import time
-
     from mzledger import synth
 
     try:
@@ -999,27 +663,12 @@ def synth_command(
         plant_mistakes=mistakes,
         settlements=settlements,
     )
-    started = last = time.perf_counter()
-    rows = 0
-
-    def report(path: Path, count: int) -> None:
-        nonlocal last, rows
-        now = time.perf_counter()
-        out.print(f"{path.name}: {count:,} rows ({now - last:.1f} s)", markup=False)
-        last = now
-        if path.name.startswith("settlements-"):
-            rows += count
-
+    report = GenerationReport()
     try:
-        synth.write_city(spec, out_dir, report)
+        synth.write_city(spec, out_dir, report.written)
     except OSError as exc:
         refuse(f"{exc.filename or out_dir}: cannot write: {exc.strerror or exc}")
-    seconds = time.perf_counter() - started
-    out.print(
-        f"{rows:,} settlement rows in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s), "
-        f"exports in {out_dir}",
-        markup=False,
-    )
+    out.print(report.summary(out_dir), markup=False)
 
 
 def main() -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import beangulp
 from beancount.core import data
-from sqlalchemy import Engine
 
 from importers.beangulp_importer import SettlementImporter
 from importers.imported_files import file_sha256
@@ -27,10 +26,11 @@ from importers.settlements.loader import import_settlements
 from importers.settlements.results import plural
 from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
-from ledger.books import Books, BooksConfig
-from ledger.chart import Chart, load_chart
-from ledger.register.lock import RegisterLockError, hold_register, lock_wait_seconds
-from ledger.register.opening import open_register, resolve_url
+from ledger.books import Books
+from ledger.chart import load_chart
+from ledger.problems import Problem
+from ledger.register.lock import RegisterLockError, hold_register
+from mzledger.workflows import OpenBooks, open_books
 from postings.statement_import import FUNDS, import_statement
 
 EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
@@ -38,6 +38,8 @@ SETTLEMENTS_NAME = "mzledger.settlements"
 
 # The books' importers.py, as `init` writes it (kept with the books layout, re-exported here).
 IMPORT_CONFIG_TEXT = BOOKS_IMPORT_CONFIG_TEXT
+# A problem's domain field as the import page names it (a file's columns keep their names).
+FIELD_LABELS = {"account": "账户", "paid_on": "支付日期", "period": "清算期", "replace": "重新记账"}
 
 
 class ImportRefused(Exception):
@@ -57,36 +59,38 @@ FAVA_COMMAND = "fava --edit (import page)"
 
 
 @contextmanager
-def _opened(root: Path) -> Iterator[tuple[Books, BooksConfig, Chart, Engine]]:
+def _opened(root: Path) -> Iterator[OpenBooks]:
     """The books and their register, as ``mzledger`` commands open them, held as a writing
     command holds them (``ledger.register.lock``): an extract waits for a command writing the
     books, saying so on Fava's console, and is refused at the limit."""
-    books = Books(root)
-    config = books.read_config()
-    url = resolve_url(config.db_url, books.root)
     with ExitStack() as stack:
+
+        def hold(books_root: Path, url: str, wait: float) -> None:
+            stack.enter_context(hold_register(books_root, url, FAVA_COMMAND, wait, _say_waiting))
+
         try:
-            wait = lock_wait_seconds(config.lock_wait_seconds)
-            stack.enter_context(hold_register(books.root, url, FAVA_COMMAND, wait, _say_waiting))
+            opened = open_books(root, hold)
         except RegisterLockError as exc:
             raise ImportRefused(f"登记簿暂不可用，未导入任何内容。\n{exc}") from None
-        chart = load_chart(books.chart_path)
-        engine = open_register(url, wait)
-        stack.callback(engine.dispose)
-        yield books, config, chart, engine
+        stack.callback(opened.engine.dispose)
+        yield opened
 
 
 def _say_waiting(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _refuse(problems: list[str], what: str) -> ImportRefused:
+def _refuse(problems: list[Problem], count: int | None = None) -> ImportRefused:
+    """The problems shown (``count`` of them in all: more than those kept, at times)."""
+    count = len(problems) if count is None else count
+    more = [f"... {count - len(problems)} more"] if count > len(problems) else []
     return ImportRefused(
         "\n".join(
             [
-                *problems,
-                f"拒绝导入：{len(problems)} 个问题，未导入任何内容。",
-                f"refused: {what}; nothing was imported",
+                *(problem.render(FIELD_LABELS) for problem in problems),
+                *more,
+                f"拒绝导入：{count} 个问题，未导入任何内容。",
+                f"refused: {plural(count, 'problem')}; nothing was imported",
             ]
         )
     )
@@ -116,10 +120,7 @@ class FavaSettlementImporter(SettlementImporter):
         with _opened(self.books_root) as (_books, _config, _chart, engine):
             result = import_settlements(engine, [path])
         if not result.ok:
-            shown = [str(p) for p in result.problems]
-            if result.problem_count > len(shown):
-                shown.append(f"... {result.problem_count - len(shown)} more")
-            raise _refuse(shown, plural(result.problem_count, "problem"))
+            raise _refuse(result.problems, result.problem_count)
         summary = result.files[0]
         if summary.already_imported:
             return _note(self._account, "该文件已导入过（sha256 相同），未重复导入", filepath)
@@ -154,13 +155,13 @@ class FavaStatementImporter(StatementImporter):
             raise ImportRefused(f"{path}: 不是本账户的对账单 / not a statement of {self._account}")
         statement, problems = self.statement(filepath)
         if statement is None:
-            raise _refuse([str(p) for p in problems], plural(len(problems), "problem"))
+            raise _refuse(problems)
         with _opened(self.books_root) as (books, config, chart, engine):
             result = import_statement(
                 engine, books, config, chart, statement, file_sha256(path), self._account
             )
         if result.problems:
-            raise _refuse(result.problems, plural(len(result.problems), "problem"))
+            raise _refuse(result.problems)
         if result.already_imported:
             return _note(self._account, "该文件已导入过（sha256 相同），未重复导入", filepath)
         kinds = "，".join(f"{kind} {n}" for kind, n in sorted(result.kinds.items()))

@@ -23,6 +23,7 @@ from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.money import ZERO
 from ledger.month import Month
+from ledger.problems import Problem
 from ledger.register.batching import lock_for_posting, totals_unbatched, unbatched
 from ledger.register.models import (
     OTHER_FUND_FIELDS,
@@ -44,10 +45,10 @@ MAX_NAMED = 20
 @dataclass
 class PostResult:
     period: str
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     batches: list[BatchSummary] = field(default_factory=list)
     written: bool = False
-    unchanged: bool = False  # --replace found nothing new: the register was left as it was
+    unchanged: bool = False  # posted again with nothing new: the register was left as it was
     held: int = 0  # the period's settlements held for a person's decision (not in its batches)
 
     def total(self, name: str) -> Decimal:
@@ -56,6 +57,14 @@ class PostResult:
     @property
     def other_funds(self) -> dict[str, Decimal]:
         return {name: self.total(name) for name in OTHER_FUND_FIELDS}
+
+
+class _Refused(Exception):
+    """A problem found inside the posting's transaction: raised to roll it back whole."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problems = [problem]
 
 
 def post_period(
@@ -72,94 +81,127 @@ def post_period(
     """Form the period's clearing batches; with ``paid_on``, pay and book them all on that day.
 
     Without it the batches are cleared but unpaid (outstanding payments): a bank statement
-    line books each one on the day the bank paid it (``postings.payments``).
+    line books each one on the day the bank paid it (``postings.payments``). Refused (the
+    result's problems, nothing written) when the payment date or a locked month stands in
+    the way, or the period is posted and ``replace`` is not given.
     """
-    period = month.period  # as the register keeps it
-    result = PostResult(period)
+    result = PostResult(month.period)  # the period as the register keeps it
     if paid_on is not None and paid_on <= month.last:
-        result.problems.append(
-            f"--paid-on: payment must come after the clearing period ends "
-            f"(found {paid_on}, expected a date after {month.last})"
-        )
+        result.problems.append(_too_early(month, paid_on))
         return result
     locked = locked_months(lock_entries(books))  # the locks file alone
     if paid_on is not None and Month.of(paid_on) in locked:
-        result.problems.append(
-            f"--paid-on: {paid_on} falls in {paid_on:%Y-%m}, which is locked "
-            "(locks.beancount): it must be reopened first"
+        message = (
+            f"{paid_on} falls in {paid_on:%Y-%m}, which is locked (locks.beancount): "
+            "it must be reopened first"
         )
+        result.problems.append(Problem("", "paid_on", message))
         return result
-    with engine.begin() as conn:
-        lock_for_posting(conn)
-        booked_in = {
-            Month.of(paid)
-            for paid in conn.execute(
-                select(Posting.paid_on)
-                .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
-                .where(ClearingBatch.period == period)
-                .distinct()
-            ).scalars()
-        }
-        if booked_in & locked:
-            result.problems.append(
-                f"{period}: its transactions are booked in "
-                f"{', '.join(map(str, sorted(booked_in & locked)))}, which is locked: "
-                "reopen it first"
-            )
-            return result
-        posted = conn.execute(
-            select(func.count()).select_from(ClearingBatch).where(ClearingBatch.period == period)
-        ).scalar_one()
-        if posted and not replace:
-            result.problems.append(
-                f"{period}: already posted ({posted} batches in {books.clearing_file(period)}); "
-                "give --replace to post it again"
-            )
-            return result
-        if posted and _unchanged(conn, period, paid_on):
-            # Same settlements, same payment date: keep the register as it is (vouchers, ids,
-            # who posted when) and only render the books file again, which restores it if it
-            # was edited by hand and is a no-op otherwise.
-            result.batches = summarize(conn, period, posted=True)
-            result.unchanged = True
-        else:
-            paid_by_bank = conn.execute(
-                select(func.count())
-                .select_from(BankStatementLine)
-                .join(ClearingBatch, ClearingBatch.id == BankStatementLine.batch_id)
-                .where(ClearingBatch.period == period)
-            ).scalar_one()
-            if paid_by_bank:
-                result.problems.append(
-                    f"{period}: {paid_by_bank} bank statement lines are matched to its batches: "
-                    "forming them again would leave those payments without their batches, so "
-                    "the period cannot be posted again"
-                )
-                return result
-            if posted:
-                _unpost(conn, period)
-            result.problems += _unpostable(conn, chart, period)
-            if result.problems:
-                return result
-            fresh = summarize(conn, period, posted=False)
-            if not fresh:
-                result.problems.append(f"{period}: no settlements in the register for this period")
-                return result
-            ids = _form_batches(conn, fresh)
-            payments = pay_batches(conn, ids, paid_on, user) if paid_on is not None else {}
-            result.batches = [
-                dataclasses.replace(b, payment=payments.get((b.institution_code, b.clr_type)))
-                for b in fresh
-            ]
-        render_period(books, chart, period, result.batches)
-        write_main(books, config, chart.opened_on)
-        result.written = True
-        result.held = conn.execute(
-            select(func.count())
-            .select_from(HeldSettlement)
-            .where(HeldSettlement.setl_period == period, HeldSettlement.status == "held")
-        ).scalar_one()
+    try:
+        with engine.begin() as conn:
+            lock_for_posting(conn)
+            posted = _posted_batches(conn, books, result.period, locked, replace)
+            if posted and _unchanged(conn, result.period, paid_on):
+                # Same settlements, same payment date: keep the register as it is (vouchers,
+                # ids, who posted when) and only render the books file again, which restores
+                # it if it was edited by hand and is a no-op otherwise.
+                result.batches = summarize(conn, result.period, posted=True)
+                result.unchanged = True
+            else:
+                result.batches = _form_period(conn, chart, result.period, posted, paid_on, user)
+            render_period(books, chart, result.period, result.batches)
+            write_main(books, config, chart.opened_on)
+            result.written = True
+            result.held = _held_count(conn, result.period)
+    except _Refused as refused:
+        result.problems = refused.problems
     return result
+
+
+def _too_early(month: Month, paid_on: datetime.date) -> Problem:
+    # found and expected stay in the message: the command line has always shown these dates
+    # unquoted (Problem quotes what it found)
+    message = (
+        "payment must come after the clearing period ends "
+        f"(found {paid_on}, expected a date after {month.last})"
+    )
+    return Problem("", "paid_on", message)
+
+
+def _posted_batches(
+    conn: Connection, books: Books, period: str, locked: set[Month], replace: bool
+) -> int:
+    """How many batches the period has already; _Refused when its transactions are booked
+    in a locked month, or when it is posted and is not to be replaced."""
+    booked_in = {
+        Month.of(paid)
+        for paid in conn.execute(
+            select(Posting.paid_on)
+            .join(ClearingBatch, ClearingBatch.id == Posting.batch_id)
+            .where(ClearingBatch.period == period)
+            .distinct()
+        ).scalars()
+    }
+    if booked_in & locked:
+        months = ", ".join(map(str, sorted(booked_in & locked)))
+        message = f"its transactions are booked in {months}, which is locked: reopen it first"
+        raise _Refused(Problem(period, "", message))
+    posted: int = conn.execute(
+        select(func.count()).select_from(ClearingBatch).where(ClearingBatch.period == period)
+    ).scalar_one()
+    if posted and not replace:
+        # field "replace": what would post it again (the command line says how to give it)
+        message = f"already posted ({posted} batches in {books.clearing_file(period)})"
+        raise _Refused(Problem(period, "replace", message))
+    return posted
+
+
+def _form_period(
+    conn: Connection,
+    chart: Chart,
+    period: str,
+    posted: int,
+    paid_on: datetime.date | None,
+    user: str | None,
+) -> list[BatchSummary]:
+    """Form the period's batches afresh (those posted before removed first) and, with
+    ``paid_on``, pay them; _Refused when that cannot be done."""
+    paid_by_bank = conn.execute(
+        select(func.count())
+        .select_from(BankStatementLine)
+        .join(ClearingBatch, ClearingBatch.id == BankStatementLine.batch_id)
+        .where(ClearingBatch.period == period)
+    ).scalar_one()
+    if paid_by_bank:
+        message = (
+            f"{paid_by_bank} bank statement lines are matched to its batches: forming them "
+            "again would leave those payments without their batches, so the period cannot "
+            "be posted again"
+        )
+        raise _Refused(Problem(period, "", message))
+    if posted:
+        _unpost(conn, period)  # rolled back with the rest when a check below refuses
+    unpostable = _unpostable(conn, chart, period)
+    if unpostable is not None:
+        raise _Refused(unpostable)
+    fresh = summarize(conn, period, posted=False)
+    if not fresh:
+        raise _Refused(Problem(period, "", "no settlements in the register for this period"))
+    ids = _form_batches(conn, fresh)
+    payments = pay_batches(conn, ids, paid_on, user) if paid_on is not None else {}
+    return [
+        dataclasses.replace(b, payment=payments.get((b.institution_code, b.clr_type)))
+        for b in fresh
+    ]
+
+
+def _held_count(conn: Connection, period: str) -> int:
+    held: int = conn.execute(
+        select(func.count())
+        .select_from(HeldSettlement)
+        .where(HeldSettlement.setl_period == period, HeldSettlement.status == "held")
+    ).scalar_one()
+    return held
 
 
 def render_period(books: Books, chart: Chart, period: str, batches: list[BatchSummary]) -> None:
@@ -167,7 +209,7 @@ def render_period(books: Books, chart: Chart, period: str, batches: list[BatchSu
     it is written once, after every file it includes)."""
     transactions, problems = post_batches([b for b in batches if b.payment], chart)
     if problems:  # `post` checks the mapping first; never write half a period
-        raise RuntimeError("posting rule refused checked batches: " + "; ".join(problems))
+        raise RuntimeError("posting rule refused checked batches: " + "; ".join(map(str, problems)))
     atomic_write(books.clearing_file(period), render_clearing_file(period, transactions))
 
 
@@ -248,7 +290,7 @@ def _unpost(conn: Connection, period: str) -> None:
     conn.execute(delete(ClearingBatch).where(ClearingBatch.period == period))
 
 
-def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
+def _unpostable(conn: Connection, chart: Chart, period: str) -> Problem | None:
     """Settlements whose med_type the chart does not map: in-patient or local codes."""
     mapped = list(chart.med_type_roles)
     count = conn.execute(
@@ -257,7 +299,7 @@ def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
         )
     ).scalar_one()
     if not count:
-        return []
+        return None
     condition = unbatched(Settlement, period) & Settlement.med_type.not_in(mapped)
     rows = conn.execute(
         select(Settlement.setl_id, Settlement.med_type)
@@ -267,11 +309,13 @@ def _unpostable(conn: Connection, chart: Chart, period: str) -> list[str]:
     ).all()
     named = ", ".join(f"{r.setl_id} (med_type {r.med_type})" for r in rows)
     more = f" and {count - len(rows)} more" if count > len(rows) else ""
-    return [
-        f"{period}: {count} settlements have a med_type the chart does not map to an account "
+    return Problem(
+        period,
+        "",
+        f"{count} settlements have a med_type the chart does not map to an account "
         f"(in-patient or a local code): {named}{more}; add the code to chart.toml [med_type] "
-        "or correct the data"
-    ]
+        "or correct the data",
+    )
 
 
 def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:

@@ -24,6 +24,7 @@ from beancount.core.amount import Amount
 
 from ledger.chart import Chart
 from ledger.money import ZERO
+from ledger.problems import Problem
 from ledger.register.models import OTHER_FUND_FIELDS
 from postings.batches import BatchSummary
 
@@ -37,10 +38,10 @@ def _leg(account: str, number: Decimal, currency: str) -> data.Posting:
     return data.Posting(account, Amount(number, currency), None, None, None, None)
 
 
-def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | None, list[str]]:
-    """One batch -> its transaction, or the problems that stop it."""
+def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | None, list[Problem]]:
+    """One batch -> its transaction, or the problems that stop it (located at its link)."""
     if batch.payment is None:
-        return None, [f"{batch.link}: batch has no voucher and payment date yet"]
+        return None, [Problem(batch.link, "payment", "batch has no voucher and payment date yet")]
     by_role: dict[str, Decimal] = {}
     unmapped = []
     for med_type, amount in batch.pooled_by_med_type:
@@ -51,7 +52,13 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
         by_role[role] = by_role.get(role, ZERO) + amount
     if unmapped:
         return None, [
-            f"{batch.link}: med_type {', '.join(unmapped)}: not in the chart's med_type mapping"
+            Problem(
+                batch.link,
+                "med_type",
+                "not in the chart's med_type mapping",
+                ", ".join(unmapped),
+                "a code of chart.toml [med_type]",
+            )
         ]
     personal_role = "personal-pharmacy" if batch.institution_type == "2" else "personal-clinic"
     currency = chart.currency
@@ -103,10 +110,10 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
 
 def post_batches(
     batches: Iterable[BatchSummary], chart: Chart
-) -> tuple[list[data.Transaction], list[str]]:
+) -> tuple[list[data.Transaction], list[Problem]]:
     """All batches -> transactions in voucher order, with every problem collected."""
     transactions: list[data.Transaction] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for batch in batches:
         txn, batch_problems = post_batch(batch, chart)
         problems += batch_problems

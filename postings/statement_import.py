@@ -23,6 +23,7 @@ from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.money import ZERO
 from ledger.month import Month
+from ledger.problems import Problem
 from ledger.register.batching import totals_member
 from ledger.register.models import (
     BankStatement,
@@ -46,7 +47,7 @@ FUNDS = {"bank-pooled": "pooled", "bank-personal": "personal"}
 class StatementResult:
     account: str
     already_imported: bool = False
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     kinds: Counter[str] = field(default_factory=Counter)
     undecided: list[str] = field(default_factory=list)
     paid: list[str] = field(default_factory=list)  # links of batches booked by this statement
@@ -104,23 +105,14 @@ def import_statement(
     *,
     user: str | None = None,
 ) -> StatementResult:
+    """Judge and keep the statement's lines, book the batches they pay and the bank's own
+    entries; refused (the result's problems, nothing written) when ``account`` is not a
+    disbursement account, a line falls in a locked month, or the file came as another kind."""
     result = StatementResult(account)
     roles = {chart.account(role): role for role in FUNDS}
-    if account not in roles:
-        result.problems.append(
-            f"--account: not a disbursement account of the chart (found '{account}', expected "
-            f"{' or '.join(sorted(roles))})"
-        )
-        return result
-    fund = FUNDS[roles[account]]
-    locked = locked_months(lock_entries(books))  # the locks file alone
-    touched = {Month.of(line.date) for line in statement.lines}
-    if touched & locked:
-        result.problems.append(
-            f"{statement.path}: lines dated in {', '.join(map(str, sorted(touched & locked)))}, "
-            "which is "
-            "locked (locks.beancount): reopen it first"
-        )
+    problem = _refusal(books, statement, account, roles)
+    if problem is not None:
+        result.problems.append(problem)
         return result
     with engine.begin() as conn:
         earlier = conn.execute(
@@ -131,61 +123,105 @@ def import_statement(
             return result
         if earlier is not None:
             result.problems.append(
-                f"{statement.path}: imported before as another kind of file (found '{earlier}', "
-                "expected a bank statement)"
+                Problem(
+                    str(statement.path),
+                    "",
+                    "imported before as another kind of file",
+                    earlier,
+                    "a bank statement",
+                )
             )
             return result
         statement_id = _record_statement(conn, statement, sha256, account, user)
-        parts = open_parts(conn, account, fund)
-        matched: list[int] = []
-        for line in statement.lines:
-            decision = decide(
-                Line(
-                    line.line,
-                    line.date,
-                    line.amount,
-                    line.counterparty,
-                    line.summary,
-                    line.reference,
-                ),
-                parts,
-            )
-            result.kinds[decision.kind] += 1
-            if decision.kind == "undecided":
-                result.undecided.append(
-                    f"{statement.path}:{line.line}: {line.date} {line.amount} "
-                    f"{line.counterparty}: {decision.note}"
-                )
-            if decision.kind == "batch-payment":
-                parts = [p for p in parts if p.batch_id != decision.batch_id]
-                matched.append(decision.batch_id or 0)
-            conn.execute(
-                insert(BankStatementLine).values(
-                    statement_id=statement_id,
-                    account=account,
-                    line=line.line,
-                    date=line.date,
-                    amount=line.amount,
-                    balance=line.balance,
-                    counterparty=line.counterparty,
-                    counterparty_account=line.counterparty_account,
-                    summary=line.summary,
-                    reference=line.reference,
-                    kind=decision.kind,
-                    batch_id=decision.batch_id,
-                    note=decision.note,
-                )
-            )
+        matched = _keep_lines(conn, statement, statement_id, FUNDS[roles[account]], result)
         periods = _book_paid_batches(conn, chart, matched, result, user)
-        for period in sorted(periods):
-            render_period(books, chart, period, summarize(conn, period, posted=True))
-        months = {Month.of(line.date) for line in statement.lines}
-        if statement.last_date is not None:
-            months.add(Month.of(statement.last_date + datetime.timedelta(days=1)))
-        for month in sorted(months):
-            render_bank_month(conn, books, chart, month)
-        write_main(books, config, chart.opened_on)
+        _render_books(conn, books, config, chart, statement, periods)
     return result
+
+
+def _refusal(
+    books: Books, statement: Statement, account: str, roles: dict[str, str]
+) -> Problem | None:
+    """Why the statement cannot be imported before the register is read, if it cannot."""
+    if account not in roles:
+        return Problem(
+            "",
+            "account",
+            "not a disbursement account of the chart",
+            account,
+            " or ".join(sorted(roles)),
+        )
+    locked = locked_months(lock_entries(books))  # the locks file alone
+    touched = {Month.of(line.date) for line in statement.lines}
+    if touched & locked:
+        months = ", ".join(map(str, sorted(touched & locked)))
+        message = f"lines dated in {months}, which is locked (locks.beancount): reopen it first"
+        return Problem(str(statement.path), "", message)
+    return None
+
+
+def _keep_lines(
+    conn: Connection, statement: Statement, statement_id: int, fund: str, result: StatementResult
+) -> list[int]:
+    """Judge each line against the open batch parts and keep it with its decision; returns
+    the batches whose part a line paid, in line order."""
+    account = result.account
+    parts = open_parts(conn, account, fund)
+    matched: list[int] = []
+    for line in statement.lines:
+        decision = decide(
+            Line(
+                line.line, line.date, line.amount, line.counterparty, line.summary, line.reference
+            ),
+            parts,
+        )
+        result.kinds[decision.kind] += 1
+        if decision.kind == "undecided":
+            result.undecided.append(
+                f"{statement.path}:{line.line}: {line.date} {line.amount} "
+                f"{line.counterparty}: {decision.note}"
+            )
+        if decision.kind == "batch-payment":
+            parts = [p for p in parts if p.batch_id != decision.batch_id]
+            matched.append(decision.batch_id or 0)
+        conn.execute(
+            insert(BankStatementLine).values(
+                statement_id=statement_id,
+                account=account,
+                line=line.line,
+                date=line.date,
+                amount=line.amount,
+                balance=line.balance,
+                counterparty=line.counterparty,
+                counterparty_account=line.counterparty_account,
+                summary=line.summary,
+                reference=line.reference,
+                kind=decision.kind,
+                batch_id=decision.batch_id,
+                note=decision.note,
+            )
+        )
+    return matched
+
+
+def _render_books(
+    conn: Connection,
+    books: Books,
+    config: BooksConfig,
+    chart: Chart,
+    statement: Statement,
+    periods: set[str],
+) -> None:
+    """The books files the statement changed: the periods of the batches it booked, the
+    bank months of its lines and of its closing balance, and main.beancount."""
+    for period in sorted(periods):
+        render_period(books, chart, period, summarize(conn, period, posted=True))
+    months = {Month.of(line.date) for line in statement.lines}
+    if statement.last_date is not None:
+        months.add(Month.of(statement.last_date + datetime.timedelta(days=1)))
+    for month in sorted(months):
+        render_bank_month(conn, books, chart, month)
+    write_main(books, config, chart.opened_on)
 
 
 def _record_statement(

@@ -131,6 +131,31 @@ def test_a_malformed_export_is_refused_whole(books: Path, monkeypatch: pytest.Mo
     assert settlements(books) == 0
 
 
+def test_a_refusal_counts_every_problem(books: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More problems than a refusal shows (100 a file): the count says all of them, once
+    (it used to count the shown ones and the line that says how many more)."""
+    lines = SAMPLE.read_text("utf-8").splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    bad = []
+    for n in range(150):
+        cells = list(row)
+        cells[header.index("setl_id")] = f"B{n:04d}"
+        cells[header.index("mdtrt_id")] = f"MB{n:04d}"
+        cells[header.index("hifp_pay")] = "abc"
+        bad.append(",".join(cells))
+    (books / "uploads" / "bad.csv").write_text("\n".join([lines[0], *bad]) + "\n", "utf-8")
+    monkeypatch.setenv(EDIT_FLAG, "1")
+    ok, error = Site(books).extract("bad.csv", SETTLEMENTS_NAME)
+    assert not ok
+    shown = error.count("bad.csv:")
+    total = int(error.split("拒绝导入：")[1].split(" ")[0])
+    assert total > shown == 100
+    assert f"... {total - shown} more" in error
+    assert f"refused: {total} problems; nothing was imported" in error
+    assert settlements(books) == 0
+
+
 def test_a_statement_through_fava_books_the_batch(
     books: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

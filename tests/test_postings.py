@@ -141,6 +141,81 @@ def test_unmapped_med_type_refuses_the_period(books: Path, cli: Cli) -> None:
     assert _count(books, ClearingBatch) == 0
 
 
+def test_refusals_name_the_domain_field_and_each_front_end_its_own(books: Path, cli: Cli) -> None:
+    """Postings return Problems in the domain's words (the field ``paid_on``, ``account``,
+    ``replace``; the period or the file as the location); the command line names its options,
+    Fava's import page its Chinese labels."""
+    import datetime
+
+    from ledger.month import Month
+    from mzledger.fava_import import FIELD_LABELS
+    from mzledger.terminal import problem_lines
+    from mzledger.workflows import import_statement_file, open_books
+    from postings.period import post_period
+
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--books", "books")
+    opened = open_books(books)
+    january = Month(2023, 1)
+    books_, config, chart, engine = opened
+    early = post_period(engine, books_, config, chart, january, datetime.date(2023, 1, 31))
+    posted = post_period(engine, books_, config, chart, january, None)
+    (cli.cwd / "s.csv").write_text(
+        "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n2023-02-10,1.00,,-1.00,x,1,y\n",
+        "utf-8",
+    )
+    statement = import_statement_file(
+        opened, cli.cwd / "s.csv", "Assets:1003-财政专户存款", "generic"
+    )
+    opened.engine.dispose()
+    assert statement.result is not None
+    problems = [*early.problems, *posted.problems, *statement.result.problems]
+    assert [(p.location, p.field) for p in problems] == [
+        ("", "paid_on"),
+        ("2023-01", "replace"),
+        ("", "account"),
+    ]
+    assert not any("--" in str(p) for p in problems)
+    clearing = books / "clearing" / "2023-01.beancount"
+    assert problem_lines(problems) == [
+        "--paid-on: payment must come after the clearing period ends (found 2023-01-31, "
+        "expected a date after 2023-01-31)",
+        f"2023-01: already posted (3 batches in {clearing}); give --replace to post it again",
+        "--account: not a disbursement account of the chart (found 'Assets:1003-财政专户存款', "
+        "expected Assets:1004-支出户存款:01-统筹基金 or Assets:1004-支出户存款:02-个人账户)",
+    ]
+    assert problems[2].render(FIELD_LABELS).startswith("账户: not a disbursement account")
+    assert str(problems[1]) == f"2023-01: replace: already posted (3 batches in {clearing})"
+
+
+def test_a_refused_replace_leaves_the_register_as_it_was(books: Path, cli: Cli) -> None:
+    """Posting again removes the period's batches before it checks the settlements: a refusal
+    after that (here a late settlement whose med_type the chart does not map) rolls the
+    removal back with the rest. (It used to be committed: the batches were gone, the books
+    file still booked them.)"""
+    _import_case(cli, GOLDEN / "two_months")
+    cli("post", "--period", "2023-01", "--paid-on", "2023-02-10", "--books", "books")
+    before = _rows(books, ClearingBatch), _rows(books, Posting)
+    template = GOLDEN / "two_months" / "settlements.csv"
+    _write_rows(cli.cwd / "late.csv", template, [{"setl_id": "L9", "med_type": "21"}])
+    cli("import", "settlements", "late.csv", "--books", "books")
+    _code, _out, err = cli(
+        "post",
+        "--period",
+        "2023-01",
+        "--paid-on",
+        "2023-02-10",
+        "--books",
+        "books",
+        "--replace",
+        expect=1,
+    )
+    assert "L9 (med_type 21)" in err and "refused: nothing was posted for 2023-01" in err
+    assert (_rows(books, ClearingBatch), _rows(books, Posting)) == before
+    _code, out, _err = cli("check", "--books", "books")
+    assert "books equal the register" in out
+
+
 @pytest.mark.parametrize(
     ("period", "paid_on", "message"),
     [

@@ -1,6 +1,6 @@
 """The synthetic city generator: determinism, the settlement identities, the Anshan rules, the
-planted mistakes (an independent recomputation here must find exactly what planted.json lists)
-and the disbursement accounts' bank statements (checked against batches grouped here)."""
+planted mistakes (an independent recomputation here must find exactly what planted.json lists).
+The disbursement accounts' bank statements: tests/test_synth_bank.py."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
 
 from mzledger.synth import (
-    FISCAL_ACCOUNT_NAME,
     MONEY_FIELDS,
     PLANTED_RULES,
     SETTLEMENT_HEADER,
     CitySpec,
-    fiscal_account_name,
     institution_rows,
     iter_settlement_rows,
     person_rows,
@@ -55,9 +53,6 @@ PAID_BUT_NOT_DUE = frozenset(
      "non-designated-institution"}
 )  # fmt: skip
 Row = dict[str, str]
-POOLED_ACCOUNT = "Assets:1004-支出户存款:01-统筹基金"
-PERSONAL_ACCOUNT = "Assets:1004-支出户存款:02-个人账户"
-BANK_HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要"
 
 
 def d(row: Row, field: str) -> Decimal:
@@ -544,167 +539,3 @@ def test_invalid_specs_rejected() -> None:
     ):
         with pytest.raises(ValueError):
             next(iter_settlement_rows(bad))
-
-
-# --- bank statements of the disbursement accounts -------------------------------------------
-
-
-@dataclass
-class Line:
-    date: str
-    amount: Decimal  # as the account sees it: negative = money out
-    balance: Decimal
-    name: str
-    account: str
-    summary: str
-
-
-def next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:])
-    return f"{y + m // 12:04d}-{m % 12 + 1:02d}"
-
-
-def read_statement_lines(path: Path, encoding: str) -> list[Line]:
-    raw = path.read_bytes()
-    assert b"\r" not in raw and raw.endswith(b"\n")
-    text = raw.decode(encoding)
-    assert text.splitlines()[0] == BANK_HEADER
-    money = re.compile(r"\d+\.\d{2}")
-    lines = []
-    for r in csv.DictReader(text.splitlines()):
-        debit, credit = r["借方金额"], r["贷方金额"]
-        assert (debit == "") != (credit == ""), r  # exactly one of the two, the other empty
-        assert money.fullmatch(debit or credit) and Decimal(debit or credit) > 0, r
-        assert money.fullmatch(r["余额"]), r
-        assert datetime.date.fromisoformat(r["交易日期"]).isoformat() == r["交易日期"]
-        amount = -Decimal(debit) if debit else Decimal(credit)
-        lines.append(
-            Line(r["交易日期"], amount, Decimal(r["余额"]), r["对方户名"], r["对方账号"], r["摘要"])
-        )
-    return lines
-
-
-def batch_parts(rows: Iterable[Row]) -> dict[tuple[str, str, str], tuple[Decimal, Decimal]]:
-    """Clearing batches grouped here: (month, institution, clr_type) -> (pooled, personal)."""
-    parts: dict[tuple[str, str, str], tuple[Decimal, Decimal]] = {}
-    for r in rows:
-        key = (r["setl_time"][:7], r["fixmedins_code"], r["clr_type"])
-        pooled, personal = parts.get(key, (Decimal(0), Decimal(0)))
-        parts[key] = (
-            pooled + d(r, "hifp_pay"),
-            personal + d(r, "acct_pay") + d(r, "acct_mulaid_pay"),
-        )
-    return parts
-
-
-def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]:
-    """Every statement of both accounts against batches grouped here from the settlement rows;
-    counts what was seen ("credit-batch": a batch whose part came back, "interest")."""
-    listed = json.loads((out / "bank-accounts.json").read_text(encoding="utf-8"))
-    pay_months = [next_month(m) for m in spec.months]
-    assert listed == [
-        {"account": account, "code": code, "files": [f"bank-{code}-{m}.csv" for m in pay_months]}
-        for account, code in ((POOLED_ACCOUNT, "100401"), (PERSONAL_ACCOUNT, "100402"))
-    ]
-    parts = batch_parts(rows)
-    names = {i["fixmedins_code"]: i["fixmedins_name"] for i in institution_rows(spec)}
-    for r in rows:  # an institution not on the list: its name as its settlements give it
-        names.setdefault(r["fixmedins_code"], r["fixmedins_name"])
-    seen: Counter[str] = Counter()
-    accounts: dict[str, set[str]] = defaultdict(set)
-    for index, (code, encoding) in enumerate((("100401", "utf-8"), ("100402", "gb18030"))):
-        balance = Decimal("0.00")
-        for month, pay in zip(spec.months, pay_months, strict=True):
-            lines = read_statement_lines(out / f"bank-{code}-{pay}.csv", encoding)
-            assert [x.date for x in lines] == sorted(x.date for x in lines)
-            assert all(x.date.startswith(pay) for x in lines)
-            for x in lines:  # the running balance, to the fen, chained from the month before
-                balance += x.amount
-                assert x.balance == balance >= 0, (code, pay, x)
-            paid = [x for x in lines if x.date == f"{pay}-10"]
-            due = {
-                f"clr-{m}-{inst}-{clr}": p[index]
-                for (m, inst, clr), p in sorted(parts.items())
-                if m == month and p[index] != 0
-            }
-            # one line per nonzero batch, in (institution, clr_type) order, its link in 摘要
-            assert [x.summary for x in paid] == [f"门诊统筹结算款 {link}" for link in due]
-            assert sum((x.amount for x in paid), Decimal(0)) == -sum(due.values(), Decimal(0))
-            for x, (link, part) in zip(paid, due.items(), strict=True):
-                assert sum(link in y.summary for y in lines) == 1
-                assert x.amount == -part and x.name == names[link.split("-")[3]]
-                assert re.fullmatch(r"\d{16,19}", x.account)
-                accounts[x.name].add(x.account)
-                seen["credit-batch"] += part < 0
-            out_total = sum((part for part in due.values() if part > 0), Decimal(0))
-            topup = (out_total / 10000).to_integral_value(ROUND_CEILING) * 10000
-            first = [x for x in lines if x.date == f"{pay}-02"]
-            assert [(x.amount, x.name, x.summary) for x in first] == (
-                [(topup, FISCAL_ACCOUNT_NAME, "财政专户拨入")] if topup else []
-            )
-            interest = [x for x in lines if x.date == f"{pay}-21"]
-            if pay.endswith("-03"):
-                before = interest[0].balance - interest[0].amount
-                rate = Decimal("0.0035") / 4
-                assert interest[0].amount == (before * rate).quantize(CENT, ROUND_HALF_UP) > 0
-                assert (interest[0].name, interest[0].account, interest[0].summary) == (
-                    "",
-                    "",
-                    "结息",
-                )
-                seen["interest"] += 1
-            else:
-                assert interest == []
-            assert len(lines) == len(first) + len(paid) + len(interest)
-    assert all(len(a) == 1 for a in accounts.values())  # one account number per institution
-    assert len({a for s in accounts.values() for a in s}) == len(accounts)
-    return seen
-
-
-def test_bank_statements(city: City) -> None:
-    seen = check_statements(CitySpec(), city.out, city.rows)
-    assert seen["interest"] == 2  # payment month 2023-03, each account
-    assert FISCAL_ACCOUNT_NAME == fiscal_account_name("210300") == "鞍山市社会保险基金财政专户"
-    for path in city.paths:
-        if path.name.startswith("bank-100402-"):
-            path.read_bytes().decode("gb18030")
-            with pytest.raises(UnicodeDecodeError):
-                path.read_bytes().decode("utf-8")
-        elif path.name.startswith("bank-100401-"):
-            path.read_bytes().decode("utf-8")
-    planted_clinic = "H21039901"  # the non-designated clinic: paid under its settlement name
-    for code, encoding in (("100401", "utf-8"), ("100402", "gb18030")):
-        first = read_statement_lines(city.out / f"bank-{code}-2023-01.csv", encoding)[0]
-        assert first.balance - first.amount == 0 and first.summary == "财政专户拨入"
-    assert any(
-        planted_clinic in x.summary and x.name == "示例某某诊所"
-        for m in range(1, 5)
-        for x in read_statement_lines(city.out / f"bank-100401-2023-{m:02d}.csv", "utf-8")
-    )
-
-
-def test_bank_statements_when_refunds_exceed_a_batch(tmp_path: Path) -> None:
-    """Few settlements: a batch holding mostly a refund comes back as money in on the 10th."""
-    spec = CitySpec(
-        seed=1, persons=60, institutions=4, months=("2023-01", "2023-02"), settlements_per_month=12
-    )
-    paths = write_city(spec, tmp_path)
-    rows = [r for p in paths if p.name.startswith("settlements-") for r in read_csv(p)]
-    seen = check_statements(spec, tmp_path, rows)
-    assert seen["credit-batch"] >= 2 and seen["interest"] == 2
-
-
-def test_bank_statements_read_by_the_generic_layout(city: City) -> None:
-    """The project's statement reader takes every file with the shipped layout."""
-    from importers.statements import load_layout, read_statement
-
-    layout = load_layout("generic")
-    closing = {"100401": Decimal(0), "100402": Decimal(0)}
-    for path in city.paths:
-        if path.name.startswith("bank-"):
-            statement, problems = read_statement(path, layout)
-            assert problems == [] and statement is not None
-            code = path.name.split("-")[1]
-            assert statement.opening_balance == closing[code]
-            assert statement.closing_balance is not None
-            closing[code] = statement.closing_balance

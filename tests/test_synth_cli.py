@@ -73,6 +73,8 @@ def test_months_and_the_split() -> None:
         (("--months", "2023-02,2023-01"), "--months: months must be in ascending order"),
         (("--months", "2023-01,2023-01"), "--months: months must be in ascending order"),
         (("--months", "2023-1..2023-03"), "--months: not a month (found '2023-1'"),
+        # year 0 is no month (it used to pass here and end in a traceback from datetime)
+        (("--months", "0000-12..0001-01"), "--months: not a month (found '0000-12'"),
         (("--persons", "0"), "--persons: from 1 to 100,000,000 (found 0)"),
         (("--institutions", "3"), "--institutions: at least 4 (found 3)"),
         (("--settlements", "-1"), "--settlements: at least 0 (found -1)"),

@@ -1,0 +1,147 @@
+"""The disbursement accounts' bank statements (``bank-<code>-<YYYY-MM>.csv``) and
+``bank-accounts.json``, from the batch parts the settlement stream gathered."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import tomllib
+from collections.abc import Callable, Sequence
+from decimal import ROUND_CEILING, Decimal
+from importlib import resources
+from pathlib import Path
+from typing import IO
+
+from ledger.month import Month
+from mzledger.synth.draws import ZERO, _decimal_money, _round, _yuan
+from mzledger.synth.output import _write_atomic
+from mzledger.synth.population import institution_rows
+from mzledger.synth.settlements import _Stream
+from mzledger.synth.spec import CitySpec
+
+# Bank statements of the disbursement accounts (支出户), in the shipped "generic" layout.
+BANK_HEADER: tuple[str, ...] = (
+    "交易日期",
+    "借方金额",
+    "贷方金额",
+    "余额",
+    "对方户名",
+    "对方账号",
+    "摘要",
+)
+# (code, books account, the bank's file encoding): the banks differ.
+BANK_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
+    ("100401", "Assets:1004-支出户存款:01-统筹基金", "utf-8"),
+    ("100402", "Assets:1004-支出户存款:02-个人账户", "gb18030"),
+)
+FISCAL_ACCOUNT_NAME = "鞍山市社会保险基金财政专户"  # the default region's (210300) fiscal account
+FISCAL_SUFFIX = "社会保险基金财政专户"
+TOPUP_DAY, PAY_DAY, INTEREST_DAY = 2, 10, 21
+TOPUP_UNIT = Decimal("10000.00")  # the fiscal transfer: the month's payments rounded up to this
+INTEREST_RATE = Decimal("0.0035")  # a year, demand deposit; credited quarterly (a quarter of it)
+TOPUP_SUMMARY, INTEREST_SUMMARY = "财政专户拨入", "结息"
+PAY_SUMMARY = "门诊统筹结算款"  # followed by the batch's link
+
+
+def fiscal_account_name(region: str) -> str:
+    """对方户名 of the fund's fiscal special account: the region's city name (as the books title
+    has it, ``ledger/regions.toml``), else 示例市, then 社会保险基金财政专户."""
+    try:
+        text = resources.files("ledger").joinpath("regions.toml").read_text("utf-8")
+        city = tomllib.loads(text).get(region)
+    except (ImportError, OSError, tomllib.TOMLDecodeError):
+        city = None
+    return f"{city if isinstance(city, str) else '示例市'}{FISCAL_SUFFIX}"
+
+
+def _bank_account_no(spec: CitySpec, party: str) -> str:
+    """A fake account number, fixed by the seed and the party (an institution code, "fiscal")."""
+    rng = random.Random(f"{spec.seed}/bank/{party}")
+    if party == "fiscal":
+        return f"{spec.region}{rng.randrange(10**10):010d}"
+    return f"62{rng.randrange(10**17):017d}"
+
+
+def _statement_lines(
+    month: Month,
+    opening: Decimal,
+    batches: Sequence[tuple[str, str, Decimal]],
+    parties: dict[str, tuple[str, str]],
+    fiscal: tuple[str, str],
+) -> tuple[list[list[str]], Decimal]:
+    """One account's statement of the payment month after clearing month ``month``: its lines
+    and closing balance. ``batches``: (fixmedins_code, clr_type, this account's part), nonzero,
+    in that order; ``parties``: code -> (name, account number)."""
+    pay_month = month.next()
+    lines: list[list[str]] = []
+    balance = opening
+
+    def line(day: int, amount: Decimal, party: tuple[str, str], summary: str) -> None:
+        nonlocal balance
+        balance += amount
+        debit, credit = (
+            (_decimal_money(-amount), "") if amount < 0 else ("", _decimal_money(amount))
+        )
+        lines.append(
+            [f"{pay_month}-{day:02d}", debit, credit, _decimal_money(balance), *party, summary]
+        )
+
+    paid = sum((part for _, _, part in batches if part > 0), ZERO)
+    topup = (paid / TOPUP_UNIT).to_integral_value(rounding=ROUND_CEILING) * TOPUP_UNIT
+    if topup > 0:
+        line(TOPUP_DAY, topup, fiscal, TOPUP_SUMMARY)
+    for code, clr_type, part in batches:
+        line(PAY_DAY, -part, parties[code], f"{PAY_SUMMARY} clr-{month}-{code}-{clr_type}")
+    if pay_month.month % 3 == 0:  # quarterly interest, credited the day after the 20th
+        interest = _round(balance * INTEREST_RATE / 4)
+        if interest > 0:
+            line(INTEREST_DAY, interest, ("", ""), INTEREST_SUMMARY)
+    return lines, balance
+
+
+def _write_statements(
+    spec: CitySpec, stream: _Stream, out_dir: Path, report: Callable[[Path, int], None]
+) -> list[Path]:
+    """Both accounts' statements of every payment month, from the batch parts the stream
+    gathered, and bank-accounts.json. Returns the statements, account by account (100401
+    first), months in order."""
+    # an institution not on the list (the planted clinic): its name as its settlements give it
+    names = {inst.code: inst.name for batches in stream.batches.values() for inst in batches}
+    names.update((i["fixmedins_code"], i["fixmedins_name"]) for i in institution_rows(spec))
+    totals = {
+        key: (_yuan(pooled), _yuan(personal))
+        for key, (pooled, personal) in stream.batch_parts().items()
+    }
+    codes = sorted({code for _, code, _ in totals})
+    parties = {c: (names[c], _bank_account_no(spec, c)) for c in codes}
+    fiscal = (fiscal_account_name(spec.region), _bank_account_no(spec, "fiscal"))
+    paths: list[Path] = []
+    accounts: list[dict[str, object]] = []
+    for index, (code, account, encoding) in enumerate(BANK_ACCOUNTS):
+        balance = ZERO
+        files = []
+        for month in map(Month.parse, spec.months):
+            batches = sorted(
+                (inst, clr_type, parts[index])
+                for (m, inst, clr_type), parts in totals.items()
+                if m == month and parts[index] != 0
+            )
+            lines, balance = _statement_lines(month, balance, batches, parties, fiscal)
+
+            def write(fh: IO[str], lines: list[list[str]] = lines) -> None:
+                writer = csv.writer(fh, lineterminator="\n")
+                writer.writerow(BANK_HEADER)
+                writer.writerows(lines)
+
+            path = out_dir / f"bank-{code}-{month.next()}.csv"
+            paths.append(_write_atomic(path, write, encoding=encoding))
+            files.append(path.name)
+            report(path, len(lines))
+        accounts.append({"account": account, "code": code, "files": files})
+
+    def write_accounts(fh: IO[str]) -> None:
+        fh.write(json.dumps(accounts, ensure_ascii=False, indent=2) + "\n")
+
+    _write_atomic(out_dir / "bank-accounts.json", write_accounts)
+    return paths

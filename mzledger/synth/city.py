@@ -1,0 +1,63 @@
+"""A whole city's files (``write_city``): the lists, the month's settlements, the bank
+statements and ``planted.json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from mzledger.synth.bank import _write_statements
+from mzledger.synth.output import _write_atomic, _write_csv
+from mzledger.synth.population import (
+    INSTITUTION_HEADER,
+    PERSON_HEADER,
+    _person_rows,
+    _Population,
+    _records,
+    institution_rows,
+)
+from mzledger.synth.settlements import _sorted_planted, _Stream, _write_settlements
+from mzledger.synth.spec import CitySpec, _validate
+
+
+def _no_report(path: Path, rows: int) -> None:
+    pass
+
+
+def write_city(
+    spec: CitySpec, out_dir: Path, report: Callable[[Path, int], None] = _no_report
+) -> list[Path]:
+    """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
+    (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
+    of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
+    in GB18030), out_dir/bank-accounts.json (books account, code and statement files of each
+    account) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
+    empty list when none are planted). Returns the paths of the CSV files: institutions,
+    persons, the settlement months in order, then the statements (100401's months in order,
+    then 100402's). ``report(path, rows)`` is called as each CSV file is written (rows without
+    the header)."""
+    _validate(spec)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    institutions = institution_rows(spec)
+    paths = [_write_csv(out_dir / "institutions.csv", INSTITUTION_HEADER, institutions)]
+    report(paths[0], len(institutions))
+    pop = _Population(spec)
+    persons = _person_rows(pop, _records(spec, pop))
+    paths.append(_write_csv(out_dir / "persons.csv", PERSON_HEADER, persons))
+    report(paths[1], len(persons))
+    del persons
+    stream = _Stream(spec, pop)
+    for month, rows in stream.months_rows():
+        path, count = _write_settlements(out_dir / f"settlements-{month}.csv", rows)
+        paths.append(path)
+        report(path, count)
+    paths += _write_statements(spec, stream, out_dir, report)
+
+    def write_planted(fh: IO[str]) -> None:
+        planted = _sorted_planted(stream.planted)
+        fh.write(json.dumps(planted, ensure_ascii=False, indent=2) + "\n")
+
+    _write_atomic(out_dir / "planted.json", write_planted)
+    return paths

@@ -1,0 +1,324 @@
+"""The use cases of more than one step, wired from the rooms below: open the books, compare the
+platform's totals with the register's and keep them, import a bank statement file, the books'
+audit policy, the demo.
+
+Each takes its inputs and returns what happened as values (problems included); none prints,
+exits or holds the books by itself: ``mzledger.cli`` holds them (``hold``), calls one of these
+and shows the result. As in the commands, the heavier modules are imported by the function
+that uses them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+from sqlalchemy import Engine
+
+from importers.imported_files import file_sha256
+from ledger.books import DEFAULT_DB_URL, Books, BooksConfig, initialise
+from ledger.chart import Chart, load_chart
+from ledger.month import Month
+from ledger.problems import Problem
+from ledger.register.lock import DEFAULT_WAIT_SECONDS, RegisterBusy, lock_wait_seconds
+from ledger.register.opening import open_register, resolve_url
+from reports.audit.policy import Policy, load_policy, shipped_policy
+
+if TYPE_CHECKING:
+    from importers.lists import ListImport
+    from importers.settlements.results import ImportResult
+    from ledger.statements import Statement
+    from mzledger.synth import CitySpec
+    from postings.period import PostResult
+    from postings.statement_import import StatementResult
+    from reports.controls.books_vs_register import CheckResult
+    from reports.controls.platform_totals import GroupComparison
+
+#: Holds the books at a root and the register at a URL, waiting up to so many seconds, until
+#: the command ends (``mzledger.cli``; ``ledger.register.lock``).
+Hold = Callable[[Path, str, float], None]
+
+
+class OpenBooks(NamedTuple):
+    """What a command works on (unpacked by most: ``books, config, chart, engine``)."""
+
+    books: Books
+    config: BooksConfig
+    chart: Chart
+    engine: Engine
+
+
+def open_books(books_dir: Path, hold: Hold | None = None) -> OpenBooks:
+    """The books and their register (at the newest migration). ``hold`` (for a command that
+    writes either) is called before the chart is read or the register migrated."""
+    books = Books(books_dir)
+    config = books.read_config()
+    url = resolve_url(config.db_url, books.root)
+    wait = lock_wait_seconds(config.lock_wait_seconds)
+    if hold is not None:
+        hold(books.root, url, wait)
+    chart = load_chart(books.chart_path)
+    # a reader waits for a writer's commit as long as a writer waits for another
+    return OpenBooks(books, config, chart, open_register(url, wait))
+
+
+@dataclass(frozen=True)
+class BooksReady:
+    books: Books
+    config: BooksConfig
+    ok: bool = True
+
+
+def create_books(directory: Path, config: BooksConfig, hold: Hold) -> BooksReady:
+    """New books in ``directory`` (``ledger.books.initialise``; the same again changes
+    nothing), held first. A directory made here is removed again when the books cannot be
+    created (nothing claims books that do not exist), unless another command holds it."""
+    books = Books(directory)
+    created = not books.root.exists()
+    try:
+        # made here for its lock file; removed below as initialise would have
+        books.root.mkdir(parents=True, exist_ok=True)
+        existing = books.read_config() if books.config_path.exists() else None
+        wait = lock_wait_seconds(existing.lock_wait_seconds if existing else DEFAULT_WAIT_SECONDS)
+        try:
+            hold(books.root, resolve_url(config.db_url, books.root), wait)
+        except RegisterBusy:
+            created = False  # another init has the directory: its to keep or remove
+            raise
+        initialise(books, config)
+    except Exception:
+        if created:
+            shutil.rmtree(books.root, ignore_errors=True)
+        raise
+    return BooksReady(books, config)
+
+
+def books_policy(books: Books, config: BooksConfig) -> Policy:
+    """The books' own policy.toml if there is one, else the one shipped for the region."""
+    own = books.root / "policy.toml"
+    return load_policy(own) if own.is_file() else shipped_policy(config.region)
+
+
+@dataclass(frozen=True)
+class PlatformTotalsCheck:
+    """The platform's totals of a month beside the register's (一致 / 不一致), and whether
+    they were kept for the close now (False: the same file was kept before)."""
+
+    month: Month
+    problems: list[Problem]  # the file refused: nothing compared, nothing kept
+    comparisons: list[GroupComparison]
+    stored: bool
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def agreed(self) -> bool:
+        return all(c.agreed for c in self.comparisons)
+
+
+def check_platform_totals(engine: Engine, file: Path, month: Month) -> PlatformTotalsCheck:
+    """Read the platform's 3201 totals of ``month``, compare them with the register's, and
+    keep them for the month's close (whatever the comparison says)."""
+    from importers.platform_totals import read_platform_totals, store_platform_totals
+    from ledger.register.platform_totals import register_totals
+    from reports.controls.platform_totals import compare
+
+    ours = register_totals(engine, month)
+    theirs, problems = read_platform_totals(file)
+    if problems:
+        return PlatformTotalsCheck(month, problems, [], stored=False)
+    comparisons = compare(ours, theirs)
+    groups = [dataclasses.asdict(group) for group in theirs]
+    stored = store_platform_totals(engine, month, groups, file, file_sha256(file))
+    return PlatformTotalsCheck(month, [], comparisons, stored)
+
+
+@dataclass(frozen=True)
+class StatementImport:
+    """A bank statement file's import: refused by its layout, by the file, or by the books
+    (``result.problems``), or done."""
+
+    file: Path
+    problems: list[Problem]  # the layout's or the file's; the books' are in the result's
+    layout_usable: bool = True
+    statement: Statement | None = None
+    result: StatementResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None and not self.result.problems
+
+
+def import_statement_file(
+    opened: OpenBooks, file: Path, account: str, layout: str
+) -> StatementImport:
+    """Load the bank's layout, read the statement with it, and import it into the register
+    and the books (``postings.statement_import``): the batches it paid, the bank's own
+    entries, its closing balance."""
+    from importers.statements import LayoutError, load_layout, read_statement
+    from postings.statement_import import import_statement
+
+    try:
+        bank_layout = load_layout(layout)
+    except LayoutError as exc:
+        return StatementImport(file, list(exc.problems), layout_usable=False)
+    statement, problems = read_statement(file, bank_layout)
+    if statement is None:
+        return StatementImport(file, problems)
+    books, config, chart = opened.books, opened.config, opened.chart
+    result = import_statement(
+        opened.engine, books, config, chart, statement, file_sha256(file), account
+    )
+    return StatementImport(file, problems, statement=statement, result=result)
+
+
+# The demo's steps, each with what the command of the same step would show.
+
+
+@dataclass(frozen=True)
+class ListImported:
+    """An institution list or the person records: ``what`` its rows are."""
+
+    file: Path
+    what: str
+    summary: ListImport
+    problems: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class SettlementsImported:
+    result: ImportResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+@dataclass(frozen=True)
+class PeriodPosted:
+    """A clearing period's posting; no result when it was posted before and left as it is."""
+
+    books: Books
+    month: Month
+    result: PostResult | None
+    paid_on: datetime.date | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is None or not self.result.problems
+
+
+@dataclass(frozen=True)
+class BooksChecked:
+    result: CheckResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+DemoStep = (
+    BooksReady | ListImported | SettlementsImported | PeriodPosted | StatementImport | BooksChecked
+)
+#: What a command shows (``mzledger.terminal``).
+Step = DemoStep | PlatformTotalsCheck
+
+
+def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:
+    """Demo books in ``directory``: a small city's exports generated (``mzledger.synth``) into
+    ``exports/``, the books created, the lists and settlements imported, each month posted
+    (cleared, unpaid), the bank statements imported month by month (they pay the batches),
+    the books checked. Each step is yielded when done; a refused one ends the demo. Run
+    again, it finds everything done and changes nothing."""
+    from importers.institutions import import_institutions
+    from importers.persons import import_persons
+    from importers.settlements.loader import import_settlements
+    from mzledger import synth
+    from postings.period import post_period
+    from reports.controls.books_vs_register import check_books
+
+    spec = spec if spec is not None else synth.CitySpec()
+    exports = directory / "exports"
+    files = {path.name: path for path in synth.write_city(spec, exports)}
+    # its steps run inside the one hold
+    hold(directory, resolve_url(DEFAULT_DB_URL, directory), lock_wait_seconds(DEFAULT_WAIT_SECONDS))
+    books = Books(directory)
+    config = BooksConfig(spec.region, DEFAULT_DB_URL, BooksConfig.default_title(spec.region))
+    initialise(books, config)
+    yield BooksReady(books, config)
+    opened = open_books(directory)
+    engine = opened.engine
+    for file, importer, what in (
+        (files["institutions.csv"], import_institutions, "institutions"),
+        (files["persons.csv"], import_persons, "records"),
+    ):
+        step: DemoStep = ListImported(file, what, *importer(engine, file))
+        yield step
+        if not step.ok:
+            return
+    settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
+    step = SettlementsImported(import_settlements(engine, settlements))
+    yield step
+    if not step.ok:
+        return
+    posted = set(books.clearing_periods())
+    for month in map(Month.parse, spec.months):
+        result = None
+        if str(month) not in posted:
+            result = post_period(engine, books, opened.config, opened.chart, month, None)
+        step = PeriodPosted(books, month, result)
+        yield step
+        if not step.ok:
+            return
+    for _paid_in, account, path in _statements(spec, exports):
+        step = import_statement_file(opened, path, account, "generic")
+        yield step
+        if not step.ok:
+            return
+    yield BooksChecked(check_books(books.main, engine, opened.chart))
+
+
+def _statements(spec: CitySpec, exports: Path) -> list[tuple[Month, str, Path]]:
+    """(payment month, books account, file) of every generated statement, month by month:
+    ``bank-accounts.json`` lists each account's statements, one for each month of the spec,
+    of the month after it (the month its batches are paid in)."""
+    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
+    paid_in = [Month.parse(month).next() for month in spec.months]
+    return sorted(
+        (month, account["account"], exports / name)
+        for account in accounts
+        for month, name in zip(paid_in, account["files"], strict=True)
+    )
+
+
+__all__ = [
+    "BooksChecked",
+    "BooksReady",
+    "DemoStep",
+    "Hold",
+    "ListImported",
+    "OpenBooks",
+    "PeriodPosted",
+    "PlatformTotalsCheck",
+    "SettlementsImported",
+    "StatementImport",
+    "Step",
+    "books_policy",
+    "check_platform_totals",
+    "create_books",
+    "demo",
+    "import_statement_file",
+    "open_books",
+]
