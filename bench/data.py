@@ -1,7 +1,8 @@
 """The benchmark's input: generated once per spec by ``mzledger synth``, kept and reused.
 
 ``<out>/data-<hash of the spec>/`` holds the exports and ``generated.json`` (the spec, how long
-generation took, its peak memory, the sha256 of ``mzledger/synth.py`` at the time). The file is
+generation took, its peak memory, the sha256 of the generator's source, ``mzledger/synth/``, at
+the time). The file is
 written last, so a directory without it (an interrupted run) is generated again.
 """
 
@@ -20,7 +21,7 @@ from typing import Any
 from bench.procs import Measured, run
 
 ROOT = Path(__file__).resolve().parents[1]
-SYNTH_SOURCE = ROOT / "mzledger" / "synth.py"
+SYNTH_SOURCE = ROOT / "mzledger" / "synth"
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,15 @@ class Dataset:
     measured: Measured | None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+def _sha256(source: Path) -> str:
+    """One digest over the generator's modules, by name and bytes ("" when there are none)."""
+    files = sorted(source.glob("*.py"))
+    if not files:
+        return ""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def synth_argv(command: str, spec: Spec, out_dir: Path) -> list[str]:
