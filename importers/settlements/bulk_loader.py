@@ -40,8 +40,8 @@ from importers.settlements.bulk_reader import (
     merge_totals,
     read_blocks,
 )
-from importers.settlements.record import REFUND_MUST_MATCH, SAME_SETTLEMENT_FIELDS
 from importers.settlements.results import FileSummary, ImportResult, Progress
+from importers.settlements.rules import REFUND_MUST_MATCH, SAME_SETTLEMENT_FIELDS
 from importers.sources import detect_format
 from ledger.register.bulk import BulkSession, bulk_session
 from ledger.register.models import MONEY_FIELDS

@@ -27,18 +27,31 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from importers.fields import CODE_CHARACTERS
-from importers.settlements.record import (
+from importers.settlements.rules import (
+    DATE_PATTERN,
+    DATE_STRPTIME,
+    FLAGS,
+    HOSPITAL,
+    HOSPITAL_LEVELS,
+    INSTITUTION_TYPES,
     INSUTYPE_EMPLOYEE,
     KNOWN_FIELDS,
-    KNOWN_MED_TYPES,
-    KNOWN_PSN_TYPES,
+    MONEY_IDENTITIES,
     OPTIONAL_TEXT,
+    OTHER_TYPED,
+    PHARMACY,
+    RATIO_PLACES,
     REQUIRED_MONEY,
     REQUIRED_TEXT,
     TEXT_FIELDS,
+    TIME_PATTERN,
+    TIME_STRPTIME,
+    TYPED_TEXT,
+    YUAN_DIGITS,
+    code_notice,
 )
 from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
-from ledger.register.models import MONEY_FIELDS, OTHER_FUND_FIELDS
+from ledger.register.models import MONEY_FIELDS
 
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
 # checks run over about 50,000 rows at a time (fewer calls); memory stays a few blocks.
@@ -52,18 +65,9 @@ WHITESPACE = (
 )
 ASCII_WHITESPACE = "".join(c for c in WHITESPACE if c.isascii())
 CODE_PATTERN = r"^[!-~]*$"
-TIME_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]) ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$"
-DATE_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$"
 TEXT = (*REQUIRED_TEXT, *OPTIONAL_TEXT)
-TYPED_TEXT = tuple(rule.name for rule in TEXT_FIELDS if rule.kind == "time")
-TYPED_OPTIONAL = ("pool_prop_selfpay", "refd_setl_flag", "emergency_flag", "rx_date")
 #: Every byte of a platform code is one of these (importers.fields.CODE_CHARACTERS).
 CODE_BYTES = bytes(sorted(ord(c) for c in CODE_CHARACTERS))
-MONEY_IDENTITIES = (
-    ("fund_pay_sumamt", ("hifp_pay", *OTHER_FUND_FIELDS)),
-    ("medfee_sumamt", ("fund_pay_sumamt", "psn_part_amt", "hosp_part_amt")),
-    ("psn_part_amt", ("acct_pay", "acct_mulaid_pay", "psn_cash_pay")),
-)
 TOTAL_KEY = ("setl_period", "fixmedins_code", "clr_type", "med_type")
 
 
@@ -252,7 +256,8 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
         point = pc.find_substring(text, ".")
         length = pc.binary_length(text)
         if pc.all(pc.equal(point, pc.subtract(length, 3))).as_py():
-            _fail(pc.greater(length, 19), f"{name}: too many digits")
+            # a sign, the yuan digits, the point and two decimals
+            _fail(pc.greater(length, YUAN_DIGITS + 4), f"{name}: too many digits")
             # The point cut out by position, not searched for again: half the time, on the
             # bytes (Arrow's string kernel of the same cut is as slow as the search).
             digits = pc.binary_replace_slice(_viewed(text, pa.binary()), -3, -2, b"")
@@ -269,8 +274,8 @@ def _money(text: pa.Array, name: str, required: bool, places: int = 2) -> pa.Arr
     _fail(pc.and_(pc.greater_equal(point, 0), pc.greater(decimals, places)), f"{name}: decimals")
     filled = pc.if_else(empty, "0", text)
     try:
-        # 15 digits of yuan, as the row path's plain form; more is refused by the cast
-        value = pc.cast(filled, pa.decimal128(15 + places, places))
+        # YUAN_DIGITS digits of yuan, as the row path's plain form; more is refused by the cast
+        value = pc.cast(filled, pa.decimal128(YUAN_DIGITS + places, places))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         raise Irregular(f"{name}: not an amount") from None
     return _unscaled(value)
@@ -315,32 +320,11 @@ def validate_block(
     first_line: int,
     institutions: Institutions,
 ) -> Block:
+    """One block through ``rules`` as the row path runs them (``Irregular`` at the first rule
+    a row breaks), in the register's column types."""
     rows = batch.num_rows
     raw = {name: batch.column(name) for name in batch.schema.names}
-    empty_text = pa.array([""] * rows, pa.string())
-    text = {
-        name: _stripped(raw[name]) if name in raw else empty_text
-        for name in (
-            *TYPED_TEXT,
-            "pool_prop_selfpay",
-            "refd_setl_flag",
-            "emergency_flag",
-            "rx_date",
-        )
-    }
-    for rule in TEXT_FIELDS:
-        if rule.kind == "time":
-            continue
-        # Codes and text as the file has them: nothing is trimmed (importers.fields).
-        value = text[rule.name] = raw.get(rule.name, empty_text)
-        if rule.kind == "code":
-            _check_codes(value, rule.length or 0, rule.name)
-        else:
-            _check_text(value, rule.length, rule.name)
-    for name in REQUIRED_TEXT:
-        _fail(pc.equal(text[name], ""), f"{name}: empty")
-    _fail(pc.not_equal(text["insutype"], INSUTYPE_EMPLOYEE), "insutype: not 310")
-
+    text = _text_columns(raw, rows)
     columns: dict[str, pa.Array] = {}
     for name in TEXT:
         columns[name] = text[name] if name in REQUIRED_TEXT else _nullable(text[name])
@@ -351,58 +335,17 @@ def validate_block(
         else:
             # Trimmed first: the row path strips every value before reading it.
             columns[name] = _money(_stripped(source), name, name in REQUIRED_MONEY)
-    ratio = text["pool_prop_selfpay"]
-    ratio_empty = pc.equal(ratio, "")
-    scaled = _money(ratio, "pool_prop_selfpay", False, places=4)
-    _fail(pc.or_(pc.less(scaled, 0), pc.greater(scaled, 10_000)), "pool_prop_selfpay: not 0..1")
-    _fail(pc.and_(pc.invert(ratio_empty), pc.starts_with(ratio, "-")), "pool_prop_selfpay: sign")
-    columns["pool_prop_selfpay"] = pc.if_else(ratio_empty, pa.scalar(None, pa.int64()), scaled)
-
-    flag = text["refd_setl_flag"]
-    _fail(pc.invert(pc.is_in(flag, pa.array(["", "0", "1"]))), "refd_setl_flag")
-    refund = pc.equal(flag, "1")
-    columns["refd_setl_flag"] = pc.cast(refund, pa.int64())
-    emergency = text["emergency_flag"]
-    _fail(pc.invert(pc.is_in(emergency, pa.array(["", "0", "1"]))), "emergency_flag")
-    columns["emergency_flag"] = pc.if_else(
-        pc.equal(emergency, ""),
-        pa.scalar(None, pa.int64()),
-        pc.cast(pc.equal(emergency, "1"), pa.int64()),
-    )
-
-    setl_time = text["setl_time"]
-    _fail(pc.invert(pc.match_substring_regex(setl_time, TIME_PATTERN)), "setl_time: form")
-    _real_moments(setl_time, "%Y-%m-%d %H:%M:%S", "setl_time")
-    # As SQLAlchemy writes a DateTime to SQLite; PostgreSQL reads the same text.
-    columns["setl_time"] = pc.binary_join_element_wise(setl_time, ".000000", "")
-    period = pc.utf8_slice_codeunits(setl_time, 0, 7)
-    columns["setl_period"] = period
-
-    rx_date = text["rx_date"]
-    rx_given = pc.not_equal(rx_date, "")
-    _fail(pc.and_(rx_given, pc.invert(pc.match_substring_regex(rx_date, DATE_PATTERN))), "rx_date")
-    _real_moments(pc.if_else(rx_given, rx_date, "2000-01-01"), "%Y-%m-%d", "rx_date")
-    columns["rx_date"] = _nullable(rx_date)
-
-    kind = text["fixmedins_type"]
-    level = text["medins_lv"]
-    _fail(pc.invert(pc.is_in(kind, pa.array(["", "1", "2"]))), "fixmedins_type")
-    _fail(pc.invert(pc.is_in(level, pa.array(["", "1", "2", "3"]))), "medins_lv")
-    _fail(pc.and_(pc.equal(kind, "2"), pc.not_equal(level, "")), "medins_lv: a pharmacy's level")
-
+    columns["pool_prop_selfpay"] = _ratio(text["pool_prop_selfpay"])
+    refund = _flags(text, columns)
+    period = _moments(text, columns)
+    kind, level = text["fixmedins_type"], text["medins_lv"]
+    _fail(pc.invert(pc.is_in(kind, pa.array(["", *INSTITUTION_TYPES]))), "fixmedins_type")
+    _fail(pc.invert(pc.is_in(level, pa.array(["", *HOSPITAL_LEVELS]))), "medins_lv")
+    _fail(pc.and_(pc.equal(kind, PHARMACY), pc.not_equal(level, "")), "medins_lv: a pharmacy")
     init = text["init_setl_id"]
     _fail(pc.and_(refund, pc.equal(init, "")), "init_setl_id: a refund without it")
     _fail(pc.and_(pc.invert(refund), pc.not_equal(init, "")), "init_setl_id: not a refund")
-
-    for name in MONEY_FIELDS:
-        value = columns[name]
-        _fail(pc.and_(refund, pc.greater(value, 0)), f"{name}: positive refund")
-        _fail(pc.and_(pc.invert(refund), pc.less(value, 0)), f"{name}: negative")
-    for total, parts in MONEY_IDENTITIES:
-        summed = columns[parts[0]]
-        for part in parts[1:]:
-            summed = pc.add(summed, columns[part])
-        _fail(pc.not_equal(columns[total], summed), f"{total}: does not add up")
+    _check_amounts(columns, refund)
 
     registered = len(institutions.new)
     columns["fixmedins_name"] = _institutions(
@@ -419,6 +362,87 @@ def validate_block(
         set(pc.unique(period).to_pylist()),
         list(institutions.new.items())[registered:],
     )
+
+
+def _text_columns(raw: dict[str, pa.ChunkedArray], rows: int) -> dict[str, pa.ChunkedArray]:
+    """The block's text: typed fields trimmed, codes and free text as the file has them (nothing
+    is trimmed, ``importers.fields``), each checked by its rule; a missing column is empty."""
+    empty_text = pa.array([""] * rows, pa.string())
+    text = {
+        name: _stripped(raw[name]) if name in raw else empty_text
+        for name in (*TYPED_TEXT, *OTHER_TYPED)
+    }
+    for rule in TEXT_FIELDS:
+        if rule.kind == "time":
+            continue
+        value = text[rule.name] = raw.get(rule.name, empty_text)
+        if rule.kind == "code":
+            _check_codes(value, rule.length or 0, rule.name)
+        else:
+            _check_text(value, rule.length, rule.name)
+    for name in REQUIRED_TEXT:
+        _fail(pc.equal(text[name], ""), f"{name}: empty")
+    _fail(pc.not_equal(text["insutype"], INSUTYPE_EMPLOYEE), "insutype: not 310")
+    return text
+
+
+def _ratio(ratio: pa.ChunkedArray) -> pa.Array:
+    """pool_prop_selfpay in ten-thousandths, 0 to 1; None where empty."""
+    empty = pc.equal(ratio, "")
+    scaled = _money(ratio, "pool_prop_selfpay", False, places=RATIO_PLACES)
+    _fail(
+        pc.or_(pc.less(scaled, 0), pc.greater(scaled, 10**RATIO_PLACES)),
+        "pool_prop_selfpay: not 0..1",
+    )
+    _fail(pc.and_(pc.invert(empty), pc.starts_with(ratio, "-")), "pool_prop_selfpay: sign")
+    return pc.if_else(empty, pa.scalar(None, pa.int64()), scaled)
+
+
+def _flags(text: dict[str, pa.ChunkedArray], columns: dict[str, pa.Array]) -> pa.Array:
+    """The refund and emergency flags as 0/1 (emergency None where empty); returns the refunds."""
+    flag = text["refd_setl_flag"]
+    _fail(pc.invert(pc.is_in(flag, pa.array(["", *FLAGS]))), "refd_setl_flag")
+    refund = pc.equal(flag, "1")
+    columns["refd_setl_flag"] = pc.cast(refund, pa.int64())
+    emergency = text["emergency_flag"]
+    _fail(pc.invert(pc.is_in(emergency, pa.array(["", *FLAGS]))), "emergency_flag")
+    columns["emergency_flag"] = pc.if_else(
+        pc.equal(emergency, ""),
+        pa.scalar(None, pa.int64()),
+        pc.cast(pc.equal(emergency, "1"), pa.int64()),
+    )
+    return refund
+
+
+def _moments(text: dict[str, pa.ChunkedArray], columns: dict[str, pa.Array]) -> pa.Array:
+    """setl_time (with its period) and rx_date, real moments of the rules' forms; returns the
+    periods."""
+    setl_time = text["setl_time"]
+    _fail(pc.invert(pc.match_substring_regex(setl_time, TIME_PATTERN)), "setl_time: form")
+    _real_moments(setl_time, TIME_STRPTIME, "setl_time")
+    # As SQLAlchemy writes a DateTime to SQLite; PostgreSQL reads the same text.
+    columns["setl_time"] = pc.binary_join_element_wise(setl_time, ".000000", "")
+    period = pc.utf8_slice_codeunits(setl_time, 0, 7)
+    columns["setl_period"] = period
+    rx_date = text["rx_date"]
+    rx_given = pc.not_equal(rx_date, "")
+    _fail(pc.and_(rx_given, pc.invert(pc.match_substring_regex(rx_date, DATE_PATTERN))), "rx_date")
+    _real_moments(pc.if_else(rx_given, rx_date, "2000-01-01"), DATE_STRPTIME, "rx_date")
+    columns["rx_date"] = _nullable(rx_date)
+    return period
+
+
+def _check_amounts(columns: dict[str, pa.Array], refund: pa.Array) -> None:
+    """The sign rules (a refund's amounts <= 0, others >= 0) and the money identities."""
+    for name in MONEY_FIELDS:
+        value = columns[name]
+        _fail(pc.and_(refund, pc.greater(value, 0)), f"{name}: positive refund")
+        _fail(pc.and_(pc.invert(refund), pc.less(value, 0)), f"{name}: negative")
+    for total, parts in MONEY_IDENTITIES:
+        summed = columns[parts[0]]
+        for part in parts[1:]:
+            summed = pc.add(summed, columns[part])
+        _fail(pc.not_equal(columns[total], summed), f"{total}: does not add up")
 
 
 def _institutions(
@@ -452,7 +476,7 @@ def _institutions(
             if known is None:
                 raise Irregular(f"fixmedins_code: unknown {combo['code']}")
             continue
-        if combo["kind"] == "1" and combo["level"] == "":
+        if combo["kind"] == HOSPITAL and combo["level"] == "":
             raise Irregular("medins_lv: a hospital without its level")
         level_or_none = combo["level"] or None
         if known is None:
@@ -492,20 +516,13 @@ def _named(code: pa.Array, name: pa.Array, book: Institutions) -> pa.Array:
 
 
 def _notices(psn_type: pa.Array, med_type: pa.Array) -> Counter[tuple[str, str, str]]:
+    """The row path's notices, counted: each distinct code of the block asked once."""
     notices: Counter[tuple[str, str, str]] = Counter()
-    unknown_psn = pc.filter(
-        psn_type, pc.invert(pc.is_in(psn_type, pa.array(sorted(KNOWN_PSN_TYPES))))
-    )
-    for value, count in _counts(unknown_psn):
-        notices[("psn_type", value, "kept; not a code mzledger knows")] += count
-    odd_med = pc.filter(med_type, pc.invert(pc.is_in(med_type, pa.array(sorted(KNOWN_MED_TYPES)))))
-    for value, count in _counts(odd_med):
-        message = (
-            "kept; an in-patient type in outpatient data"
-            if value.startswith("2")
-            else "kept; not a code mzledger knows"
-        )
-        notices[("med_type", value, message)] += count
+    for name, column in (("psn_type", psn_type), ("med_type", med_type)):
+        for value, count in _counts(column):
+            message = code_notice(name, value)
+            if message is not None:
+                notices[(name, value, message)] += count
     return notices
 
 

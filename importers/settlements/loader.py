@@ -19,15 +19,7 @@ from sqlalchemy.orm import aliased
 
 from importers.imported_files import earlier_import, file_sha256
 from importers.settlements.bulk_loader import bulk_import
-from importers.settlements.record import (
-    REFUND_MUST_MATCH,
-    REQUIRED_MONEY,
-    REQUIRED_TEXT,
-    SAME_SETTLEMENT_FIELDS,
-    differing_fields,
-    parse_settlement,
-    same_settlement_key,
-)
+from importers.settlements.record import differing_fields, parse_settlement, same_settlement_key
 from importers.settlements.results import (
     MAX_PROBLEMS_PER_FILE,
     FileSummary,
@@ -37,6 +29,12 @@ from importers.settlements.results import (
     plural,
 )
 from importers.settlements.rows import read_settlements
+from importers.settlements.rules import (
+    REFUND_MUST_MATCH,
+    REQUIRED_MONEY,
+    REQUIRED_TEXT,
+    SAME_SETTLEMENT_FIELDS,
+)
 from importers.sources import SourceError, missing_columns, open_source
 from ledger.money import ZERO
 from ledger.problems import Problem
