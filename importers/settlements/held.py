@@ -20,8 +20,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, select, update
 
-from importers.settlements.loader import FileImport, check_refunds
+from importers.settlements.loader import FileImport
 from importers.settlements.record import parse_settlement
+from importers.settlements.refunds import check_refunds
 from importers.settlements.results import FileSummary, ImportResult
 from ledger.problems import Problem
 from ledger.register.batching import lock_for_import

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.orm import aliased
 
 from importers.imported_files import earlier_import, file_sha256
 from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.record import differing_fields, parse_settlement, same_settlement_key
+from importers.settlements.refunds import check_refunds
 from importers.settlements.results import (
     MAX_PROBLEMS_PER_FILE,
     FileSummary,
@@ -27,15 +27,15 @@ from importers.settlements.results import (
     ImportResult,
     Progress,
     plural,
+    stored_location,
 )
 from importers.settlements.rows import read_settlements
 from importers.settlements.rules import (
-    REFUND_MUST_MATCH,
     REQUIRED_MONEY,
     REQUIRED_TEXT,
     SAME_SETTLEMENT_FIELDS,
 )
-from importers.sources import SourceError, missing_columns, open_source
+from importers.sources import Source, SourceError, missing_columns, open_source
 from ledger.money import ZERO
 from ledger.problems import Problem
 from ledger.register.batching import lock_for_import
@@ -65,11 +65,6 @@ class _Known(NamedTuple):
 
 class _Refused(Exception):
     """Raised inside the transaction to roll it back."""
-
-
-def _where(name: object, file_format: str, line: int) -> str:
-    """Where a stored row came from, as the file counts: JSON arrays by record, others by line."""
-    return f"{name}:record {line}" if file_format == "json" else f"{name}:{line}"
 
 
 def import_settlements(
@@ -236,9 +231,10 @@ class FileImport:
             return
         self.report(
             Problem(
-                _where(self.summary.path, self.summary.file_format, record["line"]),
+                stored_location(self.summary.path, self.summary.file_format, record["line"]),
                 "setl_id",
-                f"the same setl_id as {_where(name, file_format, first['line'])}, with different "
+                f"the same setl_id as {stored_location(name, file_format, first['line'])}, "
+                "with different "
                 f"{', '.join(changed[:5])}{' ...' if len(changed) > 5 else ''}",
                 record["setl_id"],
                 "the same content or a new setl_id",
@@ -288,14 +284,14 @@ class FileImport:
         ).all()
         for before in held:
             record = self.chunk.pop(before.setl_id)
-            location = _where(before.file_name, before.file_format, before.line)
+            location = stored_location(before.file_name, before.file_format, before.line)
             first, _problems, _notices = parse_settlement(before.fields, location)
             if first is not None and not differing_fields(first, record):
                 self.summary.already_held += 1
                 continue
             self.report(
                 Problem(
-                    _where(self.summary.path, self.summary.file_format, record["line"]),
+                    stored_location(self.summary.path, self.summary.file_format, record["line"]),
                     "setl_id",
                     f"the same setl_id as the settlement held at {location} "
                     f"({before.status}), with different content",
@@ -326,13 +322,15 @@ class FileImport:
             .order_by(Settlement.id)
         ):
             key = tuple(row[4:])
-            known.setdefault(key, (row.setl_id, _where(row.name, row.file_format, row.line)))
+            known.setdefault(
+                key, (row.setl_id, stored_location(row.name, row.file_format, row.line))
+            )
         here = self.summary
         for setl_id, record in list(self.chunk.items()):
             if record["refd_setl_flag"]:
                 continue  # a refund's rules refuse a second refund of one settlement
             key = same_settlement_key(record)
-            location = _where(here.path, here.file_format, record["line"])
+            location = stored_location(here.path, here.file_format, record["line"])
             same = known.get(key)
             if same is None:
                 known[key] = (setl_id, location)
@@ -409,27 +407,9 @@ def _import_file(
     now: datetime.datetime,
 ) -> None:
     path = summary.path
-    earlier = earlier_import(conn, summary.sha256)
-    if earlier == "settlements":
-        summary.already_imported = True
+    source = _open_export(conn, summary, result)
+    if source is None:
         return
-    if earlier is not None:
-        summary.problem_count += 1
-        result.problem_count += 1
-        result.problems.append(
-            Problem(
-                str(path), "file", "imported before as another kind of file", earlier, "settlements"
-            )
-        )
-        return
-    try:
-        source = open_source(path)
-    except SourceError as exc:
-        summary.problem_count += 1
-        result.problem_count += 1
-        result.problems.append(exc.problem)
-        return
-    summary.file_format = source.file_format
     lock_for_import(conn)  # before the file id: a posting's file watermark must not pass it
     file_id = conn.execute(
         insert(ImportedFile)
@@ -499,6 +479,34 @@ def _import_file(
     )
 
 
+def _open_export(conn: Connection, summary: FileSummary, result: ImportResult) -> Source | None:
+    """The export opened for reading, or None: imported before (as settlements, which skips
+    it, or as another kind of file, a problem) or unreadable (a problem)."""
+    earlier = earlier_import(conn, summary.sha256)
+    if earlier == "settlements":
+        summary.already_imported = True
+        return None
+    try:
+        if earlier is not None:
+            raise SourceError(
+                Problem(
+                    str(summary.path),
+                    "file",
+                    "imported before as another kind of file",
+                    earlier,
+                    "settlements",
+                )
+            )
+        source = open_source(summary.path)
+    except SourceError as exc:
+        summary.problem_count += 1
+        result.problem_count += 1
+        result.problems.append(exc.problem)
+        return None
+    summary.file_format = source.file_format
+    return source
+
+
 def as_stored_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     """A row's fields as JSON keeps them: text, and numbers of a JSON export as their text."""
     return {
@@ -508,125 +516,4 @@ def as_stored_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def check_refunds(conn: Connection, result: ImportResult) -> None:
-    """Each refund of this import reverses exactly one settlement of the register or the
-    import, of the same person and institution, amount for amount (a 2208 reversal), and no
-    settlement is refunded twice."""
-    file_ids = [s.file_id for s in result.files if s.file_id is not None]
-    if not file_ids:
-        return
-    limit = MAX_PROBLEMS_PER_FILE * len(file_ids)
-    refund, original = aliased(Settlement), aliased(Settlement)
-    where = (ImportedFile.name, ImportedFile.file_format, refund.line)
-    problems: list[Problem] = []
-
-    def report(name: object, file_format: str, line: int, *problem: str) -> None:
-        problems.append(Problem(_where(name, file_format, line), *problem))
-
-    unknown = conn.execute(
-        select(*where, refund.init_setl_id)
-        .join(ImportedFile, ImportedFile.id == refund.file_id)
-        .outerjoin(original, original.setl_id == refund.init_setl_id)
-        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True), original.id.is_(None))
-        .order_by(refund.file_id, refund.line)
-        .limit(limit)
-    ).all()
-    for name, file_format, line, init_setl_id in unknown:
-        report(
-            name,
-            file_format,
-            line,
-            "init_setl_id",
-            "the refunded settlement is neither in the register nor in this import",
-            init_setl_id or "",
-            "a known setl_id",
-        )
-    columns = [c.name for c in Settlement.__table__.columns]
-    pairs = conn.execute(
-        select(
-            *where,
-            *(getattr(refund, c) for c in columns),
-            *(getattr(original, c) for c in columns),
-        )
-        .join(ImportedFile, ImportedFile.id == refund.file_id)
-        .join(original, original.setl_id == refund.init_setl_id)
-        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True))
-        .order_by(refund.file_id, refund.line)
-    )
-    for row in pairs:
-        name, file_format, line = row[:3]
-        mine = dict(zip(columns, row[3 : 3 + len(columns)], strict=True))
-        theirs = dict(zip(columns, row[3 + len(columns) :], strict=True))
-        if theirs["refd_setl_flag"]:
-            report(
-                name,
-                file_format,
-                line,
-                "init_setl_id",
-                "names a refund, not a settlement",
-                mine["init_setl_id"],
-                "the setl_id of the settlement reversed",
-            )
-            continue
-        for field_ in REFUND_MUST_MATCH:
-            if mine[field_] != theirs[field_]:
-                report(
-                    name,
-                    file_format,
-                    line,
-                    field_,
-                    f"differs from the refunded settlement {theirs['setl_id']}",
-                    mine[field_],
-                    theirs[field_],
-                )
-        for field_ in MONEY_FIELDS:
-            if mine[field_] != -theirs[field_]:
-                report(
-                    name,
-                    file_format,
-                    line,
-                    field_,
-                    f"a refund reverses {theirs['setl_id']} amount for amount",
-                    str(mine[field_]),
-                    str(-theirs[field_]),
-                )
-        if len(problems) >= limit:
-            break
-    earlier = aliased(Settlement)
-    earlier_file = aliased(ImportedFile)
-    twice = conn.execute(
-        select(
-            *where,
-            refund.init_setl_id,
-            earlier.setl_id,
-            earlier_file.name,
-            earlier_file.file_format,
-            earlier.line,
-        )
-        .join(ImportedFile, ImportedFile.id == refund.file_id)
-        .join(
-            earlier,
-            (earlier.init_setl_id == refund.init_setl_id)
-            & earlier.refd_setl_flag.is_(True)
-            & (earlier.id < refund.id),
-        )
-        .join(earlier_file, earlier_file.id == earlier.file_id)
-        .where(refund.file_id.in_(file_ids), refund.refd_setl_flag.is_(True))
-        .order_by(refund.file_id, refund.line)
-        .limit(limit)
-    ).all()
-    for name, file_format, line, init_setl_id, other, other_name, other_format, other_line in twice:
-        report(
-            name,
-            file_format,
-            line,
-            "init_setl_id",
-            f"already refunded by {other} at {_where(other_name, other_format, other_line)}",
-            init_setl_id or "",
-            "one refund per settlement",
-        )
-    result.problem_count += len(problems)
-    result.problems += problems
-
-
-__all__ = ["FileImport", "check_refunds", "import_settlements"]
+__all__ = ["FileImport", "import_settlements"]

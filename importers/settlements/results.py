@@ -53,6 +53,11 @@ class ImportResult:
         return self.problem_count == 0
 
 
+def stored_location(name: object, file_format: str, line: int) -> str:
+    """Where a stored row came from, as the file counts: JSON arrays by record, others by line."""
+    return f"{name}:record {line}" if file_format == "json" else f"{name}:{line}"
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {nouns or noun + 's'}"
 
