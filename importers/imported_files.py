@@ -1,21 +1,14 @@
-"""Imported files (导入文件): each recognised again by its sha256, whatever its kind."""
+"""Imported files (导入文件): each recognised again by its sha256, whatever its kind (the
+register's record of them: ``ledger.register.imported_files``)."""
 
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
 
-from sqlalchemy import Connection, select
+from ledger.register.imported_files import earlier_import, record_file
 
-from ledger.register.models import ImportedFile
-
-
-def earlier_import(conn: Connection, sha256: str) -> str | None:
-    """The kind of an earlier import of the same bytes, if any."""
-    kind: str | None = conn.execute(
-        select(ImportedFile.kind).where(ImportedFile.sha256 == sha256)
-    ).scalar()
-    return kind
+__all__ = ["earlier_import", "file_sha256", "record_file"]
 
 
 def file_sha256(path: Path) -> str:

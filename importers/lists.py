@@ -6,16 +6,14 @@ is checked before the register is touched.
 
 from __future__ import annotations
 
-import datetime
-import getpass
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, update
 
-from importers.imported_files import earlier_import, file_sha256
+from importers.imported_files import earlier_import, file_sha256, record_file
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.problems import Problem
 from ledger.register.models import ImportedFile
@@ -87,22 +85,15 @@ def begin_file(conn: Connection, kind: str, listed: ListFile, user: str | None) 
             )
         )
         return None
-    file_id: int = conn.execute(
-        insert(ImportedFile)
-        .values(
-            kind=kind,
-            name=str(listed.path),
-            sha256=listed.sha256,
-            file_format=listed.file_format,
-            row_count=listed.rows,
-            inserted_count=0,
-            skipped_count=0,
-            imported_at=datetime.datetime.now().replace(microsecond=0),
-            imported_by=user or getpass.getuser(),
-        )
-        .returning(ImportedFile.id)
-    ).scalar_one()
-    return file_id
+    return record_file(
+        conn,
+        kind=kind,
+        name=str(listed.path),
+        sha256=listed.sha256,
+        file_format=listed.file_format,
+        rows=listed.rows,
+        user=user,
+    )
 
 
 def end_file(conn: Connection, file_id: int, written: int, rows: int) -> None:

@@ -12,8 +12,6 @@ transaction.
 
 from __future__ import annotations
 
-import datetime
-import getpass
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -21,12 +19,12 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, insert
 
-from importers.imported_files import earlier_import
+from importers.imported_files import earlier_import, record_file
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.money import parse_amount
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register.models import ImportedFile, PlatformTotal
+from ledger.register.models import PlatformTotal
 from ledger.register.platform_totals import (
     AMOUNT_FIELDS,
     COUNT_FIELD,
@@ -173,21 +171,16 @@ def store_platform_totals(
     with engine.begin() as conn:
         if earlier_import(conn, sha256) is not None:
             return False
-        file_id = conn.execute(
-            insert(ImportedFile)
-            .values(
-                kind="platform-totals",
-                name=str(path),
-                sha256=sha256,
-                file_format=path.suffix.lstrip(".").lower() or "csv",
-                row_count=len(groups),
-                inserted_count=len(groups),
-                skipped_count=0,
-                imported_at=datetime.datetime.now().replace(microsecond=0),
-                imported_by=user or getpass.getuser(),
-            )
-            .returning(ImportedFile.id)
-        ).scalar_one()
+        file_id = record_file(
+            conn,
+            kind="platform-totals",
+            name=str(path),
+            sha256=sha256,
+            file_format=path.suffix.lstrip(".").lower() or "csv",
+            rows=len(groups),
+            inserted=len(groups),
+            user=user,
+        )
         conn.execute(delete(PlatformTotal).where(PlatformTotal.period == period))
         for group in groups:
             conn.execute(insert(PlatformTotal).values(**group, period=period, file_id=file_id))

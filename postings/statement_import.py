@@ -10,7 +10,6 @@ day after its last date) go to ``bank/YYYY-MM.beancount``, generated from the re
 from __future__ import annotations
 
 import datetime
-import getpass
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from ledger.money import ZERO
 from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register.batching import totals_member
+from ledger.register.imported_files import earlier_import, record_file
 from ledger.register.models import (
     BankStatement,
     BankStatementLine,
@@ -115,9 +115,7 @@ def import_statement(
         result.problems.append(problem)
         return result
     with engine.begin() as conn:
-        earlier = conn.execute(
-            select(ImportedFile.kind).where(ImportedFile.sha256 == sha256)
-        ).scalar()
+        earlier = earlier_import(conn, sha256)
         if earlier == "statement":
             result.already_imported = True
             return result
@@ -227,21 +225,16 @@ def _render_books(
 def _record_statement(
     conn: Connection, statement: Statement, sha256: str, account: str, user: str | None
 ) -> int:
-    file_id = conn.execute(
-        insert(ImportedFile)
-        .values(
-            kind="statement",
-            name=str(statement.path),
-            sha256=sha256,
-            file_format="csv",
-            row_count=len(statement.lines),
-            inserted_count=len(statement.lines),
-            skipped_count=0,
-            imported_at=datetime.datetime.now().replace(microsecond=0),
-            imported_by=user or getpass.getuser(),
-        )
-        .returning(ImportedFile.id)
-    ).scalar_one()
+    file_id = record_file(
+        conn,
+        kind="statement",
+        name=str(statement.path),
+        sha256=sha256,
+        file_format="csv",
+        rows=len(statement.lines),
+        inserted=len(statement.lines),
+        user=user,
+    )
     first = statement.first_date or datetime.date.min
     statement_id: int = conn.execute(
         insert(BankStatement)

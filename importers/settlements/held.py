@@ -18,8 +18,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, select, update
 
+from importers.imported_files import record_file
 from importers.settlements.loader import FileImport
 from importers.settlements.record import parse_settlement
 from importers.settlements.refunds import check_refunds
@@ -149,21 +150,17 @@ def _import_held(conn: Connection, held: Row[Any], user: str, now: datetime.date
     lock_for_import(conn)  # as an import: a posting's file watermark must not pass it
     # Unique like a file's hash, and never a file's: the decision on this held row.
     stamp = hashlib.sha256(f"mzledger held settlement {held.id} accepted".encode()).hexdigest()
-    file_id = conn.execute(
-        insert(ImportedFile)
-        .values(
-            kind="settlements",
-            name=f"{location} (held {held.setl_id}, accepted by {user})",
-            sha256=stamp,
-            file_format=origin.file_format,
-            row_count=1,
-            inserted_count=1,
-            skipped_count=0,
-            imported_at=now,
-            imported_by=user,
-        )
-        .returning(ImportedFile.id)
-    ).scalar_one()
+    file_id = record_file(
+        conn,
+        kind="settlements",
+        name=f"{location} (held {held.setl_id}, accepted by {user})",
+        sha256=stamp,
+        file_format=origin.file_format,
+        rows=1,
+        inserted=1,
+        user=user,
+        now=now,
+    )
     summary = FileSummary(Path(str(origin.name)), stamp, file_format=origin.file_format)
     summary.file_id = file_id
     result = ImportResult([summary], [], 0)

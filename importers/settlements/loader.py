@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from importers.imported_files import earlier_import, file_sha256
+from importers.imported_files import earlier_import, file_sha256, record_file
 from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.record import differing_fields, parse_settlement, same_settlement_key
 from importers.settlements.refunds import check_refunds
@@ -411,21 +411,15 @@ def _import_file(
     if source is None:
         return
     lock_for_import(conn)  # before the file id: a posting's file watermark must not pass it
-    file_id = conn.execute(
-        insert(ImportedFile)
-        .values(
-            kind="settlements",
-            name=str(path),
-            sha256=summary.sha256,
-            file_format=source.file_format,
-            row_count=0,
-            inserted_count=0,
-            skipped_count=0,
-            imported_at=now,
-            imported_by=user,
-        )
-        .returning(ImportedFile.id)
-    ).scalar_one()
+    file_id = record_file(
+        conn,
+        kind="settlements",
+        name=str(path),
+        sha256=summary.sha256,
+        file_format=source.file_format,
+        user=user,
+        now=now,
+    )
     summary.file_id = file_id
     state = FileImport(conn, summary, result, file_id, institution)
     supplied = {"fixmedins_code"} if institution else set()
