@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from ledger.locks import LOCKS_FILE, LOCKS_HEADER
 from ledger.month import Month
+from ledger.problems import Problem
 from ledger.queries import QUERIES_FILE, render_queries
 from ledger.register.lock import DEFAULT_WAIT_SECONDS
 
@@ -56,7 +57,16 @@ REGIONS: dict[str, str] = tomllib.loads(
 
 
 class BooksError(Exception):
-    """The books directory is missing or its settings are unusable."""
+    """The books directory is missing or its settings are unusable; ``problem`` names the
+    setting at fault by its domain name (``region``) where one is, for the front end to word."""
+
+    def __init__(self, message: str, problem: Problem | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+    @classmethod
+    def of(cls, problem: Problem) -> BooksError:
+        return cls(str(problem), problem)
 
 
 @dataclass(frozen=True)
@@ -337,9 +347,7 @@ def initialise(books: Books, config: BooksConfig) -> None:
             )
         config = existing  # keeps what init has no option for (lock_wait_seconds)
     elif not re.fullmatch(r"\d{6}", config.region):
-        raise BooksError(
-            f"--region: not a region code (found '{config.region}', expected 6 digits)"
-        )
+        raise BooksError.of(Problem("", "region", "not a region code", config.region, "6 digits"))
     created = not books.root.exists()
     books.root.mkdir(parents=True, exist_ok=True)
     try:

@@ -122,7 +122,9 @@ def _user_errors() -> Iterator[None]:
     """Known failures of the user's environment become a message and exit 1, not a traceback."""
     try:
         yield
-    except (BooksError, ChartError, PolicyError, RegisterLockError) as exc:
+    except BooksError as exc:
+        refuse(*problem_lines([exc.problem]) if exc.problem else [str(exc)])
+    except (ChartError, PolicyError, RegisterLockError) as exc:
         refuse(str(exc))
     except OperationalError as exc:
         refuse(f"register: cannot use the database: {exc.orig}")

@@ -43,7 +43,7 @@ err = Console(
 )
 
 #: The options that give the domain's fields a problem can name.
-OPTIONS = {"paid_on": "--paid-on", "account": "--account"}
+OPTIONS = {"paid_on": "--paid-on", "account": "--account", "region": "--region"}
 #: A problem whose field is an option not given: how to give it.
 GIVE = {"replace": "give --replace to post it again"}
 
