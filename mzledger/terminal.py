@@ -24,6 +24,7 @@ from rich.table import Table
 from importers.settlements.results import ImportResult, notices_text, plural
 from importers.settlements.results import Progress as ProgressCallback
 from ledger.problems import Problem
+from ledger.register.models import PERSONAL_PART, personal_part
 from mzledger import workflows
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ def _show_post(step: workflows.PeriodPosted, result: PostResult) -> None:
         str(sum(b.settlement_count for b in result.batches)),
         str(sum(b.refund_count for b in result.batches)),
         f"{result.total('hifp_pay'):,}",
-        f"{result.total('acct_pay') + result.total('acct_mulaid_pay'):,}",
+        f"{personal_part({name: result.total(name) for name in PERSONAL_PART}):,}",
     )
     out.print(table)
     vouchers = sorted(b.payment.voucher for b in paid if b.payment)

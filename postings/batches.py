@@ -24,6 +24,7 @@ from ledger.register.models import (
     Money,
     Posting,
     SettlementTotal,
+    personal_part,
 )
 
 #: Batch totals the posting rule and the transaction's metadata need.
@@ -75,7 +76,7 @@ class BatchSummary:
     @property
     def personal(self) -> Decimal:
         """Personal-account part: own account plus mutual aid (个人账户 + 共济)."""
-        return self.total("acct_pay") + self.total("acct_mulaid_pay")
+        return personal_part(dict(self.totals))
 
 
 def _sum(column: str) -> ColumnElement[Decimal]:

@@ -34,6 +34,7 @@ from ledger.register.models import (
     Money,
     Posting,
     SettlementTotal,
+    personal_part_sum,
 )
 from ledger.statements import Statement
 from postings.batches import summarize
@@ -57,7 +58,7 @@ def _part(fund: str) -> object:
     """A fund's part of a batch, summed over its settlement_totals rows."""
     if fund == "pooled":
         return func.sum(SettlementTotal.hifp_pay)
-    return func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay)
+    return personal_part_sum(SettlementTotal)
 
 
 def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:

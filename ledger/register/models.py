@@ -8,6 +8,9 @@ for the agency's own lookups and never leaves the register.
 from __future__ import annotations
 
 import datetime
+import functools
+import operator
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +26,7 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -99,6 +103,24 @@ OTHER_FUND_FIELDS = (
     "maf_pay",
     "oth_pay",
 )
+
+#: What a settlement pays from the personal accounts (个人账户基金): the person's own account
+#: and mutual aid from a family member's (个人账户共济); the pooled fund (统筹基金) pays hifp_pay.
+#: Every layer takes the personal part from here.
+PERSONAL_PART = ("acct_pay", "acct_mulaid_pay")
+
+
+def personal_part(amounts: Mapping[str, Decimal]) -> Decimal:
+    """The personal-account part of a settlement's or a batch's amounts."""
+    # added in order, no zero to start from: the same Decimal as acct_pay + acct_mulaid_pay
+    return functools.reduce(operator.add, (amounts[name] for name in PERSONAL_PART))
+
+
+def personal_part_sum(entity: Any) -> Any:
+    """The personal-account part summed in SQL over ``entity``'s rows (a table or an alias)."""
+    return functools.reduce(
+        operator.add, (func.sum(getattr(entity, name)) for name in PERSONAL_PART)
+    )
 
 
 class Base(DeclarativeBase):

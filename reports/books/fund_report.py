@@ -34,7 +34,14 @@ from ledger.loading import LoadedBooks, error_text, load_books
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.register.batching import batch_member
-from ledger.register.models import ClearingBatch, Institution, Money, Posting, Settlement
+from ledger.register.models import (
+    PERSONAL_PART,
+    ClearingBatch,
+    Institution,
+    Money,
+    Posting,
+    Settlement,
+)
 from reports.books.ledgers import (
     DetailLedger,
     TrialBalance,
@@ -266,7 +273,7 @@ def _register_figures(
         select(
             *labelled,
             _money_sum(Settlement.hifp_pay).label("pooled"),
-            _money_sum(Settlement.acct_pay, Settlement.acct_mulaid_pay).label("personal"),
+            _money_sum(*(getattr(Settlement, name) for name in PERSONAL_PART)).label("personal"),
             func.count().label("n"),
             func.coalesce(
                 func.sum(case((Settlement.refd_setl_flag.is_(True), 1), else_=0)), 0

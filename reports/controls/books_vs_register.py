@@ -31,6 +31,7 @@ from ledger.register.models import (
     Posting,
     Settlement,
     SettlementTotal,
+    personal_part_sum,
 )
 
 MAX_LISTED = 20
@@ -93,10 +94,7 @@ def register_batches(engine: Engine, chart: Chart) -> dict[str, dict[str, Decima
                 SettlementTotal.med_type,
                 Institution.fixmedins_type,
                 type_coerce(func.sum(SettlementTotal.hifp_pay), Money).label("pooled"),
-                type_coerce(
-                    func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay),
-                    Money,
-                ).label("personal"),
+                type_coerce(personal_part_sum(SettlementTotal), Money).label("personal"),
             )
             .select_from(SettlementTotal)
             .join(ClearingBatch, totals_member(SettlementTotal, ClearingBatch))

@@ -31,6 +31,7 @@ from ledger.register.models import (
     Posting,
     Settlement,
     SettlementTotal,
+    personal_part_sum,
 )
 from ledger.register.platform_totals import register_totals, stored_platform_totals
 from reports.controls.books_vs_register import check_loaded_books
@@ -266,10 +267,7 @@ def outstanding_payments(engine: Engine, month: Month) -> tuple[OutstandingPayme
                 ClearingBatch.link,
                 Institution.name,
                 type_coerce(func.sum(SettlementTotal.hifp_pay), Money),
-                type_coerce(
-                    func.sum(SettlementTotal.acct_pay) + func.sum(SettlementTotal.acct_mulaid_pay),
-                    Money,
-                ),
+                type_coerce(personal_part_sum(SettlementTotal), Money),
             )
             .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
             .join(Institution, Institution.code == ClearingBatch.fixmedins_code)

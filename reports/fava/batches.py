@@ -39,6 +39,7 @@ from ledger.register.models import (
     Scaled,
     Settlement,
     SettlementTotal,
+    personal_part,
 )
 from reports.fava.params import BadRequest, Page, check_page, param_value
 from reports.spreadsheet import csv_text, csv_writer
@@ -157,7 +158,7 @@ class BatchTotals:
     @property
     def personal(self) -> Decimal:
         """The personal-account leg: own account plus mutual aid (个人账户 + 共济)."""
-        return self.sums["acct_pay"] + self.sums["acct_mulaid_pay"]
+        return personal_part(self.sums)
 
     @property
     def other_funds(self) -> Decimal:
