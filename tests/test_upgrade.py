@@ -26,7 +26,13 @@ from ledger.books import Books
 from ledger.register.opening import SCHEMA_HEAD, resolve_url, schema_revision
 from tests.conftest import Cli
 
-RELEASE = Path(__file__).parent / "fixtures" / "release-0c36b51"
+#: Books of earlier releases, each made by its own code: 0c36b51, the release before the upgrade
+#: test; 22dd410, the commit before the house was redesigned (issue 12), whose books name the
+#: old module paths (``reports.fava_ext``, ``ledger.plugins.lock``) and whose register is a
+#: migration behind.
+RELEASES = [
+    Path(__file__).parent / "fixtures" / name for name in ("release-0c36b51", "release-22dd410")
+]
 TITLE = "鞍山市 职工基本医疗保险基金 · 门诊统筹"
 
 
@@ -38,18 +44,21 @@ def tree_digest(root: Path) -> str:
     return digest.hexdigest()
 
 
-@pytest.fixture(scope="module")
-def release_digest() -> str:
-    return tree_digest(RELEASE)
+@pytest.fixture(scope="module", params=RELEASES, ids=lambda path: path.name)
+def release(request: pytest.FixtureRequest) -> tuple[Path, str]:
+    """A release's books and the digest of their tree."""
+    path: Path = request.param
+    return path, tree_digest(path)
 
 
 @pytest.fixture
-def upgraded(tmp_path: Path, release_digest: str) -> Iterator[Path]:
+def upgraded(tmp_path: Path, release: tuple[Path, str]) -> Iterator[Path]:
     """A copy of the release's books; afterwards, the committed fixture is as it was."""
+    path, digest = release
     books = tmp_path / "books"
-    shutil.copytree(RELEASE, books)
+    shutil.copytree(path, books)
     yield books
-    assert tree_digest(RELEASE) == release_digest, f"{RELEASE} was written to"
+    assert tree_digest(path) == digest, f"{path} was written to"
 
 
 def register_revision(books: Path) -> str | None:
