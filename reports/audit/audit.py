@@ -85,7 +85,7 @@ def _audit_person(
     # a refund cancels the settlement it reverses: the pair is left out of every check
     live = [r for r in rows if not r.refd_setl_flag and r.setl_id not in refunded]
     result.settlements += sum(1 for r in rows if r.setl_time.date() >= start)
-    pooled, visits, not_covered = _pooled(live, spans, policy, own_region, start, result)
+    pooled, visits, uncovered = _pooled(live, spans, policy, own_region, start, result)
     try:
         expected = {e.setl_id: e for e in recompute(visits, policy)}
     except NoPolicyPeriod as exc:
@@ -95,7 +95,7 @@ def _audit_person(
         result.errors.append(f"psn_no {rows[0].psn_no}: {exc}")
         return
     result.recomputed += sum(1 for r in pooled if r.setl_time.date() >= start)
-    person = Person(live, pooled, visits, expected, not_covered, policy, prescribers)
+    person = Person(live, pooled, visits, expected, uncovered, policy, prescribers)
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported
         result.findings.extend(f for f in family(person) if f.setl_time.date() >= start)
@@ -113,7 +113,7 @@ def _pooled(
     does not cover; the others (pharmacies, other med_types) counted in the period."""
     pooled: list[Row] = []
     visits: list[Visit] = []
-    not_covered: dict[str, str] = {}
+    uncovered: dict[str, str] = {}
     for row in live:
         if row.fixmedins_type == "2" or row.med_type not in policy.med_types:
             if row.setl_time.date() >= start:
@@ -122,7 +122,7 @@ def _pooled(
             continue
         tier, reason = classify(row, spans, own_region)
         if reason is not None:
-            not_covered[row.setl_id] = reason
+            uncovered[row.setl_id] = reason
         pooled.append(row)
         visits.append(
             Visit(
@@ -135,7 +135,7 @@ def _pooled(
                 row.psn_type.startswith("12"),
             )
         )
-    return pooled, visits, not_covered
+    return pooled, visits, uncovered
 
 
 __all__ = ["audit", "parse_period"]

@@ -32,7 +32,7 @@ def not_covered(person: Person) -> Iterator[Finding]:
     """non-designated-institution, arrears-period, outside-city-not-covered: a pooled payment
     the fund does not owe (expected 0)."""
     for row in person.pooled:
-        reason = person.not_covered.get(row.setl_id)
+        reason = person.uncovered.get(row.setl_id)
         if reason is not None and row.hifp_pay != ZERO:
             yield finding(reason, row, reported=row.hifp_pay, expected=ZERO)
 

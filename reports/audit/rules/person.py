@@ -18,7 +18,7 @@ class Person:
     ``live``: every settlement, in time order, but the refunded pairs (a refund cancels the
     settlement it reverses, so both are left out of every check). ``pooled``: the live ones the
     engine recomputed (medical institutions, the policy's med_types), with their ``visits`` and
-    ``expected`` payments; ``not_covered``: setl_id -> the rule that says the fund does not
+    ``expected`` payments; ``uncovered``: setl_id -> the rule that says the fund does not
     cover it. Rows dated before the audited period are here for the running totals; the audit
     keeps only the findings of the period.
     """
@@ -27,7 +27,7 @@ class Person:
     pooled: list[Row]
     visits: list[Visit]
     expected: dict[str, Expected]
-    not_covered: dict[str, str]
+    uncovered: dict[str, str]
     policy: Policy
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
