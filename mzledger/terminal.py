@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from importers.settlements.held import HeldListing
     from postings.period import PostResult
     from postings.statement_import import StatementResult
-    from reports.audit.audit import AuditResult
+    from reports.audit.findings import AuditResult
     from reports.books.fund_report import MonthReport
     from reports.controls.books_vs_register import CheckResult
     from reports.controls.close import CloseResult

@@ -11,7 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from reports.audit.audit import RULES, Row, Span, classify
+from reports.audit.findings import RULES
+from reports.audit.rows import Row, Span
+from reports.audit.rules.coverage import classify
 from tests.conftest import Cli, settlement, write_csv
 
 INSTITUTIONS = """fixmedins_code,fixmedins_name,fixmedins_type,medins_lv,spec_hosp,admdvs

@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 
 from ledger.books import open_books_register_readonly
-from reports.audit.audit import AuditResult, Finding
+from reports.audit.findings import AuditResult, Finding
 from reports.audit.output import as_csv, as_xlsx
 from reports.fava import batches
 from tests.conftest import Cli, settlement

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
-from reports.audit.audit import RULES, AuditResult
+from reports.audit.findings import RULES, AuditResult, dump_findings
 from reports.spreadsheet import csv_text, csv_writer, row_cells
 
 COLUMNS = (
@@ -36,7 +35,7 @@ def _evidence_text(evidence: dict[str, str]) -> str:
 
 
 def as_json(result: AuditResult) -> str:
-    return json.dumps([f.as_dict() for f in result.findings], ensure_ascii=False, indent=2) + "\n"
+    return dump_findings(result.findings)
 
 
 def as_csv(result: AuditResult) -> str:

@@ -4,13 +4,14 @@ read for the extension's findings view."""
 from __future__ import annotations
 
 import datetime
-import json
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from reports.audit import findings as audit_findings
+from reports.audit.findings import Finding
+from reports.audit.findings import FindingsError as FindingsError  # the extension catches it here
 from reports.fava.params import CODE_RE, FINDINGS_FILE_RE, ID_RE, LINK_RE, RULE_RE, BadRequest
 
 # ---------------------------------------------------------------------------------------------
@@ -42,6 +43,26 @@ class FindingView:
     explanation_en: str
     evidence: tuple[tuple[str, str], ...]
 
+    @classmethod
+    def of(cls, finding: Finding) -> FindingView:
+        """The finding as its file holds it: time and amounts as the audit writes them."""
+        written = finding.as_dict()
+        return cls(
+            rule=finding.rule,
+            setl_id=finding.setl_id,
+            psn_no=finding.psn_no,
+            institution=finding.institution,
+            setl_time=written["setl_time"],
+            batch=finding.batch,
+            reported=written["reported_hifp_pay"],
+            expected=written["expected_hifp_pay"],
+            difference=written["difference"],
+            article=finding.article,
+            explanation_zh=finding.explanation_zh,
+            explanation_en=finding.explanation_en,
+            evidence=finding.evidence,
+        )
+
     @property
     def setl_id_ok(self) -> bool:
         return bool(ID_RE.match(self.setl_id))
@@ -49,10 +70,6 @@ class FindingView:
     @property
     def batch_ok(self) -> bool:
         return self.batch is not None and bool(LINK_RE.match(self.batch))
-
-
-class FindingsError(ValueError):
-    """A findings file that is not what `mzledger audit --format json` writes."""
 
 
 def findings_files(root: Path) -> list[FindingsFile]:
@@ -90,51 +107,10 @@ def pick_findings_file(files: Sequence[FindingsFile], name: str | None) -> Findi
     )
 
 
-def _text(item: Mapping[str, Any], name: str, *, optional: bool = False) -> Any:
-    value = item.get(name)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise FindingsError(f"{name}: expected a string (found {type(value).__name__})")
-    return value
-
-
 def load_findings(path: Path) -> list[FindingView]:
-    """The findings of one file, sorted by rule, institution, time; FindingsError if the file
-    is not a findings list."""
-    try:
-        raw = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FindingsError(f"{path.name}: cannot read: {exc}") from None
-    if not isinstance(raw, list):
-        raise FindingsError(f"{path.name}: not a JSON array of findings")
-    out = []
-    for n, item in enumerate(raw, start=1):
-        if not isinstance(item, dict):
-            raise FindingsError(f"{path.name}: item {n}: not an object")
-        try:
-            evidence = item.get("evidence") or {}
-            if not isinstance(evidence, dict):
-                raise FindingsError("evidence: expected an object")
-            out.append(
-                FindingView(
-                    rule=_text(item, "rule"),
-                    setl_id=_text(item, "setl_id"),
-                    psn_no=_text(item, "psn_no"),
-                    institution=_text(item, "institution"),
-                    setl_time=_text(item, "setl_time"),
-                    batch=_text(item, "batch", optional=True),
-                    reported=_text(item, "reported_hifp_pay", optional=True),
-                    expected=_text(item, "expected_hifp_pay", optional=True),
-                    difference=_text(item, "difference", optional=True),
-                    article=_text(item, "article", optional=True) or "",
-                    explanation_zh=_text(item, "explanation_zh", optional=True) or "",
-                    explanation_en=_text(item, "explanation_en", optional=True) or "",
-                    evidence=tuple((str(k), str(v)) for k, v in evidence.items()),
-                )
-            )
-        except FindingsError as exc:
-            raise FindingsError(f"{path.name}: item {n}: {exc}") from None
+    """The findings of one file (read by ``reports.audit.findings``, the audit's own reader),
+    sorted by rule, institution, time; FindingsError if the file is not a findings list."""
+    out = [FindingView.of(finding) for finding in audit_findings.load_findings(path)]
     out.sort(key=lambda f: (f.rule, f.institution, f.setl_time, f.setl_id))
     return out
 

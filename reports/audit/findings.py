@@ -1,0 +1,255 @@
+"""The audit's findings (稽核发现): the one model, the JSON it is written as and read back from.
+
+`mzledger audit --format json` writes ``dump_findings``; the Fava page reads the same files
+with ``load_findings``: one shape, one writer, one reader. Money is written as strings with two
+decimals, so no reader turns it into a float; person numbers only, never a name.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+#: rule -> (article, Chinese explanation, English explanation)
+RULES: dict[str, tuple[str, str, str]] = {
+    "benefit-mismatch": (
+        "鞍医保发〔2022〕14号 第九条、第十条、第三十二条",
+        "统筹基金支付额与按政策重算结果不符",
+        "pooled-fund payment differs from the payment recomputed by the rules",
+    ),
+    "annual-cap-exceeded": (
+        "鞍医保发〔2022〕14号 第九条",
+        "年度统筹基金支付累计超过最高支付限额",
+        "the person's pooled payments in the year pass the annual cap",
+    ),
+    "monthly-cap-exceeded": (
+        "鞍医保发〔2022〕14号 第三十二条",
+        "月度统筹基金支付累计超过最高支付限额",
+        "the person's pooled payments in the month pass the monthly cap",
+    ),
+    "non-designated-institution": (
+        "晋医保办发〔2022〕27号 第二十六条（一）",
+        "在非门诊统筹定点医药机构发生统筹基金支付",
+        "pooled payment at an institution that is not on the designated list",
+    ),
+    "outside-city-not-covered": (
+        "鞍医保发〔2022〕14号 第十条",
+        "未经转诊转院备案且不符合急危重病种标准的市域外门诊费用由统筹基金支付",
+        "pooled payment outside the city without referral, residence record or emergency",
+    ),
+    "arrears-period": (
+        "晋医保办发〔2022〕27号 第二十六条（五）",
+        "欠费期间发生的门诊费用由统筹基金支付",
+        "pooled payment during an arrears period",
+    ),
+    "flexible-worker-personal-account": (
+        "鞍医保发〔2022〕14号 第十二条",
+        "灵活就业人员不建立个人账户，却有个人账户支出",
+        "a flexible worker has no personal account, yet acct_pay is not 0",
+    ),
+    "duplicate-visit-deductible": (
+        "晋医保办发〔2022〕27号 第二十二条",
+        "同一就诊流水号在同一医疗机构重复计算起付标准",
+        "the deductible was charged more than once within one visit at one institution",
+    ),
+    "prescription-expired": (
+        "晋医保办发〔2022〕27号 第十一条",
+        "药店购药所凭电子处方已超过3天有效期",
+        "the pharmacy purchase used a prescription older than 3 days",
+    ),
+    "prescription-not-designated": (
+        "晋医保办发〔2022〕27号 第二十六条（二）",
+        "处方非由门诊统筹定点医疗机构开具",
+        "the prescription was not written by a designated medical institution",
+    ),
+    "same-drug-two-institutions": (
+        "晋医保办发〔2022〕27号 第十四条",
+        "同一处方的同一药品在不同医药机构购买",
+        "the same drug of one prescription was bought at two institutions",
+    ),
+}
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: The JSON's string fields, in the order a reader checks them; the flag says optional.
+TEXT_FIELDS = (
+    ("rule", False),
+    ("setl_id", False),
+    ("psn_no", False),
+    ("institution", False),
+    ("setl_time", False),
+    ("batch", True),
+    ("reported_hifp_pay", True),
+    ("expected_hifp_pay", True),
+    ("difference", True),
+    ("article", True),
+    ("explanation_zh", True),
+    ("explanation_en", True),
+)
+
+
+class FindingsError(ValueError):
+    """A findings file that is not what `mzledger audit --format json` writes."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one settlement (结算), with its evidence; the article and explanations
+    follow from the rule."""
+
+    rule: str
+    setl_id: str
+    psn_no: str
+    institution: str
+    setl_time: datetime.datetime
+    batch: str | None
+    reported_hifp_pay: Decimal | None = None
+    expected_hifp_pay: Decimal | None = None
+    evidence: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def article(self) -> str:
+        return RULES[self.rule][0]
+
+    @property
+    def explanation_zh(self) -> str:
+        return RULES[self.rule][1]
+
+    @property
+    def explanation_en(self) -> str:
+        return RULES[self.rule][2]
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.reported_hifp_pay is None or self.expected_hifp_pay is None:
+            return None
+        return self.reported_hifp_pay - self.expected_hifp_pay
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON/CSV shape: money as strings, so no reader turns it into a float."""
+
+        def money(value: Decimal | None) -> str | None:
+            return None if value is None else f"{value:.2f}"
+
+        return {
+            "rule": self.rule,
+            "setl_id": self.setl_id,
+            "psn_no": self.psn_no,
+            "institution": self.institution,
+            "setl_time": self.setl_time.strftime(TIME_FORMAT),
+            "batch": self.batch,
+            "reported_hifp_pay": money(self.reported_hifp_pay),
+            "expected_hifp_pay": money(self.expected_hifp_pay),
+            "difference": money(self.difference),
+            "article": self.article,
+            "explanation_zh": self.explanation_zh,
+            "explanation_en": self.explanation_en,
+            "evidence": dict(self.evidence),
+        }
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> Finding:
+        """The finding ``as_dict`` wrote; FindingsError naming the field otherwise. The
+        article, explanations and difference follow from the rule and the amounts, so they
+        are checked for their type only."""
+        evidence = item.get("evidence") or {}
+        if not isinstance(evidence, dict):
+            raise FindingsError("evidence: expected an object")
+        text = {name: _text(item, name, optional=optional) for name, optional in TEXT_FIELDS}
+        # the types first, then the values: a file wrong in both says what it said before
+        if text["rule"] not in RULES:
+            raise FindingsError(f"rule: not a rule of the audit ({text['rule'][:60]!r})")
+        try:
+            setl_time = datetime.datetime.strptime(text["setl_time"], TIME_FORMAT)
+        except ValueError:
+            raise FindingsError(
+                f"setl_time: expected YYYY-MM-DD HH:MM:SS (found {text['setl_time'][:30]!r})"
+            ) from None
+        return cls(
+            rule=text["rule"],
+            setl_id=text["setl_id"],
+            psn_no=text["psn_no"],
+            institution=text["institution"],
+            setl_time=setl_time,
+            batch=text["batch"],
+            reported_hifp_pay=_money(text, "reported_hifp_pay"),
+            expected_hifp_pay=_money(text, "expected_hifp_pay"),
+            evidence=tuple((str(k), str(v)) for k, v in evidence.items()),
+        )
+
+
+@dataclass
+class AuditResult:
+    """What one audit found over a period, and how many settlements it read and recomputed."""
+
+    period: str
+    findings: list[Finding] = field(default_factory=list)
+    settlements: int = 0  # in the audited period
+    recomputed: int = 0
+    not_recomputed: Counter[str] = field(default_factory=Counter)  # why, e.g. pharmacy
+    errors: list[str] = field(default_factory=list)
+
+    def by_rule(self) -> Counter[str]:
+        return Counter(f.rule for f in self.findings)
+
+
+def _text(item: Mapping[str, Any], name: str, *, optional: bool = False) -> Any:
+    value = item.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise FindingsError(f"{name}: expected a string (found {type(value).__name__})")
+    return value
+
+
+def _money(text: Mapping[str, str | None], name: str) -> Decimal | None:
+    value = text[name]
+    if value is None:
+        return None
+    try:
+        amount: Decimal | None = Decimal(value)
+    except InvalidOperation:
+        amount = None
+    if amount is None or not amount.is_finite():
+        raise FindingsError(f"{name}: expected an amount such as 12.50 (found {value[:30]!r})")
+    return amount
+
+
+def dump_findings(findings: Sequence[Finding]) -> str:
+    """The findings as `mzledger audit --format json` writes them."""
+    return json.dumps([f.as_dict() for f in findings], ensure_ascii=False, indent=2) + "\n"
+
+
+def load_findings(path: Path) -> list[Finding]:
+    """The findings of one file, in the file's order; FindingsError, naming the file and the
+    item, if the file is not a findings list."""
+    try:
+        raw = json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FindingsError(f"{path.name}: cannot read: {exc}") from None
+    if not isinstance(raw, list):
+        raise FindingsError(f"{path.name}: not a JSON array of findings")
+    out = []
+    for n, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise FindingsError(f"{path.name}: item {n}: not an object")
+        try:
+            out.append(Finding.from_dict(item))
+        except FindingsError as exc:
+            raise FindingsError(f"{path.name}: item {n}: {exc}") from None
+    return out
+
+
+__all__ = [
+    "RULES",
+    "AuditResult",
+    "Finding",
+    "FindingsError",
+    "dump_findings",
+    "load_findings",
+]

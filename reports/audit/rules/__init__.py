@@ -1,0 +1,35 @@
+"""The audit's rule families: each a pure function of one person's settlements
+(:class:`Person`) to its findings, run in turn over every person, the way Beancount runs its
+plugins. A new rule is a function here and its line in ``RULES`` (``reports.audit.findings``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from reports.audit.findings import Finding
+from reports.audit.rules.accounts import flexible_worker_personal_account
+from reports.audit.rules.coverage import not_covered
+from reports.audit.rules.deductible import duplicate_visit_deductible
+from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
+from reports.audit.rules.person import Person
+from reports.audit.rules.prescriptions import (
+    prescription_expired,
+    prescription_not_designated,
+    same_drug_two_institutions,
+)
+
+Family = Callable[[Person], Iterable[Finding]]
+
+#: Every rule family, in the order the audit runs them.
+FAMILIES: tuple[Family, ...] = (
+    not_covered,
+    benefit_mismatch,
+    cap_exceeded,
+    duplicate_visit_deductible,
+    flexible_worker_personal_account,
+    prescription_expired,
+    prescription_not_designated,
+    same_drug_two_institutions,
+)
+
+__all__ = ["FAMILIES", "Family", "Person"]

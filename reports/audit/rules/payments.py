@@ -1,0 +1,72 @@
+"""The pooled payment (统筹基金支付) against the benefit engine: a payment other than the
+recomputed one, and the settlement at which the reported payments pass the cap."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from decimal import Decimal
+
+from ledger.money import ZERO
+from reports.audit.benefits import Expected
+from reports.audit.findings import Finding
+from reports.audit.rows import Row
+from reports.audit.rules.person import Person, finding
+
+
+def benefit_mismatch(person: Person) -> Iterator[Finding]:
+    """benefit-mismatch: the reported hifp_pay is not the recomputed one; the evidence is the
+    computation (tier, deductible borne before and now, ratio, cap left)."""
+    for row in person.pooled:
+        calc = person.expected[row.setl_id]
+        if row.hifp_pay != calc.hifp_pay:
+            yield finding(
+                "benefit-mismatch",
+                row,
+                reported=row.hifp_pay,
+                expected=calc.hifp_pay,
+                evidence=_evidence(calc, row),
+            )
+
+
+def cap_exceeded(person: Person) -> Iterator[Finding]:
+    """annual-cap-exceeded / monthly-cap-exceeded (最高支付限额): the settlement at which the
+    person's *reported* pooled payments in the accumulation key first pass the cap."""
+    reported_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for row in person.pooled:
+        calc = person.expected[row.setl_id]
+        before = reported_total[calc.key]
+        after = reported_total[calc.key] = before + row.hifp_pay
+        period = person.policy.period_for(row.setl_time.date())
+        cap = period.cap if period is not None else ZERO
+        if before <= cap < after:
+            monthly = period is not None and period.scope == "month"
+            yield finding(
+                "monthly-cap-exceeded" if monthly else "annual-cap-exceeded",
+                row,
+                reported=row.hifp_pay,
+                expected=calc.hifp_pay,
+                evidence=(
+                    ("key", calc.key),
+                    ("cap", f"{cap:.2f}"),
+                    ("paid_before", f"{before:.2f}"),
+                    ("paid_after", f"{after:.2f}"),
+                ),
+            )
+
+
+def _evidence(calc: Expected, row: Row) -> tuple[tuple[str, str], ...]:
+    return (
+        ("tier", calc.tier or "not covered"),
+        ("inscp_scp_amt", f"{row.inscp_scp_amt:.2f}"),
+        ("deductible_borne_before", f"{calc.deductible_borne_before:.2f}"),
+        ("deductible", f"{calc.deductible:.2f}"),
+        ("reported_act_pay_dedc", f"{row.act_pay_dedc:.2f}"),
+        ("ratio", "" if calc.ratio is None else f"{calc.ratio}"),
+        ("cap_left", f"{calc.cap_left:.2f}"),
+        ("key", calc.key),
+        ("article", calc.article),
+    )
+
+
+__all__ = ["benefit_mismatch", "cap_exceeded"]
