@@ -71,6 +71,10 @@ class PerRow:
             naive_print + naive_load,
         )
 
+    def vs(self, seconds: float, rows: float) -> tuple[str, str]:
+        """The two comparison columns of a figure taking ``seconds`` for ``rows`` settlements."""
+        return times(seconds, self.csv * rows), times(seconds, self.naive_both * rows)
+
 
 def peak_command(steps: Sequence[Measured]) -> tuple[list[Measured], Measured]:
     """The ``mzledger`` commands of the run and the one with the highest peak memory."""
@@ -143,8 +147,7 @@ def _import_figure(label: str, rows: int, seconds: float, target: float, per: Pe
         rate,
         target,
         True,
-        times(seconds, per.csv * rows),
-        times(seconds, per.naive_both * rows),
+        *per.vs(seconds, rows),
     )
 
 
@@ -172,20 +175,18 @@ def import_figures(
             IMPORT_SQLITE_TARGET,
             per,
         ),
-        pg_import_figure(pg, pg_target, per.csv, per.naive_both)
+        pg_import_figure(pg, pg_target, per)
         if "rows" in pg
         else Figure("import into PostgreSQL", pg_target, "not run"),
     ]
 
 
-def pg_import_figure(
-    pg: dict[str, Any], target: str, csv_per_row: float, naive_per_row: float
-) -> Figure:
+def pg_import_figure(pg: dict[str, Any], target: str, per: PerRow) -> Figure:
     """Judged by its time against csv.reader's for the same rows (the issue's target),
     shown with the rows per second that makes on this run's machine."""
     rows, seconds = int(pg["rows"]), float(pg["import_seconds"])
     each = [float(s) for s in pg.get("import_seconds_each", [seconds])]
-    floor = csv_per_row * rows
+    floor = per.csv * rows
     return Figure(
         f"import {rows:,} rows into PostgreSQL (same files, fresh schema{_spread(each)})",
         f"{target}; this run: ≥ {_n(_rate(rows, IMPORT_PG_RATIO * floor))} rows/s",
@@ -193,8 +194,7 @@ def pg_import_figure(
         seconds / floor if floor > 0 else None,
         IMPORT_PG_RATIO,
         False,
-        times(seconds, floor),
-        times(seconds, naive_per_row * rows),
+        *per.vs(seconds, rows),
     )
 
 
@@ -215,8 +215,7 @@ def post_figures(posts: list[dict[str, Any]], pg: dict[str, Any], per: PerRow) -
             per_million,
             POST_TARGET,
             False,
-            times(per_million, per.csv * MILLION),
-            times(per_million, per.naive_both * MILLION),
+            *per.vs(per_million, MILLION),
         )
     ]
     if "post" in pg:
@@ -231,8 +230,7 @@ def post_figures(posts: list[dict[str, Any]], pg: dict[str, Any], per: PerRow) -
                 pg_per_million,
                 POST_TARGET,
                 False,
-                times(pg_per_million, per.csv * MILLION),
-                times(pg_per_million, per.naive_both * MILLION),
+                *per.vs(pg_per_million, MILLION),
             )
         )
     return shown

@@ -63,6 +63,12 @@ class Bench:
         self.steps.append(measured)
         return measured
 
+    def post(self, name: str, period: str, books: str) -> Measured:
+        """``mzledger post`` of one month, paid on the 10th of the next."""
+        return self.step(
+            name, "post", "--period", period, "--paid-on", _paid_on(period), "--books", books
+        )
+
     # -- the run ---------------------------------------------------------------------------------
 
     def main(self) -> None:
@@ -150,16 +156,7 @@ class Bench:
             period, rows = _month(path), rows_of[path.name]
             if rows == 0:
                 continue
-            posted = self.step(
-                f"post {period} ({rows:,} rows)",
-                "post",
-                "--period",
-                period,
-                "--paid-on",
-                _paid_on(period),
-                "--books",
-                "books",
-            )
+            posted = self.post(f"post {period} ({rows:,} rows)", period, "books")
             posts.append({"period": period, "rows": rows, "seconds": posted.seconds})
         checked = self.step("check (bean-check + books vs register)", "check", "--books", "books")
         self.results["sqlite"] = {
@@ -310,15 +307,8 @@ class Bench:
                 )
                 seconds.append(imported.seconds)
             period = _month(prefix[0])
-            posted = self.step(
-                f"post {period} (PostgreSQL, {rows_of[prefix[0].name]:,} rows)",
-                "post",
-                "--period",
-                period,
-                "--paid-on",
-                _paid_on(period),
-                "--books",
-                str(books),
+            posted = self.post(
+                f"post {period} (PostgreSQL, {rows_of[prefix[0].name]:,} rows)", period, str(books)
             )
         finally:
             if not self.options.keep_pg_schema:

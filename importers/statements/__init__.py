@@ -7,17 +7,10 @@ balance, the counterparty's name and account, a summary and a reference. ``read_
 gives every line as a ``StatementLine`` whose ``amount`` is signed as the account sees it
 (negative = money out, a payment; positive = money in), or the problems that refuse the file,
 all of them, as ``file:line: field: what is wrong (found X, expected Y)``. Nothing is guessed:
-
-- the header must carry every column the layout names;
-- a date must read with one of the layout's formats (and not as two different days);
-- amounts are yuan with at most 2 decimals (``ledger.money.parse_amount``); thousands
-  separators are accepted only where they are separators (``1,234.56``, not ``1,23.4``);
-- with debit and credit columns exactly one of the two is filled on each line (a negative
-  figure, a reversal 冲正, counts with its sign: -100.00 in the debit column is money in);
-- the lines must be in date order (the layout's ``order``);
-- with a balance column, each balance must equal the one before plus the line's amount, to the
-  fen (the line, the figure found and the figure expected are named);
-- a file without lines is refused. Blank lines are skipped.
+the header must carry every column the layout names, each line must follow the rules of
+``lines`` (a date in one of the layout's formats, yuan to the fen, exactly one of debit and
+credit, date order, balances that follow), and a file without lines is refused. Blank lines
+are skipped.
 
 Adding a bank needs no code: write ``importers/bank_layouts/<bank>.toml`` (copy ``generic.toml``,
 whose comments describe every key) and load it with ``load_layout("<bank>")``; a layout file
