@@ -168,13 +168,31 @@ def csv_dialect(header_line: str) -> type[csv.Dialect]:
     return type("ExportDialect", (csv.excel,), {"delimiter": delimiter})
 
 
+def whole_lines(sample: bytes) -> bytes:
+    """``sample`` up to its last line break (all of it when it has none): a character cut in two
+    at the end would be neither encoding."""
+    if b"\n" in sample:
+        return sample[: sample.rindex(b"\n") + 1]
+    return sample
+
+
+def read_sample(binary: IO[bytes]) -> bytes:
+    """The first SAMPLE_BYTES of an open file for ``detect_encoding``, in whole lines when the
+    file may go on beyond them."""
+    sample = binary.read(SAMPLE_BYTES)
+    return whole_lines(sample) if len(sample) == SAMPLE_BYTES else sample
+
+
+def decode_sample(sample: bytes, encoding: str) -> str:
+    """A sample as text for sniffing the header: bytes that are not ``encoding`` replaced, an
+    unfinished last character left out."""
+    return codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
+
+
 def _open_csv(path: Path) -> Source:
     binary = path.open("rb")
-    sample = binary.read(SAMPLE_BYTES)
+    sample = read_sample(binary)
     binary.seek(0)
-    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
-        # Whole lines only: a character cut in two at the end would be neither encoding.
-        sample = sample[: sample.rindex(b"\n") + 1]
     try:
         encoding = detect_encoding(sample)
     except ValueError as exc:
@@ -182,8 +200,7 @@ def _open_csv(path: Path) -> Source:
         raise SourceError(
             Problem(f"{path}:1", "encoding", str(exc), "", "UTF-8, UTF-8 with BOM or GB18030")
         ) from None
-    sample_text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
-    dialect = csv_dialect(sample_text.split("\n", 1)[0])
+    dialect = csv_dialect(decode_sample(sample, encoding).split("\n", 1)[0])
     text = io.TextIOWrapper(binary, encoding=encoding, newline="")
     reader = csv.reader(text, dialect)
     try:
