@@ -15,7 +15,6 @@ through Arrow's decimal type, never through a float.
 
 from __future__ import annotations
 
-import codecs
 import csv
 from collections import Counter
 from collections.abc import Iterator
@@ -50,7 +49,7 @@ from importers.settlements.rules import (
     YUAN_DIGITS,
     code_notice,
 )
-from importers.sources import SAMPLE_BYTES, csv_dialect, detect_encoding
+from importers.sources import csv_dialect, decode_sample, detect_encoding, read_sample
 from ledger.register.models import MONEY_FIELDS
 
 # Arrow parses 1 MiB blocks (measured fastest here: they stay in the CPU's caches) and the
@@ -117,14 +116,12 @@ def csv_shape(path: Path) -> CsvShape:
     """The file's encoding, dialect and header, decided as ``sources._open_csv`` decides them;
     ``Irregular`` for what the row path reads differently or refuses."""
     with path.open("rb") as handle:
-        sample = handle.read(SAMPLE_BYTES)
-    if len(sample) == SAMPLE_BYTES and b"\n" in sample:
-        sample = sample[: sample.rindex(b"\n") + 1]
+        sample = read_sample(handle)
     try:
         encoding = detect_encoding(sample)
     except ValueError as exc:
         raise Irregular(str(exc)) from None
-    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(sample)
+    text = decode_sample(sample, encoding)
     first_line = text.split("\n", 1)[0]
     dialect = csv_dialect(first_line)
     try:
