@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from importers.imported_files import earlier_import, file_sha256, record_file
-from importers.settlements.bulk_loader import bulk_import
 from importers.settlements.record import differing_fields, parse_settlement, same_settlement_key
 from importers.settlements.refunds import check_refunds
 from importers.settlements.results import (
@@ -87,6 +86,10 @@ def import_settlements(
     now = now or datetime.datetime.now().replace(microsecond=0)
     paths = list(paths)
     if bulk and institution is None:
+        # Imported here, not at the top: the bulk path brings Arrow (about 35 MB and a third of
+        # a second), which no other command needs.
+        from importers.settlements.bulk_loader import bulk_import
+
         done = bulk_import(engine, paths, user=user, now=now, progress=progress)
         if done is not None:
             return done
