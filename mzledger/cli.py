@@ -19,7 +19,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from importers.institutions import import_institutions
 from importers.lists import ListImport
@@ -130,6 +130,8 @@ def _user_errors() -> Iterator[None]:
         refuse(f"register: cannot use the database: {exc.orig}")
     except IntegrityError as exc:  # a check of ours should have come first: say what and stop
         refuse(f"register: the database refused the change, nothing was written: {exc.orig}")
+    except DBAPIError as exc:  # a schema or table that is not there, a permission refused
+        refuse(f"register: cannot use the database: {exc.orig}")
     except Exception as exc:
         if isinstance(exc, _driver_errors()):
             refuse(f"register: cannot use the database: {exc}")

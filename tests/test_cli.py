@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from ledger.register.models import Base
 from ledger.register.opening import SCHEMA_HEAD, _alembic_config, open_register, schema_revision
 from ledger.register.partitions import include_object_for
-from tests.conftest import SAMPLES, Cli
+from tests.conftest import SAMPLES, Cli, postgres_url_or_skip
 
 
 def test_books_from_environment_then_current_directory(books: Path, cli: Cli) -> None:
@@ -42,6 +42,19 @@ def test_unreachable_register_is_a_message_not_a_traceback(cli: Cli, tmp_path: P
     config.write_text(config.read_text("utf-8").replace("sqlite:///register.sqlite", nowhere))
     _code, _out, err = cli("check", "--books", "books", expect=1)
     assert err.startswith("register: cannot use the database:")
+
+
+def test_a_missing_postgresql_schema_is_a_message_not_a_traceback(cli: Cli, tmp_path: Path) -> None:
+    """Books whose register names a schema that is gone (dropped by hand, or a benchmark's):
+    the driver's words, exit 1, never a traceback."""
+    base = postgres_url_or_skip()
+    cli("init", "books")
+    config = tmp_path / "books" / "mzledger.toml"
+    gone = f"{base}?options=-csearch_path%3Dmzledger_no_such_schema"
+    config.write_text(config.read_text("utf-8").replace("sqlite:///register.sqlite", gone))
+    _code, _out, err = cli("check", "--books", "books", expect=1)
+    assert err.startswith("register: cannot use the database:"), err
+    assert "Traceback" not in err
 
 
 def test_init_twice_is_a_no_op_and_other_settings_are_refused(cli: Cli, tmp_path: Path) -> None:
