@@ -26,6 +26,12 @@ POSTING_ROLES = (
 )
 
 
+#: The two sub-funds of the employee medical insurance fund (统筹基金, 个人账户基金), by the
+#: bank account that holds each one's money (支出户存款 by sub-fund).
+SUB_FUNDS = ("pooled", "personal")
+FUND_OF_BANK = {"bank-pooled": "pooled", "bank-personal": "personal"}
+
+
 class ChartError(ValueError):
     """The chart data file is not usable; the message names the file and the entry."""
 
@@ -34,6 +40,7 @@ class ChartError(ValueError):
 class ChartAccount:
     name: str
     role: str
+    fund: str | None = None  # the sub-fund (SUB_FUNDS) an account of a split role belongs to
 
     @property
     def code(self) -> str:
@@ -59,6 +66,21 @@ class Chart:
                 return acc.name
         raise KeyError(role)
 
+    def fund_account(self, role: str, fund: str) -> str:
+        """The account of ``role`` for a sub-fund: the one the chart gives that sub-fund, else
+        the role's one account (a chart made before the sub-funds split it)."""
+        for acc in self.accounts:
+            if acc.role == role and acc.fund == fund:
+                return acc.name
+        return self.account(role)
+
+    def fund_of(self, account: str) -> str | None:
+        """The sub-fund whose money a bank account holds (FUND_OF_BANK), if it is one."""
+        for role, fund in FUND_OF_BANK.items():
+            if self.account(role) == account:
+                return fund
+        return None
+
 
 DEFAULT_CHART_TEXT = resources.files("ledger").joinpath("chart.toml").read_text("utf-8")
 
@@ -78,14 +100,19 @@ def parse_chart(text: str, source: str = "chart.toml") -> Chart:
     accounts: list[ChartAccount] = []
     for index, item in enumerate(raw.get("account", []), start=1):
         name, role = item.get("name", ""), item.get("role", "")
+        fund = item.get("fund")
         where = f"{source}: account #{index}"
+        if fund is not None and fund not in SUB_FUNDS:
+            problems.append(
+                f"{where}: fund: not a sub-fund (found {fund!r}, expected pooled or personal)"
+            )
         if not bc_account.is_valid(name):
             problems.append(f"{where}: name: not a valid Beancount account (found {name!r})")
         elif any("-" not in part for part in name.split(":")[1:]):
             problems.append(f"{where}: name: each component must be <code>-<name> (found {name!r})")
         if not role:
             problems.append(f"{where}: role: missing")
-        accounts.append(ChartAccount(name, role))
+        accounts.append(ChartAccount(name, role, fund))
     roles = [acc.role for acc in accounts]
     for role in POSTING_ROLES:
         if roles.count(role) != 1:

@@ -152,7 +152,9 @@ def bank_directives(entries: Sequence[BankEntry], chart: Chart) -> list[data.Dir
                 entry.account, Amount(entry.amount, chart.currency), None, None, None, None
             ),
             data.Posting(
-                chart.account(other[entry.kind]),
+                # the sub-fund whose bank account the line is on: its interest, its charges
+                # (statements are of the two disbursement accounts only: statement_import)
+                chart.fund_account(other[entry.kind], chart.fund_of(entry.account) or ""),
                 Amount(-entry.amount, chart.currency),
                 None,
                 None,

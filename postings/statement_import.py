@@ -18,7 +18,7 @@ from beancount.parser import printer
 from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
 
 from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
-from ledger.chart import Chart
+from ledger.chart import FUND_OF_BANK, Chart
 from ledger.locks import locked_months
 from ledger.money import ZERO
 from ledger.month import Month
@@ -41,7 +41,7 @@ from postings.batches import summarize
 from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period
 
-FUNDS = {"bank-pooled": "pooled", "bank-personal": "personal"}
+FUNDS = FUND_OF_BANK
 
 
 @dataclass

@@ -17,7 +17,7 @@ from tests.conftest import Cli
 from tests.test_postings import GOLDEN
 
 POOLED = "Assets:1004-支出户存款:01-统筹基金"
-PERSONAL = "Assets:1004-支出户存款:02-个人账户"
+PERSONAL = "Assets:1004-支出户存款:02-个人账户基金"
 CLINIC = "clr-2023-01-H21030101-11"
 HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n"
 
@@ -76,7 +76,7 @@ def test_statements_book_each_batch_on_the_banks_date(books: Path, cli: Cli) -> 
     ]
     bank = (books / "bank" / "2023-02.beancount").read_text("utf-8")
     assert "balance Assets:1004-支出户存款:01-统筹基金" in bank and "600.00 CNY" in bank
-    assert "balance Assets:1004-支出户存款:02-个人账户" in bank and "660.00 CNY" in bank
+    assert "balance Assets:1004-支出户存款:02-个人账户基金" in bank and "660.00 CNY" in bank
     _code, out, _err = cli("check", "--books", "books")
     assert "ok: 2 transactions, 2 batches" in out
     # batches paid through the bank cannot be formed again
@@ -115,7 +115,7 @@ def test_what_matches_nothing_is_listed_and_the_balance_tells(books: Path, cli: 
     assert [t.payee for t in _transactions(books, clean=False) if t.links] == ["示例大药房"]
     # the books do not reach the bank's balance: the undecided line and the unbooked batch
     _code, _out, err = cli("check", "--books", "books", expect=1)
-    assert "Balance failed for 'Assets:1004-支出户存款:02-个人账户'" in err
+    assert "Balance failed for 'Assets:1004-支出户存款:02-个人账户基金'" in err
 
 
 def test_statement_refusals(books: Path, cli: Cli) -> None:

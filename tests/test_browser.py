@@ -110,9 +110,11 @@ def page(fava_url: str) -> Iterator[Any]:
 
 def test_income_statement_in_chinese(page: Any, fava_url: str) -> None:
     page.goto(fava_url + "/income_statement/")
-    page.wait_for_selector("text=03-门诊统筹")
+    page.wait_for_selector("text=03-门诊统筹费用支出")
     assert "损益表" in page.title()
-    assert page.locator("text=02-定点药店医药费支出").count() >= 1
+    assert page.locator("text=03-药店医药费用支出").count() >= 1
+    # interest by sub-fund, under the system's 4201 利息收入
+    assert page.locator("text=4201-利息收入").count() >= 1
     page.screenshot(path=str(ARTIFACTS / "income_statement.png"), full_page=True)
 
 

@@ -9,34 +9,66 @@ from beancount.core import account as bc_account
 from ledger.chart import DEFAULT_CHART_TEXT, POSTING_ROLES, ChartError, parse_chart, render_accounts
 
 
-def test_default_chart_follows_domain_md() -> None:
+def test_default_chart_follows_the_2017_system() -> None:
+    """National first-level codes (社会保险基金会计制度, 财会〔2017〕28号); the sub-fund the second
+    level of 3001 and of every income and expenditure account (docs/accounting-system-2017.md)."""
     chart = parse_chart(DEFAULT_CHART_TEXT)
-    names = [a.name for a in chart.accounts]
-    assert names == [
-        "Assets:1003-财政专户存款",
-        "Assets:1004-支出户存款:01-统筹基金",
-        "Assets:1004-支出户存款:02-个人账户",
-        "Expenses:5001-社会保险待遇支出:01-统筹基金待遇支出:03-门诊统筹",
-        "Expenses:5001-社会保险待遇支出:01-统筹基金待遇支出:04-门诊慢特病",
-        "Expenses:5001-社会保险待遇支出:02-个人账户待遇支出:01-普通门诊支出",
-        "Expenses:5001-社会保险待遇支出:02-个人账户待遇支出:02-定点药店医药费支出",
-        "Income:4004-利息收入",
-        "Expenses:5301-其他支出:01-银行手续费",
+    assert [(a.code, a.title) for a in chart.accounts] == [
+        ("1003", "财政专户存款"),
+        ("100401", "支出户存款——统筹基金"),
+        ("100402", "支出户存款——个人账户基金"),
+        ("300101", "一般基金结余——统筹基金"),
+        ("300102", "一般基金结余——个人账户基金"),
+        ("420101", "利息收入——统筹基金"),
+        ("420102", "利息收入——个人账户基金"),
+        ("50010102", "社会保险待遇支出——统筹基金——门诊大病费用支出"),
+        ("50010103", "社会保险待遇支出——统筹基金——门诊统筹费用支出"),
+        ("50010202", "社会保险待遇支出——个人账户基金——门诊费用支出"),
+        ("50010203", "社会保险待遇支出——个人账户基金——药店医药费用支出"),
+        ("540101", "其他支出——统筹基金"),
+        ("540102", "其他支出——个人账户基金"),
     ]
-    assert all(bc_account.is_valid(n) for n in names)
-    outpatient = chart.accounts[3]
-    assert (outpatient.code, outpatient.title) == (
-        "50010103",
-        "社会保险待遇支出——统筹基金待遇支出——门诊统筹",
+    assert all(bc_account.is_valid(a.name) for a in chart.accounts)
+    assert chart.account("pooled-outpatient") == (
+        "Expenses:5001-社会保险待遇支出:01-统筹基金:03-门诊统筹费用支出"
     )
     assert chart.med_type_roles["14"] == "pooled-chronic"
     assert "21" not in chart.med_type_roles  # in-patient is never posted by default
 
 
+def test_split_roles_follow_the_bank_accounts_sub_fund() -> None:
+    """Interest and bank charges go to the sub-fund whose disbursement account they are on."""
+    chart = parse_chart(DEFAULT_CHART_TEXT)
+    personal = chart.account("bank-personal")
+    assert chart.fund_of(personal) == "personal"
+    assert chart.fund_of(chart.account("bank-pooled")) == "pooled"
+    assert chart.fund_of(chart.account("fiscal-special")) is None
+    assert (
+        chart.fund_account("interest-income", "personal") == "Income:4201-利息收入:02-个人账户基金"
+    )
+    assert chart.fund_account("bank-charges", "pooled") == "Expenses:5401-其他支出:01-统筹基金"
+
+
+def test_a_chart_made_before_the_sub_funds_keeps_its_one_account() -> None:
+    """Books keep the chart they were made with: a role with one account and no sub-fund serves
+    both sub-funds."""
+    split = (
+        '[[account]]\nname = "Income:4201-利息收入:01-统筹基金"\nrole = "interest-income"\n'
+        'fund = "pooled"\n\n[[account]]\nname = "Income:4201-利息收入:02-个人账户基金"\n'
+        'role = "interest-income"\nfund = "personal"\n'
+    )
+    assert split in DEFAULT_CHART_TEXT
+    one = '[[account]]\nname = "Income:4004-利息收入"\nrole = "interest-income"\n'
+    text = DEFAULT_CHART_TEXT.replace(split, one)
+    chart = parse_chart(text)
+    assert chart.fund_account("interest-income", "personal") == "Income:4004-利息收入"
+    assert chart.fund_account("interest-income", "pooled") == "Income:4004-利息收入"
+
+
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 9
+    assert len(entries) == 13
     assert entries[0].meta["code"] == "1003"
 
 
@@ -49,6 +81,7 @@ role = "bank-pooled"
 [[account]]
 name = "Expenses:5001-x"
 role = "bank-pooled"
+fund = "retired"
 [med_type]
 "11" = "personal-clinic"
 """
@@ -60,3 +93,6 @@ role = "bank-pooled"
     for role in set(POSTING_ROLES) - {"bank-pooled"}:
         assert f"role {role!r}: needs exactly one account (found 0)" in message
     assert "med_type 11: role must be a pooled-fund expense" in message
+    assert (
+        "account #2: fund: not a sub-fund (found 'retired', expected pooled or personal)" in message
+    )

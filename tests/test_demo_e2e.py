@@ -76,7 +76,7 @@ def test_demo_loads_in_fava_in_chinese_read_only(demo: tuple[Path, str]) -> None
     income = client.get(base + "/api/income_statement")
     assert income.status_code == 200
     balances = income.get_json()["data"]["charts"][0]["data"][0]["account_balances"]
-    assert "Expenses:5001-社会保险待遇支出:01-统筹基金待遇支出:03-门诊统筹" in balances
+    assert "Expenses:5001-社会保险待遇支出:01-统筹基金:03-门诊统筹费用支出" in balances
     # read-only: Fava refuses to write
     assert client.put(base + "/api/add_entries", json={"entries": []}).status_code == 401
 

@@ -20,7 +20,7 @@ from mzledger.fava_import import EDIT_FLAG, IMPORT_CONFIG_TEXT, SETTLEMENTS_NAME
 from tests.conftest import SAMPLES, Cli
 
 SAMPLE = SAMPLES / "settlements-sample.csv"
-PERSONAL = "Assets:1004-支出户存款:02-个人账户"
+PERSONAL = "Assets:1004-支出户存款:02-个人账户基金"
 INSTITUTIONS = """fixmedins_code,fixmedins_name,fixmedins_type,medins_lv,spec_hosp,admdvs
 H21030101,示例社区卫生服务中心,1,1,0,
 P21030102,示例大药房,2,,0,

@@ -156,7 +156,7 @@ def signed(side: str, amount: Any) -> Decimal:
 
 def test_xlsx_account_totals_equal_books_and_register(demo: Demo) -> None:
     workbook = load_workbook(demo.files[0])
-    assert workbook.sheetnames == ["月报", "科目余额表", "明细账-统筹基金", "明细账-个人账户"]
+    assert workbook.sheetnames == ["月报", "科目余额表", "明细账-统筹基金", "明细账-个人账户基金"]
     sheet = workbook["月报"]
     by_code = {row[0].value: row for row in sheet.iter_rows() if row[0].value}
     books = book_sums(demo.books.main, FEB.first, FEB.last)
@@ -280,26 +280,29 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
             seen += 1
     assert seen == len(demo.chart.accounts)
     assert "——" in february.rows[-1].title  # Chinese titles from the open metadata
-    # the bank's own entries: transfers in credit 1003, interest credits 4004 (in March)
+    # the bank's own entries: transfers in credit 1003; interest credits 4201 of the sub-fund
+    # whose disbursement account it is on (in March)
     march = build_month_report(demo.books.main, demo.engine, demo.chart, Month.parse("2023-03"))
     exports = demo.books.root / "exports"
-    for report, role, mark in (
-        (demo.report, "fiscal-special", "财政专户"),
-        (march, "fiscal-special", "财政专户"),
-        (march, "interest-income", "结息"),
+    chart = demo.chart
+    for report, account, bank, mark in (
+        (demo.report, chart.account("fiscal-special"), "*", "财政专户"),
+        (march, chart.account("fiscal-special"), "*", "财政专户"),
+        (march, chart.fund_account("interest-income", "pooled"), "100401", "结息"),
+        (march, chart.fund_account("interest-income", "personal"), "100402", "结息"),
     ):
-        row = report.trial_balance.row(demo.chart.account(role))
+        row = report.trial_balance.row(account)
         expected = sum(
             (
                 amount
-                for path in exports.glob(f"bank-*-{report.period}.csv")
+                for path in exports.glob(f"bank-{bank}-{report.period}.csv")
                 for _number, amount, text in statement_lines(path)
                 if mark in text
             ),
             Decimal(0),
         )
-        assert expected > 0, (report.period, role)
-        assert (row.debit, row.credit) == (Decimal(0), expected), (report.period, role)
+        assert expected > 0, (report.period, account)
+        assert (row.debit, row.credit) == (Decimal(0), expected), (report.period, account)
     assert march.trial_balance.balanced
 
 
@@ -307,7 +310,7 @@ def test_detail_ledgers_end_at_the_month_end_balance(demo: Demo) -> None:
     upto = book_sums(demo.books.main, datetime.date(1, 1, 1), FEB.last)
     workbook = load_workbook(demo.files[0])
     for ledger, sheet_name in zip(
-        demo.report.ledgers, ("明细账-统筹基金", "明细账-个人账户"), strict=True
+        demo.report.ledgers, ("明细账-统筹基金", "明细账-个人账户基金"), strict=True
     ):
         assert ledger.lines, ledger.account
         assert ledger.lines[-1].balance == ledger.closing == upto[ledger.account]

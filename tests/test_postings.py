@@ -182,7 +182,7 @@ def test_refusals_name_the_domain_field_and_each_front_end_its_own(books: Path, 
         "expected a date after 2023-01-31)",
         f"2023-01: already posted (3 batches in {clearing}); give --replace to post it again",
         "--account: not a disbursement account of the chart (found 'Assets:1003-财政专户存款', "
-        "expected Assets:1004-支出户存款:01-统筹基金 or Assets:1004-支出户存款:02-个人账户)",
+        "expected Assets:1004-支出户存款:01-统筹基金 or Assets:1004-支出户存款:02-个人账户基金)",
     ]
     assert problems[2].render(FIELD_LABELS).startswith("账户: not a disbursement account")
     assert str(problems[1]) == f"2023-01: replace: already posted (3 batches in {clearing})"

@@ -33,7 +33,7 @@ GOLDEN = Path(__file__).parent / "golden" / "statements"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if p.is_dir())
 UPDATE = os.environ.get("MZLEDGER_UPDATE_GOLDEN") == "1"
 POOLED = "Assets:1004-支出户存款:01-统筹基金"
-PERSONAL = "Assets:1004-支出户存款:02-个人账户"
+PERSONAL = "Assets:1004-支出户存款:02-个人账户基金"
 
 
 def _shown(value: object) -> str:

@@ -25,7 +25,7 @@ from mzledger.synth import (
 from tests.test_synth import CENT, City, Row, _city, d, read_csv
 
 POOLED_ACCOUNT = "Assets:1004-支出户存款:01-统筹基金"
-PERSONAL_ACCOUNT = "Assets:1004-支出户存款:02-个人账户"
+PERSONAL_ACCOUNT = "Assets:1004-支出户存款:02-个人账户基金"
 BANK_HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要"
 
 

@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import IO
 
+from ledger.chart import DEFAULT_CHART_TEXT, parse_chart
 from ledger.month import Month
 from mzledger.synth.draws import ZERO, _decimal_money, _round, _yuan
 from mzledger.synth.output import _write_atomic
@@ -30,10 +31,11 @@ BANK_HEADER: tuple[str, ...] = (
     "对方账号",
     "摘要",
 )
-# (code, books account, the bank's file encoding): the banks differ.
+# (code, books account of the default chart, the bank's file encoding): the banks differ.
+_CHART = parse_chart(DEFAULT_CHART_TEXT)
 BANK_ACCOUNTS: tuple[tuple[str, str, str], ...] = (
-    ("100401", "Assets:1004-支出户存款:01-统筹基金", "utf-8"),
-    ("100402", "Assets:1004-支出户存款:02-个人账户", "gb18030"),
+    ("100401", _CHART.account("bank-pooled"), "utf-8"),
+    ("100402", _CHART.account("bank-personal"), "gb18030"),
 )
 FISCAL_ACCOUNT_NAME = "鞍山市社会保险基金财政专户"  # the default region's (210300) fiscal account
 FISCAL_SUFFIX = "社会保险基金财政专户"
