@@ -31,6 +31,7 @@ from sqlalchemy import Engine
 
 from ledger.locks import LOCKS_FILE, LOCKS_HEADER
 from ledger.month import Month
+from ledger.opening import OPENING_FILE
 from ledger.problems import Problem
 from ledger.queries import QUERIES_FILE, render_queries
 from ledger.register.lock import DEFAULT_WAIT_SECONDS
@@ -129,6 +130,11 @@ class Books:
         return self.root / LOCKS_FILE
 
     @property
+    def opening(self) -> Path:
+        """The opening balances (期初余额), generated from the register."""
+        return self.root / OPENING_FILE
+
+    @property
     def manual(self) -> Path:
         return self.root / "manual.beancount"
 
@@ -193,6 +199,7 @@ def render_main(
     since: datetime.date,
     clearing_periods: list[str],
     bank_months: list[str] | None = None,
+    opening: bool = False,
 ) -> str:
     """``main.beancount``: options, Fava options and the includes, in a fixed order.
 
@@ -213,6 +220,7 @@ def render_main(
         f'{since.isoformat()} custom "fava-option" "import-dirs" "{UPLOADS_DIR}"',
         "",
         'include "accounts.beancount"',
+        *([f'include "{OPENING_FILE}"'] if opening else []),
         'include "manual.beancount"',
         f'include "{LOCKS_FILE}"',
         f'include "{QUERIES_FILE}"',
@@ -233,7 +241,10 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
     if not queries.exists():
         atomic_write(queries, render_queries(None, since))
     atomic_write(
-        books.main, render_main(config, since, books.clearing_periods(), books.bank_months())
+        books.main,
+        render_main(
+            config, since, books.clearing_periods(), books.bank_months(), books.opening.exists()
+        ),
     )
     refresh_queries(books, since)
 
@@ -364,8 +375,17 @@ def initialise(books: Books, config: BooksConfig) -> None:
         atomic_write(books.manual, MANUAL_TEMPLATE)
     atomic_write(books.root / IMPORT_CONFIG, IMPORT_CONFIG_TEXT)
     (books.root / UPLOADS_DIR).mkdir(exist_ok=True)
-    atomic_write(books.accounts, render_accounts(chart))
+    atomic_write(books.accounts, render_accounts(chart, opening_day(books)))
     write_main(books, config, chart.opened_on)
+
+
+def opening_day(books: Books) -> datetime.date | None:
+    """The day the books' opening balances are booked on (``opening.beancount``), if any: the
+    accounts must be open by then."""
+    if not books.opening.exists():
+        return None
+    dates = _TRANSACTION_DATE.findall(books.opening.read_bytes())
+    return datetime.date.fromisoformat(dates[0].decode()) if dates else None
 
 
 def lock_month(

@@ -47,6 +47,7 @@ from beancount.core import data, flags
 
 from ledger.close_order import closed_after, not_closed_yet, open_before, still_closed_after
 from ledger.month import Month
+from ledger.opening import OPENING_TAG
 
 LOCK_TYPE = "mzledger-lock"
 REOPEN_TYPE = "mzledger-reopen"
@@ -534,13 +535,16 @@ def is_locked(entries: Iterable[data.Directive], day: datetime.date) -> bool:
 
 def books_first_month(entries: Iterable[data.Directive]) -> Month | None:
     """The books' first month (see ``ledger.close_order``): of the earliest entry a lock
-    fingerprints other than an ``open`` or ``commodity``, else of the earliest ``open``."""
+    fingerprints other than an ``open``, a ``commodity`` or the opening balances, else of the
+    earliest ``open``."""
     first: datetime.date | None = None
     opened: datetime.date | None = None
     for entry in entries:
         if isinstance(entry, data.Open | data.Commodity):
             if isinstance(entry, data.Open) and (opened is None or entry.date < opened):
                 opened = entry.date
+        elif isinstance(entry, data.Transaction) and OPENING_TAG in entry.tags:
+            continue  # the opening balances, dated before the books' first day
         elif is_fingerprinted(entry) and (first is None or entry.date < first):
             first = entry.date
     day = first or opened

@@ -292,6 +292,32 @@ def import_institutions_command(
     _import_list(books_dir, file, import_institutions, "institutions", "import institutions")
 
 
+@import_app.command("opening-balances")
+def import_opening_balances_command(
+    file: Annotated[
+        Path,
+        _file_argument("Opening trial balance (CSV or XLSX): 科目编码,科目名称,借方余额,贷方余额."),
+    ],
+    on: Annotated[
+        datetime.date,
+        typer.Option(
+            parser=_parse_date,
+            help="The books' first day, YYYY-MM-DD: the balances are booked on the day before.",
+            metavar="DATE",
+        ),
+    ],
+    books_dir: BooksOption = Path("."),
+    replace: Annotated[
+        bool, typer.Option(help="Replace the opening balances imported before.")
+    ] = False,
+) -> None:
+    """Import the opening balances (建账): the old system's trial balance, booked once."""
+    with _user_errors():
+        opened = workflows.open_books(books_dir, _holding("import opening-balances"))
+        step = workflows.import_opening(opened, file, on, replace=replace)
+    _report(step)
+
+
 @import_app.command("persons")
 def import_persons_command(
     file: Annotated[Path, _file_argument("Person records (CSV or XLSX).")],

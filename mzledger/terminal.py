@@ -23,11 +23,13 @@ from rich.table import Table
 
 from importers.settlements.results import ImportResult, notices_text, plural
 from importers.settlements.results import Progress as ProgressCallback
+from ledger.opening import OPENING_FILE
 from ledger.problems import Problem
 from ledger.register.models import PERSONAL_PART, personal_part
 from mzledger import workflows
 
 if TYPE_CHECKING:
+    from importers.opening_balances import OpeningImport
     from importers.settlements.held import HeldListing
     from postings.period import PostResult
     from postings.statement_import import StatementResult
@@ -46,7 +48,10 @@ err = Console(
 #: The options that give the domain's fields a problem can name.
 OPTIONS = {"paid_on": "--paid-on", "account": "--account", "region": "--region"}
 #: A problem whose field is an option not given: how to give it.
-GIVE = {"replace": "give --replace to post it again"}
+GIVE = {
+    "replace": "give --replace to post it again",
+    "replace_opening": "give --replace to replace them",
+}
 
 
 def problem_lines(problems: Iterable[Problem]) -> list[str]:
@@ -77,6 +82,8 @@ def show(step: workflows.Step) -> None:
                 out.print(line, markup=False)
         case workflows.SettlementsImported(result=result):
             _show_import(result)
+        case workflows.OpeningImported(file=file, result=result) if step.ok:
+            _show_opening(file, result)
         case workflows.PeriodPosted(month=month, result=None):
             out.print(f"{month}: already posted", markup=False)
         case workflows.PeriodPosted(result=result) if result is not None and step.ok:
@@ -99,6 +106,9 @@ def refusal(step: workflows.Step) -> list[str]:
     match step:
         case workflows.ListImported(problems=problems):
             verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
+        case workflows.OpeningImported(result=result):
+            problems = result.problems
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
         case workflows.SettlementsImported(result=result) if not result.ok:
             return _import_problems(result)
         case workflows.PeriodPosted(month=month, result=result) if result is not None:
@@ -115,6 +125,18 @@ def refusal(step: workflows.Step) -> list[str]:
         case workflows.PlatformTotalsCheck(problems=problems):
             verdict = f"refused: {plural(len(problems), 'problem')}; nothing was compared"
     return [*problem_lines(problems), verdict] if problems else []
+
+
+def _show_opening(file: Path, result: OpeningImport) -> None:
+    if result.already_imported:
+        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+        return
+    replaced = f", replacing those of {result.replaced}" if result.replaced else ""
+    out.print(
+        f"{file}: {plural(result.rows, 'account')}, debits {result.debits:,} = credits "
+        f"{result.credits:,}, booked on {result.booked_on} in {OPENING_FILE}{replaced}",
+        markup=False,
+    )
 
 
 def _progress_wanted() -> bool:

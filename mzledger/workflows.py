@@ -32,6 +32,7 @@ from reports.audit.policy import Policy, load_policy, shipped_policy
 
 if TYPE_CHECKING:
     from importers.lists import ListImport
+    from importers.opening_balances import OpeningImport
     from importers.settlements.results import ImportResult
     from ledger.statements import Statement
     from mzledger.synth import CitySpec
@@ -180,6 +181,60 @@ def import_statement_file(
     return StatementImport(file, problems, statement=statement, result=result)
 
 
+@dataclass(frozen=True)
+class OpeningImported:
+    """The opening balances' import (建账): refused, the same file again, or booked."""
+
+    file: Path
+    result: OpeningImport
+
+    @property
+    def ok(self) -> bool:
+        return not self.result.problems
+
+
+def import_opening(
+    opened: OpenBooks, file: Path, on: datetime.date, *, replace: bool = False
+) -> OpeningImported:
+    """Register the opening trial balance (``importers.opening_balances``) and book it
+    (``postings.opening``). Refused while any month is locked: every later balance would
+    change under the locks."""
+    from importers.opening_balances import OpeningImport, import_opening_balances
+    from ledger.books import lock_entries, write_main
+    from ledger.locks import locked_months
+    from postings.opening import render_opening
+
+    books, chart = opened.books, opened.chart
+    locked = sorted(locked_months(lock_entries(books)))
+    if locked and not _imported_before(opened.engine, file):
+        problem = Problem(
+            str(file),
+            "",
+            "locked months would change under their locks: reopen them first",
+            ", ".join(str(month) for month in locked),
+            "no locked month",
+        )
+        blocked = OpeningImport(file, on - datetime.timedelta(days=1), problems=[problem])
+        return OpeningImported(file, blocked)
+    result = import_opening_balances(opened.engine, chart, file, on, replace=replace)
+    if not result.problems:
+        render_opening(opened.engine, books, chart)
+        write_main(books, opened.config, chart.opened_on)
+    return OpeningImported(file, result)
+
+
+def _imported_before(engine: Engine, file: Path) -> bool:
+    """These bytes were imported as the opening balances already (a second run changes
+    nothing, locked months or not)."""
+    from importers.imported_files import earlier_import
+    from importers.opening_balances import KIND
+
+    if not file.is_file():
+        return False
+    with engine.connect() as conn:
+        return earlier_import(conn, file_sha256(file)) == KIND
+
+
 # The demo's steps, each with what the command of the same step would show.
 
 
@@ -230,7 +285,13 @@ class BooksChecked:
 
 
 DemoStep = (
-    BooksReady | ListImported | SettlementsImported | PeriodPosted | StatementImport | BooksChecked
+    BooksReady
+    | OpeningImported
+    | ListImported
+    | SettlementsImported
+    | PeriodPosted
+    | StatementImport
+    | BooksChecked
 )
 #: What a command shows (``mzledger.terminal``).
 Step = DemoStep | PlatformTotalsCheck
@@ -260,6 +321,13 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     yield BooksReady(books, config)
     opened = open_books(directory)
     engine = opened.engine
+    # the books open with the old system's trial balance, the day before the first month
+    opening = import_opening(
+        opened, exports / "opening-balances.csv", Month.parse(spec.months[0]).first
+    )
+    yield opening
+    if not opening.ok:
+        return
     for file, importer, what in (
         (files["institutions.csv"], import_institutions, "institutions"),
         (files["persons.csv"], import_persons, "records"),

@@ -491,10 +491,13 @@ def test_same_report_from_a_register_built_on_either_database(
 ) -> None:
     """The register side is summed in SQL: SQLite and PostgreSQL must give the same report.
 
-    The books are built as the demo builds them, up to February: the periods cleared unpaid,
+    The books are built as the demo builds them, up to February: the opening balances, the
+    periods cleared unpaid,
     then both accounts' bank statements, month by month, book the batches on the bank's dates
     and bring the bank's own entries (transfers in from the fiscal special account)."""
     exports = demo.books.root / "exports"
+    opening = str(exports / "opening-balances.csv")
+    cli("import", "opening-balances", opening, "--on", "2022-12-01", "--books", str(books))
     cli("import", "institutions", str(exports / "institutions.csv"), "--books", str(books))
     months = ("2022-12", "2023-01")
     files = [str(exports / f"settlements-{m}.csv") for m in months]

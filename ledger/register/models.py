@@ -458,3 +458,21 @@ class PlatformTotal(Base):
     acct_pay: Mapped[Decimal] = mapped_column(Money)
     count: Mapped[int] = mapped_column(Integer)
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+
+
+class OpeningBalance(Base):
+    """One account's opening balance (期初余额, 建账): a line of the old system's trial balance,
+    as ``mzledger import opening-balances`` took it. The books carry them as one transaction,
+    dated ``booked_on`` (the day before the first day of these books)."""
+
+    __tablename__ = "opening_balances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(30))  # concatenated, as the file gives it: 100401
+    account: Mapped[str] = mapped_column(String(200))  # the chart's account of that code
+    name: Mapped[str] = mapped_column(String(200))  # 科目名称 as the file has it
+    debit: Mapped[Decimal] = mapped_column(Money)
+    credit: Mapped[Decimal] = mapped_column(Money)
+    booked_on: Mapped[datetime.date] = mapped_column(Date)

@@ -33,6 +33,7 @@ from ledger.register.models import (
     SettlementTotal,
     personal_part_sum,
 )
+from reports.controls.opening import opening_vs_register
 
 MAX_LISTED = 20
 
@@ -222,6 +223,7 @@ def check_loaded_books(books: LoadedBooks, engine: Engine, chart: Chart) -> Chec
     result.transaction_count = len(in_books)
     mismatches, result.accounts = compare_batches(in_books, in_register)
     result.mismatches += mismatches
+    result.mismatches += opening_vs_register(books.entries, engine)
     result.errors += result.mismatches
     with engine.connect() as conn:
         disagreeing = totals_vs_settlements(conn)
