@@ -15,9 +15,10 @@ from tests.conftest import Cli
 SPEC = synth.CitySpec(months=("2022-12", "2023-01"))
 
 
-def _city(root: Path, drop_payment: str | None = None) -> tuple[Path, Cli]:
+def _city(root: Path, drop_payment: str | None = None, *, opening: bool = True) -> tuple[Path, Cli]:
     """Demo-like books built step by step; ``drop_payment`` removes the statement line of that
-    batch link from the personal account's January statement (the later balances follow)."""
+    batch link from the personal account's January statement (the later balances follow);
+    without ``opening`` the books have no opening balances."""
     exports = root / "exports"
     files = {p.name: p for p in synth.write_city(SPEC, exports)}
     if drop_payment:
@@ -34,6 +35,16 @@ def _city(root: Path, drop_payment: str | None = None) -> tuple[Path, Cli]:
         path.write_text("\n".join(kept) + "\n", "gb18030")
     cli = Cli(root)
     cli("init", "books")
+    if opening:
+        cli(
+            "import",
+            "opening-balances",
+            str(exports / "opening-balances.csv"),
+            "--on",
+            "2022-12-01",
+            "--books",
+            "books",
+        )
     cli("import", "institutions", str(files["institutions.csv"]), "--books", "books")
     cli("import", "persons", str(files["persons.csv"]), "--books", "books")
     months = sorted(n for n in files if n.startswith("settlements-"))
@@ -68,6 +79,7 @@ def test_january_closes_locks_and_an_edit_is_caught(city: tuple[Path, Cli]) -> N
     assert all(r["agrees"] for r in summary["reconciliation"])
     assert {c["name"] for c in summary["checks"]} >= {
         "bean-check",
+        "balances-on-their-side",
         "books-vs-register",
         "batches-paid",
         "statements",
@@ -222,6 +234,7 @@ def test_query_command_and_saved_queries(city: tuple[Path, Cli]) -> None:
 CHECK_ORDER = [
     "earlier-months-locked",
     "bean-check",
+    "balances-on-their-side",
     "books-vs-register",
     "settlements-in-batches",
     "held-settlements-decided",
@@ -279,3 +292,28 @@ def test_a_summary_of_an_older_release_reads_and_writes_byte_for_byte() -> None:
     assert summary.can_close is True and summary.month == "2023-01"
     assert [r.agrees for r in summary.reconciliation] == [True, True]
     assert summary.to_json() == text
+
+
+def test_a_balance_that_cannot_be_signed_stops_the_close(tmp_path: Path) -> None:
+    """Without its opening balances the fiscal special account tops up the disbursement
+    accounts from nothing: 1003 goes below zero on the day of the first transfer, and the close
+    names the account and that day (资产 keeps a debit balance)."""
+    books, cli = _city(tmp_path, opening=False)
+    _code, out, _err = cli("close", "2023-01", "--books", "books", expect=4)
+    summary = json.loads((books / "close" / "2023-01.json").read_text("utf-8"))
+    check = next(c for c in summary["checks"] if c["name"] == "balances-on-their-side")
+    assert check["ok"] is False
+    first_transfer = min(
+        line.split(",")[0]
+        for path in (tmp_path / "exports").glob("bank-*-2023-01.csv")
+        for line in path.read_text("gb18030" if "100402" in path.name else "utf-8").splitlines()[1:]
+        if "财政专户拨入" in line
+    )
+    assert [d for d in check["details"] if d.startswith("Assets:1003-财政专户存款:")] == [
+        check["details"][0]
+    ]
+    assert re.fullmatch(
+        rf"Assets:1003-财政专户存款: -[\d,]+\.\d\d on {first_transfer}, not a debit balance",
+        check["details"][0],
+    ), check["details"]
+    assert "FAIL balances-on-their-side" in out

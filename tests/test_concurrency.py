@@ -227,6 +227,8 @@ def _city(tmp: Path, cli: Cli) -> tuple[Path, dict[str, Path], list[tuple[str, P
         p.name: p for p in synth.write_city(synth.CitySpec(months=("2022-12", "2023-01")), exports)
     }
     cli("init", "books")
+    opening = str(exports / "opening-balances.csv")
+    cli("import", "opening-balances", opening, "--on", "2022-12-01", "--books", "books")
     cli("import", "institutions", str(files["institutions.csv"]), "--books", "books")
     cli("import", "persons", str(files["persons.csv"]), "--books", "books")
     cli("import", "settlements", str(files["settlements-2022-12.csv"]), "--books", "books")

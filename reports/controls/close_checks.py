@@ -34,6 +34,7 @@ from ledger.register.models import (
     personal_part_sum,
 )
 from ledger.register.platform_totals import register_totals, stored_platform_totals
+from reports.controls.balance_sides import wrong_sides
 from reports.controls.books_vs_register import check_loaded_books
 from reports.controls.platform_totals import compare
 from reports.controls.reconciliation import Reconciliation
@@ -75,6 +76,18 @@ def bean_check(context: CloseContext) -> CloseCheck:
     """The books load without an error, the month locks' among them."""
     errors = context.books.errors
     return CloseCheck("bean-check", not errors, tuple(error_text(e) for e in errors[:MAX_LISTED]))
+
+
+def balances_on_their_side(context: CloseContext) -> CloseCheck:
+    """No asset account below zero and every balance on its side (资产 debit, 负债 and 净资产
+    credit) on any day up to the month's end, each wrong account named with the day it went
+    wrong (``reports.controls.balance_sides``)."""
+    wrong = wrong_sides(context.books.entries, context.month.last)
+    details = tuple(
+        f"{account}: {amount:,} on {day}, not a {side} balance"
+        for account, day, amount, side in wrong[:MAX_LISTED]
+    )
+    return CloseCheck("balances-on-their-side", not wrong, details)
 
 
 def books_vs_register(context: CloseContext) -> CloseCheck:
@@ -244,6 +257,7 @@ def bank_reconciliation(context: CloseContext) -> CloseCheck:
 CLOSE_CHECKS: tuple[Callable[[CloseContext], CloseCheck], ...] = (
     earlier_months_locked,
     bean_check,
+    balances_on_their_side,
     books_vs_register,
     settlements_in_batches,
     held_settlements_decided,
