@@ -118,6 +118,34 @@ def test_income_statement_in_chinese(page: Any, fava_url: str) -> None:
     page.screenshot(path=str(ARTIFACTS / "income_statement.png"), full_page=True)
 
 
+def test_balance_sheet_reads_like_the_funds(page: Any, fava_url: str) -> None:
+    """The demo's balance sheet (资产负债表): the fiscal special account and both disbursement
+    accounts in credit with the bank, i.e. positive; the net assets (3001) by sub-fund."""
+    page.goto(fava_url + "/balance_sheet/")
+    page.wait_for_selector("text=3001-一般基金结余")
+    text = page.locator("body").inner_text()
+    for account in ("1003-财政专户存款", "01-统筹基金", "02-个人账户基金", "3001-一般基金结余"):
+        assert account in text, account
+    api = page.request.get(fava_url + "/api/balance_sheet")
+    assert api.ok
+    tree = api.json()["data"]["trees"][0]
+
+    def balances(node: dict[str, Any]) -> dict[str, float]:
+        found = {node["account"]: node["balance"].get("CNY", 0)}
+        for child in node["children"]:
+            found.update(balances(child))
+        return found
+
+    shown = balances(tree)
+    for account in (
+        "Assets:1003-财政专户存款",
+        "Assets:1004-支出户存款:01-统筹基金",
+        "Assets:1004-支出户存款:02-个人账户基金",
+    ):
+        assert shown[account] > 0, (account, shown)
+    page.screenshot(path=str(ARTIFACTS / "balance_sheet.png"), full_page=True)
+
+
 def test_journal_shows_one_entry_per_batch(page: Any, fava_url: str) -> None:
     page.goto(fava_url + "/journal/")
     page.wait_for_selector("text=门诊费用清算")
