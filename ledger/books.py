@@ -157,6 +157,20 @@ class Books:
             return []
         return sorted(p.stem for p in self.bank_dir.glob("*.beancount") if Month.is_month(p.stem))
 
+    @property
+    def contributions_dir(self) -> Path:
+        return self.root / "contributions"
+
+    def contributions_file(self, period: str) -> Path:
+        return self.contributions_dir / f"{period}.beancount"
+
+    def contribution_periods(self) -> list[str]:
+        if not self.contributions_dir.is_dir():
+            return []
+        return sorted(
+            p.stem for p in self.contributions_dir.glob("*.beancount") if Month.is_month(p.stem)
+        )
+
     def clearing_periods(self) -> list[str]:
         if not self.clearing_dir.is_dir():
             return []
@@ -200,6 +214,7 @@ def render_main(
     clearing_periods: list[str],
     bank_months: list[str] | None = None,
     opening: bool = False,
+    contribution_periods: list[str] | None = None,
 ) -> str:
     """``main.beancount``: options, Fava options and the includes, in a fixed order.
 
@@ -227,6 +242,7 @@ def render_main(
     ]
     lines += [f'include "clearing/{period}.beancount"' for period in clearing_periods]
     lines += [f'include "bank/{month}.beancount"' for month in bank_months or []]
+    lines += [f'include "contributions/{p}.beancount"' for p in contribution_periods or []]
     # Last, so that it checks the entries as every other plugin has left them.
     lines += ["", 'plugin "ledger.plugins.lock"']
     return "\n".join(lines) + "\n"
@@ -243,7 +259,12 @@ def write_main(books: Books, config: BooksConfig, since: datetime.date) -> None:
     atomic_write(
         books.main,
         render_main(
-            config, since, books.clearing_periods(), books.bank_months(), books.opening.exists()
+            config,
+            since,
+            books.clearing_periods(),
+            books.bank_months(),
+            books.opening.exists(),
+            books.contribution_periods(),
         ),
     )
     refresh_queries(books, since)
@@ -293,6 +314,8 @@ def outline(books: Books) -> list[data.Directive]:
                 markers.append(entry)
     generated = [books.clearing_file(period) for period in books.clearing_periods()]
     generated += [books.bank_file(month) for month in books.bank_months()]
+    generated += [books.contributions_file(p) for p in books.contribution_periods()]
+    generated += [books.opening] if books.opening.exists() else []
     for path in generated:
         dates = _TRANSACTION_DATE.findall(path.read_bytes())
         if dates:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -42,6 +42,12 @@ from ledger.register.lock import (
     hold_register,
 )
 from mzledger import workflows
+from mzledger.cli_options import (
+    BooksOption,
+    file_argument,
+    month_parameter,
+    parse_date,
+)
 from mzledger.terminal import (
     GenerationReport,
     audit_summary,
@@ -75,25 +81,6 @@ import_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Import settlement exports or lists."
 )
 app.add_typer(import_app, name="import")
-
-BooksOption = Annotated[
-    Path,
-    typer.Option(
-        "--books",
-        envvar="MZLEDGER_BOOKS",
-        help="Books directory (else MZLEDGER_BOOKS, else the current directory).",
-        show_default=False,
-    ),
-]
-
-
-def _file_argument(help: str) -> Any:
-    return typer.Argument(help=help, exists=True, dir_okay=False)
-
-
-def _month_parameter(kind: Callable[..., Any], help: str, metavar: str = "YYYY-MM") -> Any:
-    """A month option or argument, parsed where it comes in, then passed on as ``Month``."""
-    return kind(parser=_parse_month, metavar=metavar, help=help)
 
 
 def refuse(*lines: str) -> NoReturn:
@@ -187,7 +174,7 @@ def init(
 
 @import_app.command("settlements")
 def import_settlements_command(
-    files: Annotated[list[Path], _file_argument("Settlement exports.")],
+    files: Annotated[list[Path], file_argument("Settlement exports.")],
     books_dir: BooksOption = Path("."),
     institution: Annotated[
         str | None,
@@ -285,7 +272,7 @@ def _import_list(
 
 @import_app.command("institutions")
 def import_institutions_command(
-    file: Annotated[Path, _file_argument("Institution list (CSV or XLSX).")],
+    file: Annotated[Path, file_argument("Institution list (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import the institution list: code, name, type, level, specialty, region."""
@@ -296,12 +283,12 @@ def import_institutions_command(
 def import_opening_balances_command(
     file: Annotated[
         Path,
-        _file_argument("Opening trial balance (CSV or XLSX): 科目编码,科目名称,借方余额,贷方余额."),
+        file_argument("Opening trial balance (CSV or XLSX): 科目编码,科目名称,借方余额,贷方余额."),
     ],
     on: Annotated[
         datetime.date,
         typer.Option(
-            parser=_parse_date,
+            parser=parse_date,
             help="The books' first day, YYYY-MM-DD: the balances are booked on the day before.",
             metavar="DATE",
         ),
@@ -318,9 +305,33 @@ def import_opening_balances_command(
     _report(step)
 
 
+@import_app.command("contributions")
+def import_contributions_command(
+    file: Annotated[
+        Path,
+        file_argument(
+            "A month's collection (CSV or XLSX): period,psn_no,psn_type,contribution_base,"
+            "employer_amount,employee_amount."
+        ),
+    ],
+    received_on: Annotated[
+        datetime.date,
+        typer.Option(
+            parser=parse_date, help="The day the money was received, YYYY-MM-DD.", metavar="DATE"
+        ),
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import a month's contributions (征缴收入) and book them into 4001 by sub-fund."""
+    with _user_errors():
+        opened = workflows.open_books(books_dir, _holding("import contributions"))
+        step = workflows.import_contributions_file(opened, file, received_on)
+    _report(step)
+
+
 @import_app.command("persons")
 def import_persons_command(
-    file: Annotated[Path, _file_argument("Person records (CSV or XLSX).")],
+    file: Annotated[Path, file_argument("Person records (CSV or XLSX).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
@@ -329,9 +340,9 @@ def import_persons_command(
 
 @import_app.command("platform-totals")
 def import_platform_totals_command(
-    file: Annotated[Path, _file_argument("The platform's 3201 totals (CSV).")],
+    file: Annotated[Path, file_argument("The platform's 3201 totals (CSV).")],
     period: Annotated[
-        Month, _month_parameter(typer.Option, "The month they cover (settlement time).")
+        Month, month_parameter(typer.Option, "The month they cover (settlement time).")
     ],
     books_dir: BooksOption = Path("."),
 ) -> None:
@@ -349,7 +360,7 @@ def import_platform_totals_command(
 
 @import_app.command("statement")
 def import_statement_command(
-    file: Annotated[Path, _file_argument("A bank statement (CSV).")],
+    file: Annotated[Path, file_argument("A bank statement (CSV).")],
     account: Annotated[str, typer.Option(help="The books account the statement is of.")],
     layout: Annotated[
         str, typer.Option(help="Bank layout: a shipped name or a TOML file.")
@@ -364,28 +375,13 @@ def import_statement_command(
     _report(step)
 
 
-def _parse_month(value: str) -> Month:
-    """A month where it comes in (an option or argument): parsed once, then passed on."""
-    try:
-        return Month.parse(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-
-
-def _parse_date(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"not a date (found '{value}', expected YYYY-MM-DD)") from None
-
-
 @app.command()
 def post(
     period: Annotated[str, typer.Option(help="Clearing period, YYYY-MM (by settlement time).")],
     paid_on: Annotated[
         datetime.date | None,
         typer.Option(
-            parser=_parse_date,
+            parser=parse_date,
             help="Payment date, YYYY-MM-DD: book every batch as paid that day. Without it the "
             "batches are cleared but unpaid, and bank statement lines book them.",
             metavar="DATE",
@@ -474,7 +470,7 @@ def audit(
 
 @app.command()
 def report(
-    period: Annotated[Month, _month_parameter(typer.Option, "The month (by payment date).")],
+    period: Annotated[Month, month_parameter(typer.Option, "The month (by payment date).")],
     books_dir: BooksOption = Path("."),
 ) -> None:
     """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
@@ -494,7 +490,7 @@ def report(
 
 @app.command()
 def close(
-    month: Annotated[Month, _month_parameter(typer.Argument, "The books month, YYYY-MM.", "MONTH")],
+    month: Annotated[Month, month_parameter(typer.Argument, "The books month, YYYY-MM.", "MONTH")],
     books_dir: BooksOption = Path("."),
     lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
 ) -> None:
@@ -527,9 +523,7 @@ def close(
 
 @app.command()
 def reopen(
-    month: Annotated[
-        Month, _month_parameter(typer.Argument, "The locked month, YYYY-MM.", "MONTH")
-    ],
+    month: Annotated[Month, month_parameter(typer.Argument, "The locked month, YYYY-MM.", "MONTH")],
     reason: Annotated[str, typer.Option(help="Why: kept in the books for auditors.")],
     books_dir: BooksOption = Path("."),
 ) -> None:

@@ -29,8 +29,10 @@ from ledger.register.models import PERSONAL_PART, personal_part
 from mzledger import workflows
 
 if TYPE_CHECKING:
+    from importers.contributions import ContributionsImport
     from importers.opening_balances import OpeningImport
     from importers.settlements.held import HeldListing
+    from postings.contributions import Collection
     from postings.period import PostResult
     from postings.statement_import import StatementResult
     from reports.audit.findings import AuditResult
@@ -46,7 +48,12 @@ err = Console(
 )
 
 #: The options that give the domain's fields a problem can name.
-OPTIONS = {"paid_on": "--paid-on", "account": "--account", "region": "--region"}
+OPTIONS = {
+    "paid_on": "--paid-on",
+    "account": "--account",
+    "region": "--region",
+    "received_on": "--received-on",
+}
 #: A problem whose field is an option not given: how to give it.
 GIVE = {
     "replace": "give --replace to post it again",
@@ -84,6 +91,8 @@ def show(step: workflows.Step) -> None:
             _show_import(result)
         case workflows.OpeningImported(file=file, result=result) if step.ok:
             _show_opening(file, result)
+        case workflows.ContributionsImported(file=file, result=result) if step.ok:
+            _show_contributions(file, result, step.collections)
         case workflows.PeriodPosted(month=month, result=None):
             out.print(f"{month}: already posted", markup=False)
         case workflows.PeriodPosted(result=result) if result is not None and step.ok:
@@ -107,6 +116,9 @@ def refusal(step: workflows.Step) -> list[str]:
         case workflows.ListImported(problems=problems):
             verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
         case workflows.OpeningImported(result=result):
+            problems = result.problems
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
+        case workflows.ContributionsImported(result=result):
             problems = result.problems
             verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
         case workflows.SettlementsImported(result=result) if not result.ok:
@@ -135,6 +147,23 @@ def _show_opening(file: Path, result: OpeningImport) -> None:
     out.print(
         f"{file}: {plural(result.rows, 'account')}, debits {result.debits:,} = credits "
         f"{result.credits:,}, booked on {result.booked_on} in {OPENING_FILE}{replaced}",
+        markup=False,
+    )
+
+
+def _show_contributions(
+    file: Path, result: ContributionsImport, collections: Sequence[Collection]
+) -> None:
+    if result.already_imported:
+        out.print(f"{file}: already imported (same sha256), nothing to do", markup=False)
+        return
+    mine = collections[-1] if collections else None
+    if mine is None:
+        return
+    out.print(
+        f"{file}: {result.period}, {plural(mine.persons, 'person')}, received {mine.paid:,} on "
+        f"{result.received_on}: 统筹基金 {mine.pooled:,}, 个人账户基金 {mine.personal:,}; "
+        f"{plural(mine.retirees, 'retiree')} credited {mine.crediting:,} from the pooled fund",
         markup=False,
     )
 

@@ -31,11 +31,13 @@ from ledger.register.opening import open_register, resolve_url
 from reports.audit.policy import Policy, load_policy, shipped_policy
 
 if TYPE_CHECKING:
+    from importers.contributions import ContributionsImport
     from importers.lists import ListImport
     from importers.opening_balances import OpeningImport
     from importers.settlements.results import ImportResult
     from ledger.statements import Statement
     from mzledger.synth import CitySpec
+    from postings.contributions import Collection
     from postings.period import PostResult
     from postings.statement_import import StatementResult
     from reports.controls.books_vs_register import CheckResult
@@ -223,6 +225,92 @@ def import_opening(
     return OpeningImported(file, result)
 
 
+@dataclass(frozen=True)
+class ContributionsImported:
+    """A month's collection: refused, the same file again, or booked by sub-fund."""
+
+    file: Path
+    result: ContributionsImport
+    collections: tuple[Collection, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.result.problems
+
+
+def import_contributions_file(
+    opened: OpenBooks, file: Path, received_on: datetime.date
+) -> ContributionsImported:
+    """Read the collection, find the region's crediting rule for its month (refused without
+    one), register it and book the month's contributions by sub-fund
+    (``postings.contributions``). Refused when the day received is in a locked month."""
+    from importers.contributions import (
+        ContributionsImport,
+        import_contributions,
+        read_contributions,
+    )
+    from ledger.books import lock_entries, write_main
+    from ledger.crediting import rule_for
+    from ledger.locks import locked_months
+    from postings.contributions import Contribution, render_contributions, split_problems
+
+    books, chart = opened.books, opened.chart
+    read = read_contributions(file)
+    refused = ContributionsImport(file, read.period, received_on, read.listed.rows)
+    if read.problems or read.period is None:
+        refused.problems = read.problems
+        return ContributionsImported(file, refused)
+    policy = books_policy(books, opened.config)
+    rule = rule_for(policy.crediting, Month.parse(read.period).first)
+    if rule is None:
+        refused.problems = [
+            Problem(
+                str(file),
+                "period",
+                "no personal-account crediting rule for the month in the "
+                f"region's policy file ({policy.document}, [[crediting]])",
+                read.period,
+                "a month the policy's crediting covers",
+            )
+        ]
+        return ContributionsImported(file, refused)
+    rows = [
+        Contribution(r["psn_no"], r["psn_type"], r["base"], r["employer"], r["employee"], where)
+        for where, r in read.listed.records
+    ]
+    share = f"{(rule.in_work_share * 100).normalize():f}%"
+    refused.problems = [
+        Problem(
+            where,
+            "contribution_base",
+            f"the personal account's {share} of the base is more than was paid",
+            found,
+            expected,
+        )
+        for where, found, expected in split_problems(rows, rule)
+    ]
+    if refused.problems:
+        return ContributionsImported(file, refused)
+    if Month.of(received_on) in locked_months(lock_entries(books)):
+        refused.problems = [
+            Problem(
+                "",
+                "received_on",
+                "the month is locked",
+                str(Month.of(received_on)),
+                "an open month",
+            )
+        ]
+        return ContributionsImported(file, refused)
+    result = import_contributions(opened.engine, read, received_on)
+    if result.problems:
+        return ContributionsImported(file, result)
+    # rendered again when the file was imported before too: the books follow the register
+    collections = render_contributions(opened.engine, books, chart, read.period, rule)
+    write_main(books, opened.config, chart.opened_on)
+    return ContributionsImported(file, result, tuple(collections))
+
+
 def _imported_before(engine: Engine, file: Path) -> bool:
     """These bytes were imported as the opening balances already (a second run changes
     nothing, locked months or not)."""
@@ -294,7 +382,7 @@ DemoStep = (
     | BooksChecked
 )
 #: What a command shows (``mzledger.terminal``).
-Step = DemoStep | PlatformTotalsCheck
+Step = DemoStep | PlatformTotalsCheck | ContributionsImported
 
 
 def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:

@@ -11,6 +11,7 @@ import itertools
 import random
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -458,7 +459,10 @@ def test_a_broken_policy_names_every_problem() -> None:
         parse_policy(BROKEN, "bad.toml")
     # (field, what is wrong), in file order; each line reads "bad.toml: field: what ...".
     expected = [
-        ("colour", "unknown field (expected one of region, name, document, med_types, period)"),
+        (
+            "colour",
+            "unknown field (expected one of region, name, document, med_types, period, crediting)",
+        ),
         ("region", "not a region code (found '2103', expected 6 digits)"),
         ("period[1].scope", "not a known scope (found 'week', expected year or month)"),
         ("period[1].cap", "more than 2 decimals (found '3000.001', expected an amount in quotes"),
@@ -641,3 +645,24 @@ def test_splitting_a_visit_into_settlements_keeps_the_year(
     whole_visit = visit_deductibles(recompute(visits, ANSHAN), visits)
     split_visit = visit_deductibles(recompute(split, ANSHAN), split)
     assert split_visit == whole_visit
+
+
+def test_the_crediting_rule_is_read_and_a_broken_one_named() -> None:
+    """The region's personal-account crediting (个人账户计入, Anshan art. 12 from 2023-01-01)."""
+    from ledger.crediting import rule_for
+    from reports.audit.policy import PolicyError, parse_policy, shipped_policy
+
+    policy = shipped_policy("210300")
+    rule = rule_for(policy.crediting, datetime.date(2023, 1, 1))
+    assert rule is not None
+    assert (rule.in_work_share, rule.retiree_monthly) == (Decimal("0.02"), Decimal("60.00"))
+    assert rule_for(policy.crediting, datetime.date(2022, 12, 31)) is None
+    text = (
+        resources.files("reports.audit").joinpath("policies/210300.toml").read_text("utf-8")
+    ).replace('in_work_share = "0.02"', "in_work_share = 0.02")
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, "p.toml")
+    assert caught.value.problems == (
+        "p.toml: crediting[1].in_work_share: not a quoted number (found float 0.02, expected a "
+        'ratio in quotes such as "0.60")',
+    )

@@ -19,6 +19,8 @@ def test_default_chart_follows_the_2017_system() -> None:
         ("100402", "支出户存款——个人账户基金"),
         ("300101", "一般基金结余——统筹基金"),
         ("300102", "一般基金结余——个人账户基金"),
+        ("400101", "社会保险费收入——统筹基金"),
+        ("400102", "社会保险费收入——个人账户基金"),
         ("420101", "利息收入——统筹基金"),
         ("420102", "利息收入——个人账户基金"),
         ("50010102", "社会保险待遇支出——统筹基金——门诊大病费用支出"),
@@ -68,7 +70,7 @@ def test_a_chart_made_before_the_sub_funds_keeps_its_one_account() -> None:
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 13
+    assert len(entries) == 15
     assert entries[0].meta["code"] == "1003"
 
 

@@ -476,3 +476,23 @@ class OpeningBalance(Base):
     debit: Mapped[Decimal] = mapped_column(Money)
     credit: Mapped[Decimal] = mapped_column(Money)
     booked_on: Mapped[datetime.date] = mapped_column(Date)
+
+
+class ContributionRow(Base):
+    """One insured person's contribution of a month (征缴明细), as ``mzledger import
+    contributions`` took it: the file's row and the day the money was received."""
+
+    __tablename__ = "contributions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    line: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(7))
+    psn_no: Mapped[str] = mapped_column(String(40))
+    psn_type: Mapped[str] = mapped_column(String(6))
+    base: Mapped[Decimal] = mapped_column(Money)
+    employer: Mapped[Decimal] = mapped_column(Money)
+    employee: Mapped[Decimal] = mapped_column(Money)
+    received_on: Mapped[datetime.date] = mapped_column(Date)
+
+    __table_args__ = (UniqueConstraint("period", "psn_no"),)

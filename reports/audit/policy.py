@@ -20,6 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
 
+from ledger.crediting import CreditingRule
 from ledger.money import ZERO, parse_amount
 
 #: The tiers every period must price, exactly these: hospital levels 1..3 and outside the city.
@@ -27,7 +28,8 @@ TIERS = ("level-1", "level-2", "level-3", "outside")
 SCOPES = ("year", "month")
 RATIO_PLACES = 4
 
-_TOP_FIELDS = ("region", "name", "document", "med_types", "period")
+_TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting")
+_CREDITING_FIELDS = ("begins", "in_work_share", "retiree_monthly", "article")
 _PERIOD_FIELDS = ("begins", "ends", "scope", "cap", "article", "tiers")
 _TIER_FIELDS = ("deductible", "in_work", "retired")
 _REGION = re.compile(r"[0-9]{6}")
@@ -82,6 +84,8 @@ class Policy:
     med_types: frozenset[str]
     #: In date order, not overlapping.
     periods: tuple[PolicyPeriod, ...]
+    #: Personal-account crediting (个人账户计入), in date order; none before the first.
+    crediting: tuple[CreditingRule, ...] = ()
 
     def period_for(self, day: datetime.date) -> PolicyPeriod | None:
         for period in self.periods:
@@ -266,6 +270,7 @@ def parse_policy(text: str, source: str) -> Policy:
             if period is not None:
                 periods.append((index, period))
         _check_overlaps(periods, problems)
+    crediting = _crediting(raw.get("crediting", []), problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -274,7 +279,41 @@ def parse_policy(text: str, source: str) -> Policy:
         document=document,
         med_types=frozenset(med_types_raw),
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
+        crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
     )
+
+
+def _crediting(items: Any, problems: _Problems) -> list[CreditingRule]:
+    """The ``[[crediting]]`` entries: each a begin date, a share of the base, a monthly sum."""
+    if not isinstance(items, list):
+        problems.add("crediting", "not a list of [[crediting]] entries")
+        return []
+    rules = []
+    for index, item in enumerate(items, start=1):
+        where = f"crediting[{index}]"
+        if not isinstance(item, dict):
+            problems.add(where, "not a table")
+            continue
+        _unknown(item, _CREDITING_FIELDS, where, problems)
+        begins = _date(item, "begins", f"{where}.begins", problems)
+        share = _decimal(
+            item.get("in_work_share"),
+            f"{where}.in_work_share",
+            problems,
+            places=RATIO_PLACES,
+            ratio=True,
+        )
+        monthly = _decimal(
+            item.get("retiree_monthly"),
+            f"{where}.retiree_monthly",
+            problems,
+            places=2,
+            ratio=False,
+        )
+        article = _text(item, "article", f"{where}.article", problems)
+        if begins is not None:
+            rules.append(CreditingRule(begins, share, monthly, article))
+    return rules
 
 
 def load_policy(path: Path) -> Policy:

@@ -1,0 +1,33 @@
+"""Personal-account crediting (个人账户计入): how a month's contributions split between the two
+sub-funds. The rule is policy data (the region's policy file, ``[[crediting]]``, read by
+``reports.audit.policy``); ``postings.contributions`` applies it.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class CreditingRule:
+    """From ``begins``: an in-work person's personal account is credited ``in_work_share`` of
+    their own contribution base, the rest goes to the pooled fund; each retiree's personal
+    account is credited ``retiree_monthly`` a month from the pooled fund; persons without a
+    personal account (flexible workers) pay everything into the pooled fund."""
+
+    begins: datetime.date
+    in_work_share: Decimal
+    retiree_monthly: Decimal
+    article: str
+
+
+def rule_for(rules: Sequence[CreditingRule], day: datetime.date) -> CreditingRule | None:
+    """The rule in force on ``day``: the latest that begins by then."""
+    in_force = [rule for rule in rules if rule.begins <= day]
+    return max(in_force, key=lambda rule: rule.begins) if in_force else None
+
+
+__all__ = ["CreditingRule", "rule_for"]
