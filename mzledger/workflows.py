@@ -257,8 +257,8 @@ def import_contributions_file(
     books, chart = opened.books, opened.chart
     read = read_contributions(file)
     refused = ContributionsImport(file, read.period, received_on, read.listed.rows)
-    if read.problems or read.period is None:
-        refused.problems = read.problems
+    refused.problems = _chart_takes_contributions(books, chart) or read.problems
+    if refused.problems or read.period is None:
         return ContributionsImported(file, refused)
     policy = books_policy(books, opened.config)
     rule = rule_for(policy.crediting, Month.parse(read.period).first)
@@ -309,6 +309,21 @@ def import_contributions_file(
     collections = render_contributions(opened.engine, books, chart, read.period, rule)
     write_main(books, opened.config, chart.opened_on)
     return ContributionsImported(file, result, tuple(collections))
+
+
+def _chart_takes_contributions(books: Books, chart: Chart) -> list[Problem]:
+    """Nothing, or why the books' chart cannot book contributions (a chart made before)."""
+    if any(acc.role == "contribution-income" for acc in chart.accounts):
+        return []
+    return [
+        Problem(
+            str(books.chart_path),
+            "contribution-income",
+            "no account of this role in the books' chart (a chart made before contributions)",
+            "",
+            "4001 社会保险费收入 by sub-fund, as in ledger/chart.toml",
+        )
+    ]
 
 
 def _imported_before(engine: Engine, file: Path) -> bool:

@@ -206,3 +206,32 @@ def test_the_split_never_makes_or_loses_a_fen(
     assert collection.retirees == sum(1 for r in rows if retiree_crediting(r, rule))
     for value in (collection.pooled, collection.personal, collection.crediting):
         assert value == value.quantize(Decimal("0.01"))
+
+
+def test_a_chart_without_contribution_accounts_is_a_message(books: Path, cli: Cli) -> None:
+    """Books keep the chart they were made with: one without 4001 says so, writes nothing."""
+    chart = books / "chart.toml"
+    text = chart.read_text("utf-8")
+    block = (
+        '[[account]]\nname = "Income:4001-社会保险费收入:01-统筹基金"\n'
+        'role = "contribution-income"\nfund = "pooled"\n\n'
+        '[[account]]\nname = "Income:4001-社会保险费收入:02-个人账户基金"\n'
+        'role = "contribution-income"\nfund = "personal"\n\n'
+    )
+    assert block in text
+    chart.write_text(text.replace(block, ""), "utf-8")
+    (books.parent / "c.csv").write_text(HEADER + "2023-02,P1,1101,5000.00,400.00,100.00\n")
+    _code, _out, err = cli(
+        "import",
+        "contributions",
+        "c.csv",
+        "--received-on",
+        "2023-02-25",
+        "--books",
+        "books",
+        expect=1,
+    )
+    assert err.splitlines()[0].startswith(
+        "books/chart.toml: contribution-income: no account of this role in the books' chart"
+    ), err
+    assert not (books / "contributions").exists()
