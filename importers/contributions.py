@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from importers.fields import code_problem
-from importers.lists import ListFile, begin_file, end_file, read_list
+from importers.lists import ListFile, begin_file, end_file, line_of, read_list
 from importers.settlements.rules import KNOWN_PSN_TYPES
 from ledger.money import ZERO, parse_amount
 from ledger.month import Month
@@ -208,16 +208,16 @@ def _register(
         conn.execute(
             insert(ContributionRow),
             [
-                {**record, "file_id": file_id, "line": _line(location), "received_on": received_on}
+                {
+                    **record,
+                    "file_id": file_id,
+                    "line": line_of(location),
+                    "received_on": received_on,
+                }
                 for location, record in listed.records
             ],
         )
         end_file(conn, file_id, listed.rows, listed.rows)
-
-
-def _line(location: str) -> int:
-    tail = location.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 __all__ = ["ContributionsImport", "import_contributions", "read_contributions"]

@@ -96,6 +96,12 @@ def begin_file(conn: Connection, kind: str, listed: ListFile, user: str | None) 
     )
 
 
+def line_of(location: str) -> int:
+    """The line (or row, or record) number a row's location ends with: ``f.csv:12`` -> 12."""
+    tail = location.rsplit(":", 1)[-1].rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
 def end_file(conn: Connection, file_id: int, written: int, rows: int) -> None:
     conn.execute(
         update(ImportedFile)

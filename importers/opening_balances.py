@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, insert, select
 
 from importers.fields import code_problem, text_problem
-from importers.lists import ListFile, begin_file, end_file, read_list
+from importers.lists import ListFile, begin_file, end_file, line_of, read_list
 from ledger.chart import Chart
 from ledger.money import ZERO, parse_amount
 from ledger.problems import Problem
@@ -144,7 +144,7 @@ def _rows(listed: ListFile, file_id: int, booked_on: datetime.date) -> list[dict
     return [
         {
             "file_id": file_id,
-            "line": _line(location),
+            "line": line_of(location),
             "code": record["code"],
             "account": record["account"],
             "name": record["name"],
@@ -154,12 +154,6 @@ def _rows(listed: ListFile, file_id: int, booked_on: datetime.date) -> list[dict
         }
         for location, record in listed.records
     ]
-
-
-def _line(location: str) -> int:
-    """The line (or row) number a location ends with."""
-    tail = location.rsplit(":", 1)[-1].rsplit(" ", 1)[-1]
-    return int(tail) if tail.isdigit() else 0
 
 
 def totals(listed: ListFile) -> tuple[Decimal, Decimal]:
