@@ -390,6 +390,7 @@ class BooksChecked:
 DemoStep = (
     BooksReady
     | OpeningImported
+    | ContributionsImported
     | ListImported
     | SettlementsImported
     | PeriodPosted
@@ -397,7 +398,7 @@ DemoStep = (
     | BooksChecked
 )
 #: What a command shows (``mzledger.terminal``).
-Step = DemoStep | PlatformTotalsCheck | ContributionsImported
+Step = DemoStep | PlatformTotalsCheck
 
 
 def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:
@@ -431,6 +432,13 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     yield opening
     if not opening.ok:
         return
+    for path in sorted(exports.glob("contributions-*.csv")):
+        # each month's collection, received on the 25th of its month
+        received_on = Month.parse(path.stem.removeprefix("contributions-")).first.replace(day=25)
+        collected = import_contributions_file(opened, path, received_on)
+        yield collected
+        if not collected.ok:
+            return
     for file, importer, what in (
         (files["institutions.csv"], import_institutions, "institutions"),
         (files["persons.csv"], import_persons, "records"),

@@ -225,15 +225,19 @@ def test_counts_and_persons_are_distinct_person_numbers(demo: Demo) -> None:
     ytd = register_rows(demo.engine, FEB.year_start, FEB.last)
     assert report.summary.ytd.persons == len({r.psn_no for r in ytd})
     # the books' voucher metadata count the same settlements: the clearing transactions (their
-    # ^clr- link) paid in the month; the bank's own entries carry no settlement_count
+    # ^clr- link) paid in the month; the bank's own entries and the month's contributions
+    # carry no settlement_count
     entries, _, _ = loader.load_file(str(demo.books.main))
     in_month = [
         e for e in entries if isinstance(e, data.Transaction) and FEB.first <= e.date <= FEB.last
     ]
     clearing = [e for e in in_month if any(link.startswith("clr-") for link in e.links)]
     assert clearing and all("settlement_count" in e.meta for e in clearing)
-    bank = [e for e in in_month if e not in clearing]
-    assert bank and all("bank_line" in e.meta and "settlement_count" not in e.meta for e in bank)
+    others = [e for e in in_month if e not in clearing]
+    bank = [e for e in others if "bank_line" in e.meta]
+    received = [e for e in others if "/contributions/" in str(e.meta["filename"])]
+    assert bank and received and len(bank) + len(received) == len(others)
+    assert all("settlement_count" not in e.meta for e in others)
     in_books = sum(int(e.meta["settlement_count"]) for e in clearing)
     assert in_books == len(rows)
     assert demo.report.checks[-1].right == in_books
@@ -281,7 +285,7 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
     assert seen == len(demo.chart.accounts)
     assert "——" in february.rows[-1].title  # Chinese titles from the open metadata
     # the bank's own entries: transfers in credit 1003; interest credits 4201 of the sub-fund
-    # whose disbursement account it is on (in March)
+    # whose disbursement account it is on (in March); the month's contributions debit 1003
     march = build_month_report(demo.books.main, demo.engine, demo.chart, Month.parse("2023-03"))
     exports = demo.books.root / "exports"
     chart = demo.chart
@@ -302,7 +306,18 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
             Decimal(0),
         )
         assert expected > 0, (report.period, account)
-        assert (row.debit, row.credit) == (Decimal(0), expected), (report.period, account)
+        debit = Decimal(0)
+        if account == chart.account("fiscal-special"):
+            with (exports / f"contributions-{report.period}.csv").open(encoding="utf-8") as f:
+                debit = sum(
+                    (
+                        Decimal(r["employer_amount"]) + Decimal(r["employee_amount"])
+                        for r in csv.DictReader(f)
+                    ),
+                    Decimal(0),
+                )
+            assert debit > 0
+        assert (row.debit, row.credit) == (debit, expected), (report.period, account)
     assert march.trial_balance.balanced
 
 
@@ -498,6 +513,10 @@ def test_same_report_from_a_register_built_on_either_database(
     exports = demo.books.root / "exports"
     opening = str(exports / "opening-balances.csv")
     cli("import", "opening-balances", opening, "--on", "2022-12-01", "--books", str(books))
+    for month in ("2023-01", "2023-02", "2023-03"):
+        collection = str(exports / f"contributions-{month}.csv")
+        received = f"{month}-25"
+        cli("import", "contributions", collection, "--received-on", received, "--books", str(books))
     cli("import", "institutions", str(exports / "institutions.csv"), "--books", str(books))
     months = ("2022-12", "2023-01")
     files = [str(exports / f"settlements-{m}.csv") for m in months]

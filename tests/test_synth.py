@@ -222,7 +222,12 @@ def test_files_deterministic_and_equal_to_stream(tmp_path: Path, city: City) -> 
     bank = [f"bank-{code}-2023-{m:02d}.csv" for code in ("100401", "100402") for m in range(1, 5)]
     names = ["institutions.csv", "persons.csv", *(f"settlements-{m}.csv" for m in months), *bank]
     assert [p.name for p in a] == names == [p.name for p in b]
-    extra = ("planted.json", "bank-accounts.json", "opening-balances.csv")
+    extra = (
+        "planted.json",
+        "bank-accounts.json",
+        "opening-balances.csv",
+        *(f"contributions-{m}.csv" for m in months if m >= "2023-01"),
+    )
     for pa, pb in zip(
         [*a, *(tmp_path / "a" / e for e in extra)],
         [*b, *(tmp_path / "b" / e for e in extra)],

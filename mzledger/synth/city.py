@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO
 
 from mzledger.synth.bank import _write_statements
+from mzledger.synth.contributions import write_contributions
 from mzledger.synth.opening import write_opening
 from mzledger.synth.output import _write_atomic, _write_csv
 from mzledger.synth.population import (
@@ -34,8 +35,9 @@ def write_city(
     (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
     of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
     in GB18030), out_dir/bank-accounts.json (books account, code and statement files of each
-    account), out_dir/opening-balances.csv (the opening trial balance, GB18030, not among the
-    returned paths) and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
+    account), out_dir/opening-balances.csv (the opening trial balance, GB18030) and
+    out_dir/contributions-YYYY-MM.csv (each month's collection from 2023-01), not among the
+    returned paths, and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
     empty list when none are planted). Returns the paths of the CSV files: institutions,
     persons, the settlement months in order, then the statements (100401's months in order,
     then 100402's). ``report(path, rows)`` is called as each CSV file is written (rows without
@@ -57,6 +59,7 @@ def write_city(
         report(path, count)
     paths += _write_statements(spec, stream, out_dir, report)
     write_opening(stream, out_dir)
+    write_contributions(spec, pop, out_dir)
 
     def write_planted(fh: IO[str]) -> None:
         planted = _sorted_planted(stream.planted)
