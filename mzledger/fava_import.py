@@ -27,11 +27,11 @@ from importers.settlements.results import plural
 from importers.statements import StatementImporter
 from ledger.books import IMPORT_CONFIG_TEXT as BOOKS_IMPORT_CONFIG_TEXT
 from ledger.books import Books
-from ledger.chart import load_chart
+from ledger.chart import FUND_OF_BANK, load_chart
 from ledger.problems import Problem
 from ledger.register.lock import RegisterLockError, hold_register
 from mzledger.workflows import OpenBooks, open_books
-from postings.statement_import import FUNDS, import_statement
+from postings.statement_import import import_statement
 
 EDIT_FLAG = "MZLEDGER_FAVA_EDIT"
 SETTLEMENTS_NAME = "mzledger.settlements"
@@ -184,7 +184,7 @@ def fava_importers(books_root: Path) -> list[beangulp.Importer]:
         FavaSettlementImporter(root, chart.account("bank-pooled"))
     ]
     for account in chart.accounts:
-        if account.role in FUNDS:
+        if account.role in FUND_OF_BANK:
             importers.append(FavaStatementImporter(root, account.name, account.code))
     return importers
 

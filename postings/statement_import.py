@@ -41,8 +41,6 @@ from postings.batches import summarize
 from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period
 
-FUNDS = FUND_OF_BANK
-
 
 @dataclass
 class StatementResult:
@@ -110,7 +108,7 @@ def import_statement(
     entries; refused (the result's problems, nothing written) when ``account`` is not a
     disbursement account, a line falls in a locked month, or the file came as another kind."""
     result = StatementResult(account)
-    roles = {chart.account(role): role for role in FUNDS}
+    roles = {chart.account(role): role for role in FUND_OF_BANK}
     problem = _refusal(books, statement, account, roles)
     if problem is not None:
         result.problems.append(problem)
@@ -132,7 +130,7 @@ def import_statement(
             )
             return result
         statement_id = _record_statement(conn, statement, sha256, account, user)
-        matched = _keep_lines(conn, statement, statement_id, FUNDS[roles[account]], result)
+        matched = _keep_lines(conn, statement, statement_id, FUND_OF_BANK[roles[account]], result)
         periods = _book_paid_batches(conn, chart, matched, result, user)
         _render_books(conn, books, config, chart, statement, periods)
     return result
@@ -265,7 +263,7 @@ def _book_paid_batches(
             continue  # booked by `post --paid-on`; the bank line confirms it
         needed = {
             chart.account(role)
-            for role, fund in FUNDS.items()
+            for role, fund in FUND_OF_BANK.items()
             if conn.execute(
                 select(type_coerce(_part(fund), Money))
                 .select_from(ClearingBatch)
