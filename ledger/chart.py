@@ -30,6 +30,19 @@ POSTING_ROLES = (
 #: bank account that holds each one's money (支出户存款 by sub-fund).
 SUB_FUNDS = ("pooled", "personal")
 FUND_OF_BANK = {"bank-pooled": "pooled", "bank-personal": "personal"}
+#: The sub-funds as the 2017 system names them: the second level (明细科目) of 3001 and of every
+#: income and expenditure account (``Income:4001-社会保险费收入:01-统筹基金``).
+SUB_FUND_TITLES = {"统筹基金": "pooled", "个人账户基金": "personal"}
+
+
+def sub_fund_of(account: str) -> str | None:
+    """The sub-fund an account's second-level component names, if it names one: ``pooled``
+    for ``Expenses:5001-社会保险待遇支出:01-统筹基金:03-门诊统筹费用支出``; None for an account of
+    an older chart without the sub-fund level (``Income:4004-利息收入``)."""
+    parts = account.split(":")
+    if len(parts) < 3:
+        return None
+    return SUB_FUND_TITLES.get(parts[2].split("-", 1)[-1])
 
 
 class ChartError(ValueError):

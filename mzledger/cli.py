@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -44,12 +44,15 @@ from ledger.register.lock import (
 from mzledger import workflows
 from mzledger.cli_options import (
     BooksOption,
+    ReportPeriod,
     file_argument,
     month_parameter,
     parse_date,
+    parse_month_or_year,
+    refuse,
 )
+from mzledger.cli_synth import synth_command
 from mzledger.terminal import (
-    GenerationReport,
     audit_summary,
     err,
     out,
@@ -62,6 +65,7 @@ from mzledger.terminal import (
     show_findings,
     show_held,
     show_month_report,
+    show_year_report,
 )
 from reports.audit.policy import PolicyError
 
@@ -81,12 +85,7 @@ import_app = typer.Typer(
     rich_markup_mode=None, no_args_is_help=True, help="Import settlement exports or lists."
 )
 app.add_typer(import_app, name="import")
-
-
-def refuse(*lines: str) -> NoReturn:
-    for line in lines:
-        err.print(line, markup=False, soft_wrap=True)
-    raise typer.Exit(1)
+app.command("synth")(synth_command)
 
 
 def _report(step: workflows.Step) -> None:
@@ -470,20 +469,31 @@ def audit(
 
 @app.command()
 def report(
-    period: Annotated[Month, month_parameter(typer.Option, "The month (by payment date).")],
+    period: Annotated[
+        ReportPeriod,
+        typer.Option(
+            parser=parse_month_or_year,
+            metavar="YYYY-MM|YYYY",
+            help="The month (by payment date), or a year for its statements (年报).",
+        ),
+    ],
     books_dir: BooksOption = Path("."),
 ) -> None:
-    """The monthly fund report, trial balance and detail ledgers, as XLSX and HTML.
+    """The monthly fund report with 资产负债表 and 收支表, trial balance and detail ledgers, as
+    XLSX and HTML; for a year, its 资产负债表 and 收支表.
 
     Written to <books>/reports/<period>/; exit 4 when the books and the register disagree.
     """
     from reports.books.fund_report import build_month_report
-    from reports.books.output import report_dir, write_month_report
+    from reports.books.output import report_dir, write_month_report, write_year_report
 
     with _user_errors():
         books, _config, chart, engine = _open(books_dir)
-        month_report = build_month_report(books.main, engine, chart, period)
-        paths = write_month_report(month_report, report_dir(books.root, str(period)))
+        if period.month is None:
+            show_year_report(period.year, *write_year_report(books.main, chart, period.year))
+            return
+        month_report = build_month_report(books.main, engine, chart, period.month)
+        paths = write_month_report(month_report, report_dir(books.root, str(period.month)))
     if not show_month_report(month_report, paths):
         raise typer.Exit(4)
 
@@ -626,73 +636,6 @@ def demo(
         f"audit the year: mzledger audit --period 2023 --books {directory}",
         markup=False,
     )
-
-
-@app.command("synth")
-def synth_command(
-    out_dir: Annotated[
-        Path, typer.Argument(help="Directory to write the exports into.", metavar="OUT_DIR")
-    ],
-    persons: Annotated[int, typer.Option(help="Insured persons.")] = 300,
-    settlements: Annotated[
-        int,
-        typer.Option(
-            help="New settlements over all the months, split evenly: each month gets "
-            "SETTLEMENTS // (number of months), the first SETTLEMENTS % (number of months) "
-            "months one more. Same-visit follow-ups and refunds (about 2 %) come on top."
-        ),
-    ] = 1600,
-    institutions: Annotated[
-        int,
-        typer.Option(help="Designated institutions in the city (>= 4); two outside it on top."),
-    ] = 12,
-    months: Annotated[
-        str,
-        typer.Option(
-            help="YYYY-MM months: a range FIRST..LAST (both included) or a comma list in "
-            "ascending order."
-        ),
-    ] = "2022-12..2023-03",
-    seed: Annotated[int, typer.Option(help="Seed: the same arguments write the same bytes.")] = (
-        20230101
-    ),
-    mistakes: Annotated[
-        bool,
-        typer.Option(
-            "--mistakes/--no-mistakes",
-            help="Plant about a dozen rule violations, listed in planted.json.",
-        ),
-    ] = True,
-) -> None:
-    """Generate a synthetic city's exports at scale: settlements-YYYY-MM.csv (one per month),
-    institutions.csv, persons.csv, the disbursement accounts' bank statements,
-    bank-accounts.json and planted.json. Deterministic; the rows are streamed."""
-    from mzledger import synth
-
-    try:
-        month_list = synth.parse_months(months)
-    except ValueError as exc:
-        refuse(f"--months: {exc}")
-    if persons < 1 or persons > synth.MAX_PERSONS:
-        refuse(f"--persons: from 1 to {synth.MAX_PERSONS:,} (found {persons})")
-    if institutions < 4:
-        refuse(f"--institutions: at least 4 (found {institutions})")
-    if settlements < 0:
-        refuse(f"--settlements: at least 0 (found {settlements})")
-    spec = synth.CitySpec(
-        persons=persons,
-        institutions=institutions,
-        months=month_list,
-        seed=seed,
-        plant_mistakes=mistakes,
-        settlements=settlements,
-    )
-    report = GenerationReport()
-    try:
-        synth.write_city(spec, out_dir, report.written)
-    except OSError as exc:
-        refuse(f"{exc.filename or out_dir}: cannot write: {exc.strerror or exc}")
-    out.print(report.summary(out_dir), markup=False)
 
 
 def main() -> None:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from ledger.month import Month
+from mzledger.terminal import err
 
 BooksOption = Annotated[
     Path,
@@ -45,3 +47,29 @@ def parse_date(value: str) -> datetime.date:
         return datetime.date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"not a date (found '{value}', expected YYYY-MM-DD)") from None
+
+
+def refuse(*lines: str) -> NoReturn:
+    """End the command: the input was refused (exit 1), each line said on stderr."""
+    for line in lines:
+        err.print(line, markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    """What ``report --period`` names: a month (``YYYY-MM``), or a whole year (``YYYY``)."""
+
+    month: Month | None
+    year: int
+
+
+def parse_month_or_year(value: str) -> ReportPeriod:
+    """``YYYY-MM`` as that month, ``YYYY`` as the year."""
+    if len(value) == 4 and value.isascii() and value.isdigit() and value != "0000":
+        return ReportPeriod(None, int(value))
+    try:
+        month = Month.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}, or a year YYYY") from None
+    return ReportPeriod(month, month.year)

@@ -432,6 +432,15 @@ def show_month_report(month_report: MonthReport, paths: Iterable[Path]) -> bool:
     return True
 
 
+def show_year_report(year: int, paths: Iterable[Path], notes: Iterable[str]) -> None:
+    """The year's statements written, and their notes."""
+    for path in paths:
+        out.print(f"written: {path}", markup=False)
+    for note in notes:
+        err.print(f"note: {note}", markup=False)
+    out.print(f"report {year}: 资产负债表 and 收支表 of the year", markup=False)
+
+
 class GenerationReport:
     """``mzledger synth``'s lines: each file as it is written, with the seconds it took, then
     the settlement rows and their rate."""

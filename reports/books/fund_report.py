@@ -42,6 +42,7 @@ from ledger.register.models import (
     Posting,
     Settlement,
 )
+from reports.books.fund_statements import FundStatement, fund_statements
 from reports.books.ledgers import (
     DetailLedger,
     TrialBalance,
@@ -192,6 +193,8 @@ class MonthReport:
     trial_balance: TrialBalance
     ledgers: tuple[DetailLedger, ...]
     warnings: tuple[str, ...]
+    #: 会社保01表 资产负债表 and 会社保02表 收支表 of the month (``fund_statements``)
+    statements: tuple[FundStatement, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -642,6 +645,8 @@ def build_month_report_from(
     root = books_data.main_file.parent
     warnings = [f"账簿加载错误：{error_text(e, root)}" for e in books_data.errors]
     warnings += [f"非记账本位币分录未计入：{w}" for w in trial.warnings]
+    statements = fund_statements(books_data, chart, month)
+    warnings += [f"{s.title}：{w}" for s in statements for w in s.warnings]
     return MonthReport(
         title=books_data.title,
         period=month.period,
@@ -659,4 +664,5 @@ def build_month_report_from(
         trial_balance=trial,
         ledgers=ledgers,
         warnings=tuple(warnings),
+        statements=statements,
     )

@@ -16,42 +16,13 @@ from reports.books.fund_report import (
     Figures,
     MonthReport,
 )
+from reports.books.html_style import CSS, money_cell
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
+from reports.books.statement_output import statement_table
 from reports.books.svg_charts import Series, bar_chart
 
 POOLED_COLOR = "#2f6fb0"
 PERSONAL_COLOR = "#e08a1e"
-
-CSS = """
-body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
-       margin: 24px; color: #222; }
-h1 { font-size: 22px; margin-bottom: 4px; }
-h2 { font-size: 17px; margin-top: 28px; border-bottom: 2px solid #2f6fb0; padding-bottom: 3px; }
-h3 { font-size: 15px; margin-top: 18px; }
-p.meta, p.note { color: #555; font-size: 13px; margin: 4px 0; }
-table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
-th, td { border: 1px solid #aaa; padding: 3px 7px; }
-th { background: #dde6f0; font-weight: bold; text-align: center; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.neg { color: #c00; }
-tr.total td { font-weight: bold; background: #f3f3f3; }
-td.ok { color: #176b2c; font-weight: bold; }
-td.bad { color: #c00; font-weight: bold; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-svg.chart { border: 1px solid #ddd; background: #fff; }
-svg .chart-title { font-size: 14px; font-weight: bold; }
-svg .legend, svg .category { font-size: 12px; }
-svg .tick, svg .value { font-size: 10px; fill: #444; }
-svg .grid { stroke: #e3e3e3; }
-svg .zero { stroke: #666; }
-"""
-
-
-def _money_cell(value: Decimal | None) -> str:
-    if value is None:
-        return '<td class="num">—</td>'
-    cls = "num neg" if value < 0 else "num"
-    return f'<td class="{cls}">{value:,.2f}</td>'
 
 
 def _count_cell(value: int | None) -> str:
@@ -84,14 +55,14 @@ def _account_table(rows: Sequence[AccountRow]) -> str:
                 [
                     _text_cell(row.code),
                     _text_cell(row.title),
-                    _money_cell(row.month),
-                    _money_cell(row.ytd),
-                    _money_cell(row.prior),
-                    _money_cell(row.change),
-                    _money_cell(row.register_month),
-                    _money_cell(row.difference),
-                    _money_cell(row.register_ytd),
-                    _money_cell(row.ytd_difference),
+                    money_cell(row.month),
+                    money_cell(row.ytd),
+                    money_cell(row.prior),
+                    money_cell(row.change),
+                    money_cell(row.register_month),
+                    money_cell(row.difference),
+                    money_cell(row.register_ytd),
+                    money_cell(row.ytd_difference),
                 ],
                 total=row.kind != "account",
             )
@@ -102,11 +73,11 @@ def _account_table(rows: Sequence[AccountRow]) -> str:
 
 def _figure_cells(figures: Figures | None) -> list[str]:
     if figures is None:
-        return [_money_cell(None)] * 3 + [_count_cell(None)] * 2
+        return [money_cell(None)] * 3 + [_count_cell(None)] * 2
     return [
-        _money_cell(figures.pooled),
-        _money_cell(figures.personal),
-        _money_cell(figures.total),
+        money_cell(figures.pooled),
+        money_cell(figures.personal),
+        money_cell(figures.total),
         _count_cell(figures.settlements),
         _count_cell(figures.persons),
     ]
@@ -145,7 +116,7 @@ def _summary_table(report: MonthReport) -> str:
         for figures in layout.summary_windows(report.summary):
             value = layout.summary_value(figures, attribute)
             if kind == "money":
-                cells.append(_money_cell(value if isinstance(value, Decimal) else None))
+                cells.append(money_cell(value if isinstance(value, Decimal) else None))
             else:
                 cells.append(_count_cell(value if isinstance(value, int) else None))
         lines.append(_tr(cells))
@@ -160,7 +131,7 @@ def _checks_table(checks: Sequence[Check]) -> str:
     ]
     for c in checks:
         if c.kind == "money":
-            values = [_money_cell(c.left), _money_cell(c.right), _money_cell(c.difference)]
+            values = [money_cell(c.left), money_cell(c.right), money_cell(c.difference)]
         else:
             values = [
                 _count_cell(layout.as_count(c.left)),
@@ -198,7 +169,7 @@ def _trial_table(balance: TrialBalance) -> str:
                 [
                     _text_cell(row.code),
                     _text_cell(row.title),
-                    *(_money_cell(v) for v in layout.trial_figures(row)),
+                    *(money_cell(v) for v in layout.trial_figures(row)),
                 ]
             )
         )
@@ -208,7 +179,7 @@ def _trial_table(balance: TrialBalance) -> str:
             [
                 _text_cell(""),
                 _text_cell("合计"),
-                *(_money_cell(v) for v in layout.trial_figures(t)),
+                *(money_cell(v) for v in layout.trial_figures(t)),
             ],
             total=True,
         )
@@ -233,10 +204,10 @@ def _ledger_table(ledger: DetailLedger) -> str:
                     _text_cell(voucher),
                     _text_cell(payee),
                     _text_cell(text),
-                    _money_cell(debit) if debit is not None else "<td></td>",
-                    _money_cell(credit) if credit is not None else "<td></td>",
+                    money_cell(debit) if debit is not None else "<td></td>",
+                    money_cell(credit) if credit is not None else "<td></td>",
                     _text_cell(direction(balance)),
-                    _money_cell(abs(balance)),
+                    money_cell(abs(balance)),
                 ],
                 total=total,
             )
@@ -307,6 +278,7 @@ def render_html(report: MonthReport) -> str:
     parts.append(f'<p class="note">{escape(layout.PERSONS_NOTE)}</p>')
     parts.append("<h3>核对</h3>")
     parts.append(_checks_table(report.checks))
+    parts += [statement_table(s, report.title) for s in report.statements]
     parts.append("<h2>科目余额表</h2>")
     parts.append(_trial_table(report.trial_balance))
     parts.append(f'<p class="note">{escape(layout.TRIAL_NOTE)}</p>')

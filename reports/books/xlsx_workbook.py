@@ -1,5 +1,6 @@
-"""The monthly report as one XLSX workbook: the month's sheet (月报), the trial balance (科目余额表)
-and a sheet per detail ledger (明细账).
+"""The monthly report as one XLSX workbook: the month's sheet (月报), the prescribed statements
+(资产负债表, 收支表: ``statement_output``), the trial balance (科目余额表) and a sheet per detail
+ledger (明细账).
 
 Reproducible byte for byte: the workbook's zip entries and document properties carry fixed
 dates. Money cells are numbers written from ``Decimal`` with the format ``#,##0.00``; totals are
@@ -11,20 +12,15 @@ from __future__ import annotations
 import datetime
 import io
 import re
-import zipfile
-from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from reports.books import layout
 from reports.books.fund_report import Breakdown, Figures, MonthReport
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
-from reports.spreadsheet import Formula, set_value
-
-MONEY_FORMAT = "#,##0.00"
-COUNT_FORMAT = "#,##0"
-#: Fixed date for the workbook's zip entries (the zip format's earliest date).
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+from reports.books.statement_output import statement_sheet
+from reports.books.xlsx_style import COUNT_FORMAT, MONEY_FORMAT, Sheet, reproducible_zip
+from reports.spreadsheet import Formula
 
 
 def _figure_values(figures: Figures | None) -> list[Decimal | int | None]:
@@ -46,8 +42,10 @@ def render_xlsx(report: MonthReport) -> bytes:
     first = workbook.active
     workbook.remove(first)
     _month_sheet(workbook, report)
+    for statement in report.statements:
+        statement_sheet(workbook, statement, report.title)
     _trial_sheet(workbook, report, report.trial_balance)
-    used = {"月报", "科目余额表"}
+    used = {"月报", "科目余额表", *(s.title for s in report.statements)}
     for ledger in report.ledgers:
         name = _sheet_name(f"明细账-{ledger.short_name}", used)
         used.add(name)
@@ -58,7 +56,7 @@ def render_xlsx(report: MonthReport) -> bytes:
     workbook.properties.created = fixed
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _reproducible_zip(buffer.getvalue(), fixed)
+    return reproducible_zip(buffer.getvalue(), fixed)
 
 
 def _sheet_name(wanted: str, used: set[str]) -> str:
@@ -70,93 +68,6 @@ def _sheet_name(wanted: str, used: set[str]) -> str:
     return candidate
 
 
-def _reproducible_zip(data: bytes, fixed: datetime.datetime) -> bytes:
-    """The same workbook with fixed zip dates and a fixed ``modified`` property."""
-    stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                content = re.sub(
-                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
-                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
-                    content,
-                )
-            entry = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE)
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            entry.external_attr = 0o600 << 16
-            target.writestr(entry, content)
-    return out.getvalue()
-
-
-class _Sheet:
-    """Appends rows to a worksheet with the report's styles."""
-
-    def __init__(self, sheet: Any) -> None:
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-
-        self.sheet = sheet
-        self.row = 0
-        self.bold = Font(bold=True)
-        self.title_font = Font(bold=True, size=14)
-        self.section_font = Font(bold=True, size=12)
-        self.header_fill = PatternFill("solid", fgColor="DDE6F0")
-        self.total_fill = PatternFill("solid", fgColor="F3F3F3")
-        thin = Side(style="thin", color="999999")
-        self.border = Border(left=thin, right=thin, top=thin, bottom=thin)
-        self.center = Alignment(horizontal="center", vertical="center", wrap_text=True)
-
-    def text(self, value: str, font: Any = None) -> None:
-        self.row += 1
-        cell = set_value(self.sheet.cell(row=self.row, column=1), value)
-        if font is not None:
-            cell.font = font
-
-    def blank(self) -> None:
-        self.row += 1
-
-    def header(self, values: Sequence[str | None], merges: Sequence[tuple[int, int]] = ()) -> None:
-        """A header row; ``merges`` are (first, last) column ranges merged across."""
-        self.row += 1
-        for column, value in enumerate(values, start=1):
-            cell = set_value(self.sheet.cell(row=self.row, column=column), value)
-            cell.font = self.bold
-            cell.fill = self.header_fill
-            cell.border = self.border
-            cell.alignment = self.center
-        for start, end in merges:
-            self.sheet.merge_cells(
-                start_row=self.row, start_column=start, end_row=self.row, end_column=end
-            )
-
-    def values(
-        self,
-        values: Sequence[Any],
-        formats: Sequence[str | None],
-        *,
-        total: bool = False,
-    ) -> int:
-        self.row += 1
-        for column, value in enumerate(values, start=1):
-            cell = set_value(self.sheet.cell(row=self.row, column=column), value)
-            cell.border = self.border
-            fmt = formats[column - 1] if column - 1 < len(formats) else None
-            if fmt is not None and not isinstance(value, str):
-                cell.number_format = fmt
-            if total:
-                cell.font = self.bold
-                cell.fill = self.total_fill
-        return self.row
-
-    def widths(self, widths: Sequence[float]) -> None:
-        from openpyxl.utils import get_column_letter
-
-        for column, width in enumerate(widths, start=1):
-            self.sheet.column_dimensions[get_column_letter(column)].width = width
-
-
 def _col(column: int) -> str:
     from openpyxl.utils import get_column_letter
 
@@ -164,7 +75,7 @@ def _col(column: int) -> str:
 
 
 def _month_sheet(workbook: Any, report: MonthReport) -> None:
-    s = _Sheet(workbook.create_sheet("月报"))
+    s = Sheet(workbook.create_sheet("月报"))
     s.text(f"{report.title}　基金收支月报", s.title_font)
     s.text(layout.period_line(report))
     s.text(layout.batches_line(report))
@@ -186,7 +97,7 @@ def _month_sheet(workbook: Any, report: MonthReport) -> None:
     s.widths((16, 44, 16, 16, 16, 16, 16, 16, 16, 16, 12, 14, 14, 12, 12, 16, 16))
 
 
-def _accounts_section(s: _Sheet, report: MonthReport) -> None:
+def _accounts_section(s: Sheet, report: MonthReport) -> None:
     """一、待遇支出: books and register by account, with a formula that compares them."""
     s.blank()
     s.text("一、待遇支出（按会计科目：账簿与登记簿核对）", s.section_font)
@@ -219,7 +130,7 @@ def _accounts_section(s: _Sheet, report: MonthReport) -> None:
         s.text(note)
 
 
-def _summary_section(s: _Sheet, report: MonthReport) -> None:
+def _summary_section(s: Sheet, report: MonthReport) -> None:
     """二、结算概况: the register's totals, counts and persons."""
     s.blank()
     s.text("二、结算概况（登记簿：本月支付的清算批次）", s.section_font)
@@ -237,7 +148,7 @@ def _summary_section(s: _Sheet, report: MonthReport) -> None:
         )
 
 
-def _checks_section(s: _Sheet, report: MonthReport) -> None:
+def _checks_section(s: Sheet, report: MonthReport) -> None:
     """核对: every check of the report and the verdict."""
     s.blank()
     s.text("核对", s.section_font)
@@ -267,7 +178,7 @@ def _checks_section(s: _Sheet, report: MonthReport) -> None:
     s.values(["核对结论", "", "全部一致" if report.ok else "存在差异，请查明"], (), total=True)
 
 
-def _breakdown_table(s: _Sheet, breakdown: Breakdown) -> None:
+def _breakdown_table(s: Sheet, breakdown: Breakdown) -> None:
     n = len(layout.BREAKDOWN_COLUMNS)
     groups = ("本月", "本年累计", "上年同月")
     first_row: list[str | None] = ["类别"]
@@ -294,7 +205,7 @@ def _breakdown_table(s: _Sheet, breakdown: Breakdown) -> None:
 
 
 def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> None:
-    s = _Sheet(workbook.create_sheet("科目余额表"))
+    s = Sheet(workbook.create_sheet("科目余额表"))
     s.text(f"{report.title}　科目余额表", s.title_font)
     s.text(layout.period_line(report))
     s.blank()
@@ -359,7 +270,7 @@ def _trial_sheet(workbook: Any, report: MonthReport, balance: TrialBalance) -> N
 
 
 def _ledger_sheet(workbook: Any, report: MonthReport, ledger: DetailLedger, name: str) -> None:
-    s = _Sheet(workbook.create_sheet(name))
+    s = Sheet(workbook.create_sheet(name))
     s.text(f"{report.title}　明细账　{ledger.code} {ledger.title}", s.title_font)
     s.text(layout.period_line(report))
     s.blank()
