@@ -30,19 +30,22 @@ POSTING_ROLES = (
 #: bank account that holds each one's money (支出户存款 by sub-fund).
 SUB_FUNDS = ("pooled", "personal")
 FUND_OF_BANK = {"bank-pooled": "pooled", "bank-personal": "personal"}
-#: The sub-funds as the 2017 system names them: the second level (明细科目) of 3001 and of every
-#: income and expenditure account (``Income:4001-社会保险费收入:01-统筹基金``).
+#: The sub-fund an account's second-level component names after its code: the 2017 system puts
+#: it there in 3001 and in every income and expenditure account (``01-统筹基金``,
+#: ``02-个人账户基金``). The year-end closing and the statements by sub-fund read it.
 SUB_FUND_TITLES = {"统筹基金": "pooled", "个人账户基金": "personal"}
+#: Each sub-fund's Chinese name, for messages and statements.
+SUB_FUND_NAMES = {fund: title for title, fund in SUB_FUND_TITLES.items()}
 
 
-def sub_fund_of(account: str) -> str | None:
-    """The sub-fund an account's second-level component names, if it names one: ``pooled``
-    for ``Expenses:5001-社会保险待遇支出:01-统筹基金:03-门诊统筹费用支出``; None for an account of
-    an older chart without the sub-fund level (``Income:4004-利息收入``)."""
-    parts = account.split(":")
+def sub_fund_of(account_name: str) -> str | None:
+    """The sub-fund (``pooled``, ``personal``) the account's second level names, e.g.
+    ``Income:4001-社会保险费收入:02-个人账户基金`` -> ``personal``; None when it names none, as in
+    charts made before the 2017 system's (``Income:4004-利息收入``)."""
+    parts = account_name.split(":")
     if len(parts) < 3:
         return None
-    return SUB_FUND_TITLES.get(parts[2].split("-", 1)[-1])
+    return SUB_FUND_TITLES.get(parts[2].partition("-")[2])
 
 
 class ChartError(ValueError):

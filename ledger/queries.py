@@ -49,6 +49,7 @@ from beancount.core import data
 
 from ledger.locks import locked_months
 from ledger.month import Month
+from ledger.year_end import YEAR_END_TAG
 
 #: The generated file, next to ``main.beancount``.
 QUERIES_FILE = "queries.beancount"
@@ -102,10 +103,12 @@ SAVED_QUERIES: tuple[SavedQuery, ...] = (
         bql=(
             'SELECT year AS "年", month AS "月", account AS "科目", currency AS "币种", '
             'sum(number) AS "金额", count(*) AS "笔数" '
-            f"WHERE account ~ '{BENEFIT_ACCOUNTS}' "
+            f"WHERE account ~ '{BENEFIT_ACCOUNTS}' AND NOT ('{YEAR_END_TAG}' IN tags) "
             "GROUP BY year, month, account, currency ORDER BY year, month, account, currency"
         ),
-        about="Benefit expenditure (5001) per month of payment (cash basis) and account.",
+        # the year-end closing moves the year's balance into 3001: it is not December's spending
+        about="Benefit expenditure (5001) per month of payment (cash basis) and account, "
+        "the year-end closing left out.",
     ),
     SavedQuery(
         name="按定点医药机构支付汇总（支付日{start}至{end}；改查询中的日期可换期间）",

@@ -31,7 +31,6 @@ from ledger.books import (
     BooksConfig,
     BooksError,
     atomic_write,
-    lock_month,
     reopen_month,
 )
 from ledger.chart import ChartError
@@ -505,30 +504,16 @@ def close(
     lock: Annotated[bool, typer.Option(help="Lock the month when it can close.")] = False,
 ) -> None:
     """Month-end close: every check, the bank reconciliation, outstanding payments; exit 0 when
-    the month can close, 4 otherwise. The summary goes to <books>/close/<month>.json."""
-    from reports.controls.close import close_month
-
+    the month can close, 4 otherwise. The summary goes to <books>/close/<month>.json. A December
+    that can close is closed into 3001 (年终结账, closing/<year>.beancount) when it is locked."""
     with _user_errors():
         # held with --lock or without: the summary it writes is of one moment of the books
         # and the register, not of a post half done
-        books, _config, chart, engine = _open(
-            books_dir, writing="close --lock" if lock else "close"
+        opened = _open(books_dir, writing="close --lock" if lock else "close")
+        closed = workflows.close_books_month(
+            opened, month, lock=lock, who=getpass.getuser(), when=_now()
         )
-        result = close_month(books.main, engine, chart, month)
-        summary = books.root / "close" / f"{month}.json"
-        atomic_write(summary, result.summary_json())
-    show_close(result, summary)
-    if not result.ok:
-        out.print(f"{month} cannot close", markup=False)
-        raise typer.Exit(4)
-    out.print(f"{month} can close", markup=False)
-    if lock:
-        with _user_errors():
-            try:
-                count = lock_month(books, month, getpass.getuser(), _now(), chart.opened_on)
-            except ValueError as exc:
-                refuse(f"{month}: {exc}")
-        out.print(f"{month} locked ({count} entries fingerprinted)", markup=False)
+    raise typer.Exit(show_close(closed))
 
 
 @app.command()

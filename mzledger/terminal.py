@@ -23,9 +23,11 @@ from rich.table import Table
 
 from importers.settlements.results import ImportResult, notices_text, plural
 from importers.settlements.results import Progress as ProgressCallback
+from ledger.chart import SUB_FUND_NAMES
 from ledger.opening import OPENING_FILE
 from ledger.problems import Problem
 from ledger.register.models import PERSONAL_PART, personal_part
+from ledger.year_end import closing_file_name
 from mzledger import workflows
 
 if TYPE_CHECKING:
@@ -35,10 +37,10 @@ if TYPE_CHECKING:
     from postings.contributions import Collection
     from postings.period import PostResult
     from postings.statement_import import StatementResult
+    from postings.year_end import YearEndClosing
     from reports.audit.findings import AuditResult
     from reports.books.fund_report import MonthReport
     from reports.controls.books_vs_register import CheckResult
-    from reports.controls.close import CloseResult
 
 # Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
 # account names and messages are never cut.
@@ -383,7 +385,10 @@ def audit_summary(result: AuditResult, period: str) -> str:
     )
 
 
-def show_close(result: CloseResult, summary: Path) -> None:
+def show_close(closed: workflows.MonthClosed) -> int:
+    """The checks, the reconciliations, a December's year-end closing and the lock; the exit
+    status: 0 the month can close (and is locked with --lock), 4 it cannot, 1 refused."""
+    result, month = closed.result, closed.month
     for check_ in result.checks:
         out.print(f"{'ok  ' if check_.ok else 'FAIL'} {check_.name}", markup=False)
         for detail in check_.details:
@@ -396,7 +401,52 @@ def show_close(result: CloseResult, summary: Path) -> None:
             + (" agree" if reconciliation.agrees else " DIFFER"),
             markup=False,
         )
-    out.print(f"summary: {summary}", markup=False)
+    if closed.summary is not None:
+        out.print(f"summary: {closed.summary}", markup=False)
+    if not result.ok:
+        out.print(f"{month} cannot close", markup=False)
+        return 4
+    closing = closed.closing
+    if closing is not None and closing.problems:
+        for line in problem_lines(closing.problems):
+            err.print(line, markup=False)
+        err.print(
+            f"refused: the year-end closing of {closing.year} cannot be made "
+            f"({plural(len(closing.problems), 'problem')}); nothing was written",
+            markup=False,
+        )
+        return 1
+    out.print(f"{month} can close", markup=False)
+    if closing is not None:
+        out.print(_closing_line(closed, closing), markup=False)
+    if closed.lock_refused:
+        err.print(closed.lock_refused, markup=False)
+        return 1
+    if closed.locked is not None:
+        out.print(f"{month} locked ({closed.locked} entries fingerprinted)", markup=False)
+    return 0
+
+
+def _closing_line(closed: workflows.MonthClosed, closing: YearEndClosing) -> str:
+    year = closing.year
+    if closing.entry is None:
+        return (
+            f"year-end closing {year}: nothing to carry into 3001 (every income and expense "
+            f"account is zero on {year}-12-31)"
+        )
+    carried = ", ".join(f"{SUB_FUND_NAMES[fund]} {amount:+,}" for fund, amount in closing.surplus)
+    if closed.locked_before:
+        done = "in the books, locked with the month"
+    elif not closed.lock:
+        done = "written when the month is locked (--lock)"
+    elif closed.locked is None:
+        done = "not written"
+    else:
+        done = "written" if closed.closing_written else "unchanged"
+    return (
+        f"year-end closing {year} (年终结账) into 3001 一般基金结余: {carried}; "
+        f"{closing_file_name(year)} {done}"
+    )
 
 
 def show_decision(setl_id: str, accept: bool) -> None:

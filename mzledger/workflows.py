@@ -1,6 +1,6 @@
 """The use cases of more than one step, wired from the rooms below: open the books, compare the
-platform's totals with the register's and keep them, import a bank statement file, the books'
-audit policy, the demo.
+platform's totals with the register's and keep them, import a bank statement file, close a
+month (a December with its year-end closing), the books' audit policy, the demo.
 
 Each takes its inputs and returns what happened as values (problems included); none prints,
 exits or holds the books by itself: ``mzledger.cli`` holds them (``hold``), calls one of these
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from postings.contributions import Collection
     from postings.period import PostResult
     from postings.statement_import import StatementResult
+    from postings.year_end import YearEndClosing
     from reports.controls.books_vs_register import CheckResult
+    from reports.controls.close import CloseResult
     from reports.controls.platform_totals import GroupComparison
 
 #: Holds the books at a root and the register at a URL, waiting up to so many seconds, until
@@ -326,6 +328,64 @@ def _chart_takes_contributions(books: Books, chart: Chart) -> list[Problem]:
     ]
 
 
+@dataclass(frozen=True)
+class MonthClosed:
+    """A month's close (月结): its checks; a December's year-end closing (年终结账), made when
+    they pass; with ``lock``, the lock or why it was refused."""
+
+    month: Month
+    result: CloseResult
+    summary: Path | None  # close/YYYY-MM.json; None when nothing was written
+    lock: bool
+    locked_before: bool  # the month was locked already: nothing of it is written
+    closing: YearEndClosing | None = None
+    closing_written: bool = False
+    locked: int | None = None  # entries fingerprinted
+    lock_refused: str = ""
+
+
+def close_books_month(
+    opened: OpenBooks, month: Month, *, lock: bool, who: str, when: datetime.datetime
+) -> MonthClosed:
+    """Run the month's close checks (``reports.controls.close``) and write its summary; with
+    ``lock``, lock a month that passes them.
+
+    A December that passes also gets the year-end closing (``postings.year_end``), made from the
+    books the checks ran on, which never hold half a closing: when it cannot be made, nothing
+    is written, not even the summary. With ``lock`` it is written, and ``main.beancount`` with
+    it, before the lock, so that the lock fingerprints it as an entry of December; an already
+    locked December is left as it is (the lock refuses it)."""
+    from ledger.books import atomic_write, lock_month, write_main
+    from ledger.loading import load_books
+    from ledger.locks import locked_months
+    from postings.year_end import write_closing, year_end_closing
+    from reports.controls.close import close_loaded
+
+    books, chart = opened.books, opened.chart
+    loaded = load_books(books.main)
+    result = close_loaded(loaded, opened.engine, chart, month)
+    before = month in locked_months(loaded.entries)
+    closing = None
+    if month.month == 12 and result.ok:
+        closing = year_end_closing(loaded.entries, chart, month.year)
+        if not closing.ok:
+            return MonthClosed(month, result, None, lock, before, closing)
+    summary = books.root / "close" / f"{month}.json"
+    atomic_write(summary, result.summary_json())
+    if not result.ok or not lock:
+        return MonthClosed(month, result, summary, lock, before, closing)
+    written = False
+    if closing is not None and not before:
+        written = write_closing(books, closing)
+        write_main(books, opened.config, chart.opened_on)
+    try:
+        count = lock_month(books, month, who, when, chart.opened_on)
+    except ValueError as exc:
+        refused = f"{month}: {exc}"
+        return MonthClosed(month, result, summary, lock, before, closing, written, None, refused)
+    return MonthClosed(month, result, summary, lock, before, closing, written, count)
+
+
 def _imported_before(engine: Engine, file: Path) -> bool:
     """These bytes were imported as the opening balances already (a second run changes
     nothing, locked months or not)."""
@@ -488,6 +548,7 @@ __all__ = [
     "DemoStep",
     "Hold",
     "ListImported",
+    "MonthClosed",
     "OpenBooks",
     "PeriodPosted",
     "PlatformTotalsCheck",
@@ -496,6 +557,7 @@ __all__ = [
     "Step",
     "books_policy",
     "check_platform_totals",
+    "close_books_month",
     "create_books",
     "demo",
     "import_statement_file",

@@ -5,7 +5,6 @@ flexible worker and a retiree, a month of settlements paid) to the fen."""
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal

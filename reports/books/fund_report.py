@@ -42,6 +42,7 @@ from ledger.register.models import (
     Posting,
     Settlement,
 )
+from ledger.year_end import YEAR_END_TAG
 from reports.books.fund_statements import FundStatement, fund_statements
 from reports.books.ledgers import (
     DetailLedger,
@@ -220,11 +221,14 @@ class MonthReport:
 def _expense_by_role(
     books: LoadedBooks, chart: Chart, first: datetime.date, last: datetime.date
 ) -> dict[str, Decimal]:
-    """role -> sum of the postings to its account dated first..last (cash basis)."""
+    """role -> sum of the postings to its account dated first..last (cash basis); the
+    year-end closing is a transfer into 3001, not expenditure, and is left out."""
     accounts = {chart.account(role): role for role in POOLED_ROLES + PERSONAL_ROLES}
     sums = dict.fromkeys(accounts.values(), ZERO)
     for entry in books.entries:
         if not isinstance(entry, data.Transaction) or not first <= entry.date <= last:
+            continue
+        if YEAR_END_TAG in entry.tags:
             continue
         for posting in entry.postings:
             role = accounts.get(posting.account)

@@ -30,14 +30,14 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
 
-from ledger.chart import Chart, ChartAccount, sub_fund_of
+from ledger.chart import SUB_FUND_NAMES, Chart, ChartAccount, sub_fund_of
 from ledger.loading import LoadedBooks
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.year_end import YEAR_END_TAG
 from reports.books.ledgers import legs_of
 
-FUND_LABELS = {"pooled": "统筹基金", "personal": "个人账户基金"}
+FUND_LABELS = SUB_FUND_NAMES
 OTHER_LABEL = "其他（表式外科目）"
 UNASSIGNED_LABEL = "未分基金（科目无统筹/个人账户明细）"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from ledger.chart import Chart
-from ledger.loading import load_books
+from ledger.loading import LoadedBooks, load_books
 from ledger.month import Month
 from reports.controls.close_checks import (
     CLOSE_CHECKS,
@@ -59,7 +59,12 @@ class CloseResult:
 
 def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> CloseResult:
     """Load the books of ``main_file`` once and run every check of ``month``'s close on them."""
-    books = load_books(main_file)
+    return close_loaded(load_books(main_file), engine, chart, month)
+
+
+def close_loaded(books: LoadedBooks, engine: Engine, chart: Chart, month: Month) -> CloseResult:
+    """Every check of ``month``'s close on books already loaded (the year-end closing of a
+    December is made from the same load, ``mzledger.workflows``)."""
     context = CloseContext(
         books,
         engine,
