@@ -156,7 +156,14 @@ def signed(side: str, amount: Any) -> Decimal:
 
 def test_xlsx_account_totals_equal_books_and_register(demo: Demo) -> None:
     workbook = load_workbook(demo.files[0])
-    assert workbook.sheetnames == ["月报", "科目余额表", "明细账-统筹基金", "明细账-个人账户基金"]
+    assert workbook.sheetnames == [
+        "月报",
+        "资产负债表",
+        "收支表",
+        "科目余额表",
+        "明细账-统筹基金",
+        "明细账-个人账户基金",
+    ]
     sheet = workbook["月报"]
     by_code = {row[0].value: row for row in sheet.iter_rows() if row[0].value}
     books = book_sums(demo.books.main, FEB.first, FEB.last)

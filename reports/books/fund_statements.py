@@ -327,6 +327,11 @@ def balance_sheet(
     out = _Lines(2)
     warnings = list(amounts.warnings)
 
+    if not monthly and not any(a.closing and a.day == last for a in amounts.amounts):
+        warnings.append(
+            f"{year}年年终结账尚未记账（mzledger close {year}-12 --lock）："
+            "一般基金结余含未结转的本年收支"
+        )
     out.heading("资产")
     assets, codes = _item_lines(out, layout.assets, _balance_figure(snapshots, 1), "Assets")
     other, found = _other_line(out, _balance_figure(snapshots, 1), "Assets", codes, names)
