@@ -28,7 +28,8 @@ from ledger.month import Month
 from ledger.problems import Problem
 from ledger.register.lock import DEFAULT_WAIT_SECONDS, RegisterBusy, lock_wait_seconds
 from ledger.register.opening import open_register, resolve_url
-from reports.audit.policy import Policy, load_policy, shipped_policy
+from reports.audit.policy import Policy
+from reports.audit.policy import books_policy as policy_of_books
 
 if TYPE_CHECKING:
     from importers.contributions import ContributionsImport
@@ -106,8 +107,7 @@ def create_books(directory: Path, config: BooksConfig, hold: Hold) -> BooksReady
 
 def books_policy(books: Books, config: BooksConfig) -> Policy:
     """The books' own policy.toml if there is one, else the one shipped for the region."""
-    own = books.root / "policy.toml"
-    return load_policy(own) if own.is_file() else shipped_policy(config.region)
+    return policy_of_books(books.root, config.region)
 
 
 @dataclass(frozen=True)

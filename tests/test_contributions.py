@@ -235,3 +235,26 @@ def test_a_chart_without_contribution_accounts_is_a_message(books: Path, cli: Cl
         "books/chart.toml: contribution-income: no account of this role in the books' chart"
     ), err
     assert not (books / "contributions").exists()
+
+
+def test_check_compares_the_books_contributions_with_the_register(books: Path, cli: Cli) -> None:
+    """A hand edit of the generated file (both legs, so the books still balance) is named by
+    ``check``, account by account; the file as generated passes."""
+    (books.parent / "collection.csv").write_bytes((GOLDEN / "collection-utf8.csv").read_bytes())
+    cli(
+        *("import", "contributions", "collection.csv", "--received-on", "2023-01-25"),
+        "--books",
+        "books",
+    )
+    cli("check", "--books", "books")
+    path = books / "contributions" / "2023-01.beancount"
+    text = path.read_text("utf-8")
+    assert "1172.13 CNY" in text and "-985.70 CNY" in text
+    path.write_text(
+        text.replace("1172.13 CNY", "1172.23 CNY").replace("-985.70 CNY", "-985.80 CNY")
+    )
+    code, out, err = cli("check", "--books", "books", expect=None)
+    assert code != 0
+    said = out + err
+    assert f"contributions 2023-01: {FISCAL}: books 1172.23, register 1172.13" in said
+    assert f"contributions 2023-01: {POOLED}: books -925.80, register -925.70" in said

@@ -320,6 +320,12 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(path.read_text("utf-8"), str(path))
 
 
+def books_policy(root: Path, region: str) -> Policy:
+    """The books' own ``policy.toml`` if there is one, else the one shipped for the region."""
+    own = root / "policy.toml"
+    return load_policy(own) if own.is_file() else shipped_policy(region)
+
+
 def shipped_policy(region: str) -> Policy:
     """The policy shipped for ``region`` in ``reports/audit/policies/<region>.toml``."""
     folder = resources.files("reports.audit").joinpath("policies")

@@ -33,6 +33,7 @@ from ledger.register.models import (
     SettlementTotal,
     personal_part_sum,
 )
+from reports.controls.contributions import contributions_vs_register
 from reports.controls.opening import opening_vs_register
 
 MAX_LISTED = 20
@@ -212,8 +213,9 @@ def check_books(main_file: Path, engine: Engine, chart: Chart) -> CheckResult:
 
 
 def check_loaded_books(books: LoadedBooks, engine: Engine, chart: Chart) -> CheckResult:
-    """Beancount's errors, every batch of the books against the register, the register's
-    totals against its settlements, and settlements imported after their period was posted."""
+    """Beancount's errors, every batch of the books against the register, the opening
+    balances and the contributions against the register's, the register's totals against its
+    settlements, and settlements imported after their period was posted."""
     result = CheckResult()
     result.errors += [error_text(e) for e in books.errors]
     in_books, problems = books_batches(books.entries)
@@ -224,6 +226,7 @@ def check_loaded_books(books: LoadedBooks, engine: Engine, chart: Chart) -> Chec
     mismatches, result.accounts = compare_batches(in_books, in_register)
     result.mismatches += mismatches
     result.mismatches += opening_vs_register(books.entries, engine)
+    result.mismatches += contributions_vs_register(books, engine, chart)
     result.errors += result.mismatches
     with engine.connect() as conn:
         disagreeing = totals_vs_settlements(conn)
