@@ -72,14 +72,26 @@ class BooksError(Exception):
         return cls(str(problem), problem)
 
 
+#: Where contributions are received (the books' ``contributions_received_into``), by the code
+#: of the chart's account: 1003 财政专户存款 when the agency collects, 1005 国库存款 when the tax
+#: bureau does (税务征收: the money sits in the treasury until it is moved to the 财政专户).
+RECEIVING_ROLES = {"1003": "fiscal-special", "1005": "treasury"}
+
+
 @dataclass(frozen=True)
 class BooksConfig:
     region: str
     db_url: str
     title: str
+    contributions_received_into: str = "1003"
     # How long a writing command waits for another one (ledger.register.lock); not a setting
     # that makes other books, so `init` compares the others only.
     lock_wait_seconds: float = field(default=DEFAULT_WAIT_SECONDS, compare=False)
+
+    @property
+    def receiving_role(self) -> str:
+        """The chart role of the account contributions are received into."""
+        return RECEIVING_ROLES[self.contributions_received_into]
 
     @staticmethod
     def default_title(region: str) -> str:
@@ -92,6 +104,12 @@ class BooksConfig:
             f"db = {_toml_str(self.db_url)}  # the register; a relative SQLite path is "
             "relative to this directory\n"
             f"title = {_toml_str(self.title)}\n"
+            + (
+                f"contributions_received_into = {_toml_str(self.contributions_received_into)}"
+                "  # 1005 国库存款: the tax bureau collects\n"
+                if self.contributions_received_into != "1003"
+                else ""
+            )
             + (
                 f"lock_wait_seconds = {self.lock_wait_seconds:g}  # how long a command waits "
                 "for another one writing these books\n"
@@ -219,10 +237,17 @@ class Books:
                 f"{self.config_path}: lock_wait_seconds: not a number of seconds (found "
                 f"{wait!r}, expected a number >= 0 such as 600)"
             )
+        into = raw.get("contributions_received_into", "1003")
+        if into not in RECEIVING_ROLES:
+            raise BooksError(
+                f"{self.config_path}: contributions_received_into: not a receiving account "
+                f"(found {into!r}, expected 1003 财政专户存款 or 1005 国库存款)"
+            )
         return BooksConfig(
             region=region,
             db_url=str(raw.get("db", DEFAULT_DB_URL)),
             title=str(raw.get("title", BooksConfig.default_title(region))),
+            contributions_received_into=str(into),
             lock_wait_seconds=float(wait),
         )
 

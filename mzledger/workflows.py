@@ -259,7 +259,7 @@ def import_contributions_file(
     books, chart = opened.books, opened.chart
     read = read_contributions(file)
     refused = ContributionsImport(file, read.period, received_on, read.listed.rows)
-    refused.problems = _chart_takes_contributions(books, chart) or read.problems
+    refused.problems = _chart_takes_contributions(books, opened.config, chart) or read.problems
     if refused.problems or read.period is None:
         return ContributionsImported(file, refused)
     policy = books_policy(books, opened.config)
@@ -308,23 +308,31 @@ def import_contributions_file(
     if result.problems:
         return ContributionsImported(file, result)
     # rendered again when the file was imported before too: the books follow the register
-    collections = render_contributions(opened.engine, books, chart, read.period, rule)
+    receiving = chart.account(opened.config.receiving_role)
+    collections = render_contributions(opened.engine, books, chart, read.period, rule, receiving)
     write_main(books, opened.config, chart.opened_on)
     return ContributionsImported(file, result, tuple(collections))
 
 
-def _chart_takes_contributions(books: Books, chart: Chart) -> list[Problem]:
-    """Nothing, or why the books' chart cannot book contributions (a chart made before)."""
-    if any(acc.role == "contribution-income" for acc in chart.accounts):
-        return []
+def _chart_takes_contributions(books: Books, config: BooksConfig, chart: Chart) -> list[Problem]:
+    """Nothing, or why the books' chart cannot book contributions (a chart made before, or
+    without the account they are received into)."""
+    wanted = {
+        "contribution-income": "4001 社会保险费收入 by sub-fund, as in ledger/chart.toml",
+        config.receiving_role: f"{config.contributions_received_into} (the books' "
+        "contributions_received_into), as in ledger/chart.toml",
+    }
+    roles = {acc.role for acc in chart.accounts}
     return [
         Problem(
             str(books.chart_path),
-            "contribution-income",
+            role,
             "no account of this role in the books' chart (a chart made before contributions)",
             "",
-            "4001 社会保险费收入 by sub-fund, as in ledger/chart.toml",
+            expected,
         )
+        for role, expected in wanted.items()
+        if role not in roles
     ]
 
 

@@ -17,6 +17,7 @@ def test_default_chart_follows_the_2017_system() -> None:
         ("1003", "财政专户存款"),
         ("100401", "支出户存款——统筹基金"),
         ("100402", "支出户存款——个人账户基金"),
+        ("1005", "国库存款"),
         ("300101", "一般基金结余——统筹基金"),
         ("300102", "一般基金结余——个人账户基金"),
         ("400101", "社会保险费收入——统筹基金"),
@@ -70,7 +71,7 @@ def test_a_chart_made_before_the_sub_funds_keeps_its_one_account() -> None:
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 15
+    assert len(entries) == 16
     assert entries[0].meta["code"] == "1003"
 
 

@@ -258,3 +258,31 @@ def test_check_compares_the_books_contributions_with_the_register(books: Path, c
     said = out + err
     assert f"contributions 2023-01: {FISCAL}: books 1172.23, register 1172.13" in said
     assert f"contributions 2023-01: {POOLED}: books -925.80, register -925.70" in said
+
+
+def test_contributions_the_tax_bureau_collects_go_to_1005(books: Path, cli: Cli) -> None:
+    """With ``contributions_received_into = "1005"`` the receipt is 借 国库存款; ``check`` holds
+    the books to it; a value other than 1003 or 1005 is refused naming the setting."""
+    config = books / "mzledger.toml"
+    settings = config.read_text("utf-8")
+    config.write_text(settings + 'contributions_received_into = "1005"\n', "utf-8")
+    (books.parent / "collection.csv").write_bytes((GOLDEN / "collection-utf8.csv").read_bytes())
+    cli(
+        *("import", "contributions", "collection.csv", "--received-on", "2023-01-25"),
+        "--books",
+        "books",
+    )
+    found = sums(books)
+    assert found["Assets:1005-国库存款"] == Decimal("1172.13")
+    assert FISCAL not in found
+    cli("check", "--books", "books")
+    config.write_text(settings, "utf-8")  # back to 1003: the books no longer match the setting
+    code, out, err = cli("check", "--books", "books", expect=None)
+    assert code != 0
+    assert f"contributions 2023-01: {FISCAL}: books 0.00, register 1172.13" in out + err
+    config.write_text(settings + 'contributions_received_into = "1002"\n', "utf-8")
+    _code, _out, err = cli("check", "--books", "books", expect=1)
+    assert (
+        "contributions_received_into: not a receiving account (found '1002', expected 1003 "
+        "财政专户存款 or 1005 国库存款)"
+    ) in err

@@ -54,7 +54,12 @@ def contributions_vs_register(books: LoadedBooks, engine: Engine, chart: Chart) 
         periods = sorted(conn.scalars(select(ContributionRow.period).distinct()))
     if not periods:
         return [f"contributions {p}: in the books, not in the register" for p in _periods(books)]
-    crediting = books_policy(root, Books(root).read_config().region).crediting
+    config = Books(root).read_config()
+    crediting = books_policy(root, config.region).crediting
+    if not any(acc.role == config.receiving_role for acc in chart.accounts):
+        into = config.contributions_received_into
+        return [f"contributions: the chart has no account {into} (contributions_received_into)"]
+    receiving = chart.account(config.receiving_role)
     expected: Sums = {}
     problems = []
     for period in periods:
@@ -62,7 +67,7 @@ def contributions_vs_register(books: LoadedBooks, engine: Engine, chart: Chart) 
         if rule is None:
             problems.append(f"contributions {period}: no crediting rule for the month")
             continue
-        _collections, entries = period_entries(engine, chart, period, rule)
+        _collections, entries = period_entries(engine, chart, period, rule, receiving)
         for entry in entries:
             _add(expected, period, entry.postings)
     found = _in_books(books)
