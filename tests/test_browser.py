@@ -146,6 +146,27 @@ def test_balance_sheet_reads_like_the_funds(page: Any, fava_url: str) -> None:
     page.screenshot(path=str(ARTIFACTS / "balance_sheet.png"), full_page=True)
 
 
+def test_a_clerk_picks_a_month_of_the_prescribed_statements(page: Any, fava_url: str) -> None:
+    """基金会计报表 in the extension: the clerk picks 2023-02 from the list; both forms show,
+    and the balance sheet balances (资产合计 = 负债和净资产合计, both columns)."""
+    page.goto(fava_url + "/extension/MzLedger/?view=statements")
+    page.wait_for_selector("table.mzl-statement")
+    page.select_option("select[name=period]", "2023-02")
+    page.locator("button:has-text('查看')").click()
+    page.wait_for_function("location.search.includes('period=2023-02')")
+    page.wait_for_selector("text=资产负债表（会社保01表）")
+    assert page.locator("text=收支表（会社保02表）").count() == 1
+    sheet = page.locator("table[data-form='会社保01表'] tbody tr")
+
+    def cells(label: str) -> list[str]:
+        row = sheet.filter(has_text=label).first
+        return row.locator("td.num").all_inner_texts()[1:]
+
+    assert cells("资产合计") == cells("负债和净资产合计")
+    assert all(value != "0.00" for value in cells("财政专户存款"))
+    page.screenshot(path=str(ARTIFACTS / "statements.png"), full_page=True)
+
+
 def test_journal_shows_one_entry_per_batch(page: Any, fava_url: str) -> None:
     page.goto(fava_url + "/journal/")
     page.wait_for_selector("text=门诊费用清算")

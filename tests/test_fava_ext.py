@@ -680,3 +680,33 @@ def test_big_batch_csv_is_streamed_in_chunks(big_site: Site, statements: list[st
     reading = [sql for sql in statements if _reads_rows(sql)]
     # keyset chunks of the batch (<batch key> AND id > ? ... LIMIT), never one query for all
     assert len(reading) >= BIG // 2000 and all("LIMIT" in sql for sql in reading), reading[:2]
+
+
+def test_statements_view_shows_the_books_statements(site: Site, demo: Path) -> None:
+    """基金会计报表: both forms of a month and of a year, each figure as the statements
+    (``reports.books.fund_statements``) give it from the books; a bad period answers 400."""
+    from ledger.chart import load_chart
+    from ledger.loading import load_books
+    from ledger.month import Month
+    from reports.books.fund_statements import fund_statements
+
+    books = load_books(demo / "main.beancount")
+    chart = load_chart(demo / "chart.toml")
+    for period in ("2023-02", "2023"):
+        body = site.get(f"?view=statements&period={period}")
+        assert "<h2>基金会计报表</h2>" in body
+        assert "资产负债表（会社保01表）" in body and "收支表（会社保02表）" in body
+        key = Month.parse(period) if "-" in period else int(period)
+        for statement in fund_statements(books, chart, key):
+            columns = len(statement.columns)
+            table = body.split(f'data-form="{statement.form}"', 1)[1].split("</table>", 1)[0]
+            cells = re.findall(r'<td class="num">([^<]*)</td>', table)
+            lines = [ln for ln in statement.lines if ln.kind != "heading"]
+            assert len(cells) == len(lines) * (1 + columns)
+            shown = [
+                cells[i * (1 + columns) + 1 : (i + 1) * (1 + columns)] for i in range(len(lines))
+            ]
+            assert shown == [[f"{v:,.2f}" for v in ln.values] for ln in lines]
+    latest = site.get("?view=statements")
+    assert '<option value="2023-04" selected>' in latest
+    assert "参数错误" in site.get("?view=statements&period=2023-13", status=400)

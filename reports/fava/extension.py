@@ -40,6 +40,7 @@ from reports.fava.findings import FindingsFile, FindingsSummary, FindingView
 from reports.fava.lookup import SettlementHit
 from reports.fava.months import MonthsOverview
 from reports.fava.params import LABELS, BadRequest, Page
+from reports.fava.statements import statements_view
 
 if TYPE_CHECKING:  # pragma: no cover
     from fava.core import FavaLedger
@@ -50,9 +51,10 @@ VIEWS: dict[str, str] = {
     "lookup": "结算查询",
     "findings": "稽核发现",
     "months": "月结状态",
+    "statements": "基金会计报表",
 }
 #: Views in the navigation bar (the drill-down is reached from a batch).
-NAV = ("batches", "lookup", "findings", "months")
+NAV = ("batches", "lookup", "findings", "months", "statements")
 
 
 def _plain(status: int, text: str) -> Response:
@@ -272,6 +274,13 @@ class MzLedger(FavaExtensionBase):
                 content = self._findings(args)
             elif name == "months":
                 content = self._months()
+            elif name == "statements":
+                content = statements_view(
+                    Path(self.ledger.beancount_file_path),
+                    self.ledger.all_entries,
+                    dict(self.ledger.options),
+                    args.get("period"),
+                )
             else:
                 raise BadRequest(
                     f"未知页面：{name[:30]}",
