@@ -533,21 +533,25 @@ def is_locked(entries: Iterable[data.Directive], day: datetime.date) -> bool:
     return Month.of(day) in locked_months(entries)
 
 
-def books_first_month(entries: Iterable[data.Directive]) -> Month | None:
-    """The books' first month (see ``ledger.close_order``): of the earliest entry a lock
-    fingerprints other than an ``open``, a ``commodity`` or the opening balances, else of the
-    earliest ``open``."""
+def first_entry_day(entries: Iterable[data.Directive]) -> datetime.date | None:
+    """The day of the books' earliest entry a lock fingerprints other than an ``open``, a
+    ``commodity`` or the opening balances (dated before the books' first day)."""
     first: datetime.date | None = None
-    opened: datetime.date | None = None
     for entry in entries:
         if isinstance(entry, data.Open | data.Commodity):
-            if isinstance(entry, data.Open) and (opened is None or entry.date < opened):
-                opened = entry.date
-        elif isinstance(entry, data.Transaction) and OPENING_TAG in entry.tags:
-            continue  # the opening balances, dated before the books' first day
-        elif is_fingerprinted(entry) and (first is None or entry.date < first):
+            continue
+        if isinstance(entry, data.Transaction) and OPENING_TAG in entry.tags:
+            continue
+        if is_fingerprinted(entry) and (first is None or entry.date < first):
             first = entry.date
-    day = first or opened
+    return first
+
+
+def books_first_month(entries: Sequence[data.Directive]) -> Month | None:
+    """The books' first month (see ``ledger.close_order``): of ``first_entry_day``, else of
+    the earliest ``open``."""
+    opened = min((e.date for e in entries if isinstance(e, data.Open)), default=None)
+    day = first_entry_day(entries) or opened
     return None if day is None else Month.of(day)
 
 

@@ -55,6 +55,7 @@ OPTIONS = {
     "account": "--account",
     "region": "--region",
     "received_on": "--received-on",
+    "opening_day": "--on",
 }
 #: A problem whose field is an option not given: how to give it.
 GIVE = {

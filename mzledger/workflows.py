@@ -205,7 +205,8 @@ def import_opening(
     change under the locks."""
     from importers.opening_balances import OpeningImport, import_opening_balances
     from ledger.books import lock_entries, write_main
-    from ledger.locks import locked_months
+    from ledger.loading import load_books
+    from ledger.locks import first_entry_day, locked_months
     from postings.opening import render_opening
 
     books, chart = opened.books, opened.chart
@@ -220,6 +221,17 @@ def import_opening(
         )
         blocked = OpeningImport(file, on - datetime.timedelta(days=1), problems=[problem])
         return OpeningImported(file, blocked)
+    first = first_entry_day(load_books(books.main).entries)
+    if first is not None and first < on:
+        problem = Problem(
+            str(file),
+            "opening_day",
+            "the books have entries before the opening day: the opening balances come first",
+            f"{on} (first entry {first})",
+            f"{first} or earlier",
+        )
+        early = OpeningImport(file, on - datetime.timedelta(days=1), problems=[problem])
+        return OpeningImported(file, early)
     result = import_opening_balances(opened.engine, chart, file, on, replace=replace)
     if not result.problems:
         render_opening(opened.engine, books, chart)

@@ -160,7 +160,8 @@ def test_a_clerk_picks_a_month_of_the_prescribed_statements(page: Any, fava_url:
 
     def cells(label: str) -> list[str]:
         row = sheet.filter(has_text=label).first
-        return row.locator("td.num").all_inner_texts()[1:]
+        texts: list[str] = row.locator("td.num").all_inner_texts()
+        return texts[1:]
 
     assert cells("资产合计") == cells("负债和净资产合计")
     assert all(value != "0.00" for value in cells("财政专户存款"))

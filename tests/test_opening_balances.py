@@ -292,3 +292,24 @@ def test_an_xlsx_trial_balance_gives_the_same_opening(books: Path, cli: Cli) -> 
     assert (books / "opening.beancount").read_text("utf-8") == expected.replace(
         "trial-balance.csv", "trial-balance.xlsx"
     )
+
+
+def test_an_opening_after_the_books_first_entry_is_refused(books: Path, cli: Cli) -> None:
+    """The opening balances come before every entry: an opening day after the books' first
+    entry (a contribution received on 2023-01-25) is refused naming both days."""
+    collection = (
+        "period,psn_no,psn_type,contribution_base,employer_amount,employee_amount\n"
+        "2023-01,P1,1101,5000.00,400.00,100.00\n"
+    )
+    write(books.parent / "c.csv", collection)
+    cli("import", "contributions", "c.csv", "--received-on", "2023-01-25", "--books", "books")
+    write(books.parent / "tb.csv", (GOLDEN / "trial-balance-utf8.csv").read_text("utf-8"))
+    _code, _out, err = cli(
+        "import", "opening-balances", "tb.csv", "--on", "2023-02-01", "--books", "books", expect=1
+    )
+    assert err.splitlines()[0] == (
+        "tb.csv: --on: the books have entries before the opening day: the opening balances "
+        "come first (found '2023-02-01 (first entry 2023-01-25)', expected 2023-01-25 or earlier)"
+    )
+    assert register_counts(books) == (0, 1)  # the collection's file only
+    cli("import", "opening-balances", "tb.csv", "--on", "2023-01-25", "--books", "books")
