@@ -291,3 +291,28 @@ def test_a_small_case_worked_by_hand(books: Path, cli: Cli) -> None:
         ("其中：统筹基金", (d("-500.00"), d("280.00"))),
         ("个人账户基金", (d("-85.75"), d("94.25"))),
     ]
+
+
+def test_the_year_end_closing_changes_no_figure_of_the_statements(demo: Demo) -> None:
+    """表结法 and 帐结法 give the same statements: with the year's closing booked (income and
+    expenditure into 3001 by sub-fund), every line of both statements, monthly and yearly, is
+    what it was before; only 3001 itself now holds the year's result."""
+    from ledger.chart import load_chart
+    from ledger.loading import LoadedBooks, load_books
+    from ledger.month import Month
+    from postings.year_end import year_end_closing
+    from reports.books.fund_statements import fund_statements
+
+    books = load_books(demo.root / "main.beancount")
+    chart = load_chart(demo.root / "chart.toml")
+    closing = year_end_closing(books.entries, chart, 2023)
+    assert closing.ok and closing.entry is not None
+    closed = LoadedBooks(books.main_file, [*books.entries, closing.entry], [], books.options)
+    for period in (Month(2023, 4), Month(2023, 12), 2023):
+        before = fund_statements(books, chart, period)
+        after = fund_statements(closed, chart, period)
+        assert [s.lines for s in after] == [s.lines for s in before], period
+    assert not any(
+        "年终结账尚未记账" in w for w in fund_statements(closed, chart, 2023)[0].warnings
+    )
+    assert any("年终结账尚未记账" in w for w in fund_statements(books, chart, 2023)[0].warnings)
