@@ -7,6 +7,7 @@ Chinese full name are derived from its name, so the data file states them once.
 from __future__ import annotations
 
 import datetime
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +26,10 @@ POSTING_ROLES = (
     "personal-pharmacy",
 )
 
+
+#: What a chart's ``bank_account`` may hold: a bank's account number, digits (some banks add
+#: letters or a hyphen), no blanks, as statements print it in their 对方账号 column.
+BANK_NUMBER = re.compile(r"[0-9A-Za-z-]{4,40}")
 
 #: The two sub-funds of the employee medical insurance fund (统筹基金, 个人账户基金), by the
 #: bank account that holds each one's money (支出户存款 by sub-fund).
@@ -57,6 +62,9 @@ class ChartAccount:
     name: str
     role: str
     fund: str | None = None  # the sub-fund (SUB_FUNDS) an account of a split role belongs to
+    # a bank account's number (账号) as banks print it: the fiscal special account's statement
+    # tells by it which disbursement account a transfer went to (optional)
+    bank_account: str | None = None
 
     @property
     def code(self) -> str:
@@ -90,6 +98,22 @@ class Chart:
                 return acc.name
         return self.account(role)
 
+    def find(self, role: str, fund: str | None = None) -> str | None:
+        """The account of ``role`` (of ``fund`` when given, as ``fund_account``), None when the
+        chart has none: a role added after the books' chart was made (``4101 财政补贴收入``)."""
+        try:
+            return self.account(role) if fund is None else self.fund_account(role, fund)
+        except KeyError:
+            return None
+
+    def fund_of_bank_account(self, number: str) -> str | None:
+        """The sub-fund whose disbursement account has this bank number (``bank_account``)."""
+        wanted = "".join(number.split())
+        for acc in self.accounts:
+            if acc.role in FUND_OF_BANK and acc.bank_account and acc.bank_account == wanted:
+                return FUND_OF_BANK[acc.role]
+        return None
+
     def fund_of(self, account: str) -> str | None:
         """The sub-fund whose money a bank account holds (FUND_OF_BANK), if it is one."""
         for role, fund in FUND_OF_BANK.items():
@@ -116,8 +140,14 @@ def parse_chart(text: str, source: str = "chart.toml") -> Chart:
     accounts: list[ChartAccount] = []
     for index, item in enumerate(raw.get("account", []), start=1):
         name, role = item.get("name", ""), item.get("role", "")
-        fund = item.get("fund")
+        fund, number = item.get("fund"), item.get("bank_account")
         where = f"{source}: account #{index}"
+        if number is not None and not (isinstance(number, str) and BANK_NUMBER.fullmatch(number)):
+            problems.append(
+                f"{where}: bank_account: not a bank account number (found {number!r}, "
+                'expected digits, e.g. "2103000100000099")'
+            )
+            number = None
         if fund is not None and fund not in SUB_FUNDS:
             problems.append(
                 f"{where}: fund: not a sub-fund (found {fund!r}, expected pooled or personal)"
@@ -128,7 +158,7 @@ def parse_chart(text: str, source: str = "chart.toml") -> Chart:
             problems.append(f"{where}: name: each component must be <code>-<name> (found {name!r})")
         if not role:
             problems.append(f"{where}: role: missing")
-        accounts.append(ChartAccount(name, role, fund))
+        accounts.append(ChartAccount(name, role, fund, number))
     roles = [acc.role for acc in accounts]
     for role in POSTING_ROLES:
         if roles.count(role) != 1:

@@ -1,10 +1,14 @@
-"""``mzledger import statement``: a disbursement account's bank statement into the register and
-the books, in one database transaction, refused whole when anything is wrong with the file.
+"""``mzledger import statement``: a bank statement of a disbursement account or of the fiscal
+special account into the register and the books, in one database transaction, refused whole
+when anything is wrong with the file.
 
-The lines are judged by ``postings.payments.decide``; batches whose parts are all matched are
-booked on the bank's date; the bank's own entries (transfers in from the fiscal special
-account, interest, charges) and the statement's closing balance (a ``balance`` assertion on the
-day after its last date) go to ``bank/YYYY-MM.beancount``, generated from the register.
+A disbursement account's lines are judged by ``postings.payments.decide``; batches whose parts
+are all matched are booked on the bank's date. The fiscal special account's are judged by
+``decide_fiscal`` (``postings.fiscal_import``). The bank's own entries (transfers between the
+fiscal special account and the disbursement accounts, booked once, interest, charges, the fiscal
+special account's other income and transfers) and the statement's closing balance (a
+``balance`` assertion on the day after its last date) go to ``bank/YYYY-MM.beancount``,
+generated from the register.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ledger.problems import Problem
 from ledger.register.batching import totals_member
 from ledger.register.imported_files import earlier_import, record_file
 from ledger.register.models import (
+    BankLineLeg,
     BankStatement,
     BankStatementLine,
     ClearingBatch,
@@ -36,10 +41,28 @@ from ledger.register.models import (
     SettlementTotal,
     personal_part_sum,
 )
-from ledger.statements import Statement
+from ledger.statements import Statement, StatementLine
 from postings.batches import summarize
-from postings.payments import BankEntry, Line, OpenPart, bank_directives, decide
+from postings.fiscal_import import (
+    fiscal_decisions,
+    line_legs,
+    matched_fiscal_booking,
+    unmatched_transfers,
+)
+from postings.payments import BankEntry, Legs, Line, OpenPart, bank_directives, decide
 from postings.period import pay_batches, render_period
+
+#: The kinds of line booked in ``bank/YYYY-MM.beancount`` (a batch payment books its batch's
+#: voucher; a matched line was booked from elsewhere; an undecided one waits).
+BOOKED_KINDS = (
+    "fiscal-transfer",
+    "interest",
+    "bank-charge",
+    "fiscal-subsidy",
+    "transfer-in",
+    "transfer-out",
+    "recovery",
+)
 
 
 @dataclass
@@ -106,9 +129,10 @@ def import_statement(
 ) -> StatementResult:
     """Judge and keep the statement's lines, book the batches they pay and the bank's own
     entries; refused (the result's problems, nothing written) when ``account`` is not a
-    disbursement account, a line falls in a locked month, or the file came as another kind."""
+    disbursement account or the fiscal special account, a line falls in a locked month, or the
+    file came as another kind."""
     result = StatementResult(account)
-    roles = {chart.account(role): role for role in FUND_OF_BANK}
+    roles = {chart.account(role): role for role in (*FUND_OF_BANK, "fiscal-special")}
     problem = _refusal(books, statement, account, roles)
     if problem is not None:
         result.problems.append(problem)
@@ -130,8 +154,13 @@ def import_statement(
             )
             return result
         statement_id = _record_statement(conn, statement, sha256, account, user)
-        matched = _keep_lines(conn, statement, statement_id, FUND_OF_BANK[roles[account]], result)
-        periods = _book_paid_batches(conn, chart, matched, result, user)
+        if roles[account] == "fiscal-special":
+            _keep_fiscal_lines(conn, books, chart, statement, statement_id, result)
+            periods: set[str] = set()
+        else:
+            fund = FUND_OF_BANK[roles[account]]
+            matched = _keep_lines(conn, chart, statement, statement_id, fund, result)
+            periods = _book_paid_batches(conn, chart, matched, result, user)
         _render_books(conn, books, config, chart, statement, periods)
     return result
 
@@ -144,7 +173,7 @@ def _refusal(
         return Problem(
             "",
             "account",
-            "not a disbursement account of the chart",
+            "not a disbursement account or the fiscal special account of the chart",
             account,
             " or ".join(sorted(roles)),
         )
@@ -158,12 +187,19 @@ def _refusal(
 
 
 def _keep_lines(
-    conn: Connection, statement: Statement, statement_id: int, fund: str, result: StatementResult
+    conn: Connection,
+    chart: Chart,
+    statement: Statement,
+    statement_id: int,
+    fund: str,
+    result: StatementResult,
 ) -> list[int]:
     """Judge each line against the open batch parts and keep it with its decision; returns
-    the batches whose part a line paid, in line order."""
+    the batches whose part a line paid, in line order. A transfer in that the fiscal special
+    account's statement booked already is matched to that booking, not booked again."""
     account = result.account
     parts = open_parts(conn, account, fund)
+    booked = unmatched_transfers(conn, chart, from_fiscal=True)
     matched: list[int] = []
     for line in statement.lines:
         decision = decide(
@@ -172,33 +208,99 @@ def _keep_lines(
             ),
             parts,
         )
-        result.kinds[decision.kind] += 1
-        if decision.kind == "undecided":
-            result.undecided.append(
-                f"{statement.path}:{line.line}: {line.date} {line.amount} "
-                f"{line.counterparty}: {decision.note}"
-            )
-        if decision.kind == "batch-payment":
+        kind, note, booking = decision.kind, decision.note, None
+        if kind == "fiscal-transfer":
+            booking = matched_fiscal_booking(line, account, booked)
+        if booking is not None:
+            booked = [b for b in booked if b is not booking]
+            kind, note = "matched-transfer", f"booked from {booking.source}"
+        if kind == "batch-payment":
             parts = [p for p in parts if p.batch_id != decision.batch_id]
             matched.append(decision.batch_id or 0)
-        conn.execute(
-            insert(BankStatementLine).values(
-                statement_id=statement_id,
-                account=account,
-                line=line.line,
-                date=line.date,
-                amount=line.amount,
-                balance=line.balance,
-                counterparty=line.counterparty,
-                counterparty_account=line.counterparty_account,
-                summary=line.summary,
-                reference=line.reference,
-                kind=decision.kind,
-                batch_id=decision.batch_id,
-                note=decision.note,
-            )
+        _keep(
+            conn,
+            statement,
+            statement_id,
+            account,
+            line,
+            _Kept(kind, note, decision.batch_id, booking.line_id if booking else None),
+            result,
         )
     return matched
+
+
+def _keep_fiscal_lines(
+    conn: Connection,
+    books: Books,
+    chart: Chart,
+    statement: Statement,
+    statement_id: int,
+    result: StatementResult,
+) -> None:
+    """The fiscal special account's lines judged (``fiscal_decisions``) and kept, each booked
+    line with its legs."""
+    for line, decision in zip(
+        statement.lines, fiscal_decisions(conn, books, chart, statement), strict=True
+    ):
+        kept = _Kept(
+            decision.kind, decision.note, None, decision.matched_line_id, decision.matched_file_id
+        )
+        line_id = _keep(conn, statement, statement_id, result.account, line, kept, result)
+        for account, amount in decision.legs:
+            conn.execute(
+                insert(BankLineLeg).values(line_id=line_id, account=account, amount=amount)
+            )
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """What a line was found to be, as the register keeps it."""
+
+    kind: str
+    note: str
+    batch_id: int | None = None
+    matched_line_id: int | None = None
+    matched_file_id: int | None = None
+
+
+def _keep(
+    conn: Connection,
+    statement: Statement,
+    statement_id: int,
+    account: str,
+    line: StatementLine,
+    kept: _Kept,
+    result: StatementResult,
+) -> int:
+    """One line kept with what it was found to be, counted in the result; its id."""
+    result.kinds[kept.kind] += 1
+    if kept.kind == "undecided":
+        result.undecided.append(
+            f"{statement.path}:{line.line}: {line.date} {line.amount} {line.counterparty}: "
+            f"{kept.note}"
+        )
+    line_id: int = conn.execute(
+        insert(BankStatementLine)
+        .values(
+            statement_id=statement_id,
+            account=account,
+            line=line.line,
+            date=line.date,
+            amount=line.amount,
+            balance=line.balance,
+            counterparty=line.counterparty,
+            counterparty_account=line.counterparty_account,
+            summary=line.summary,
+            reference=line.reference,
+            kind=kept.kind,
+            batch_id=kept.batch_id,
+            note=kept.note,
+            matched_line_id=kept.matched_line_id,
+            matched_file_id=kept.matched_file_id,
+        )
+        .returning(BankStatementLine.id)
+    ).scalar_one()
+    return line_id
 
 
 def _render_books(
@@ -301,6 +403,7 @@ def render_bank_month(conn: Connection, books: Books, chart: Chart, month: Month
     entries: list[BankEntry] = []
     lines = conn.execute(
         select(
+            BankStatementLine.id,
             BankStatementLine.account,
             BankStatementLine.date,
             BankStatementLine.amount,
@@ -313,14 +416,19 @@ def render_bank_month(conn: Connection, books: Books, chart: Chart, month: Month
         .join(BankStatement, BankStatement.id == BankStatementLine.statement_id)
         .join(ImportedFile, ImportedFile.id == BankStatement.file_id)
         .where(
-            BankStatementLine.kind.in_(("fiscal-transfer", "interest", "bank-charge")),
+            BankStatementLine.kind.in_(BOOKED_KINDS),
             BankStatementLine.date >= start,
             BankStatementLine.date < end,
         )
-    )
-    for account, date, amount, kind, counterparty, summary, number, name in lines:
+    ).all()
+    legs: dict[int, Legs] = line_legs(conn, [row.id for row in lines])
+    for line_id, account, date, amount, kind, counterparty, summary, number, name in lines:
         source = f"{Path(name).name}:{number}"
-        entries.append(BankEntry(account, date, amount, kind, counterparty, summary, source))
+        entries.append(
+            BankEntry(
+                account, date, amount, kind, counterparty, summary, source, legs.get(line_id, ())
+            )
+        )
     closing = conn.execute(
         select(
             BankStatement.account,
@@ -335,8 +443,9 @@ def render_bank_month(conn: Connection, books: Books, chart: Chart, month: Month
             entries.append(BankEntry(account, day, balance, "balance", "", "", Path(name).name))
     entries.sort(key=lambda e: (e.date, e.account, e.kind != "balance", e.source))
     header = (
-        f";; Bank entries of {month}: transfers in from the fiscal special account, interest,\n"
-        ";; charges, and each statement's closing balance. Generated by `mzledger import\n"
+        f";; Bank entries of {month}: transfers between the fiscal special account and the\n"
+        ";; disbursement accounts, interest, charges, the fiscal special account's other income\n"
+        ";; and transfers, and each statement's closing balance. Generated by `mzledger import\n"
         ";; statement` from the register: do not edit.\n"
     )
     body = "\n".join(printer.format_entry(d) for d in bank_directives(entries, chart))

@@ -126,12 +126,12 @@ def test_statement_refusals(books: Path, cli: Cli) -> None:
         "statement",
         "s.csv",
         "--account",
-        "Assets:1003-财政专户存款",
+        "Income:4001-社会保险费收入:01-统筹基金",
         "--books",
         "books",
         expect=1,
     )
-    assert "--account: not a disbursement account of the chart" in err
+    assert "--account: not a disbursement account or the fiscal special account" in err
     path.write_text(HEADER + "2023-02-10,9.999,,1.00,x,1,y\n", "utf-8")
     _code, _out, err = cli(
         "import", "statement", "s.csv", "--account", PERSONAL, "--books", "books", expect=1

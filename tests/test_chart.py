@@ -22,12 +22,17 @@ def test_default_chart_follows_the_2017_system() -> None:
         ("300102", "一般基金结余——个人账户基金"),
         ("400101", "社会保险费收入——统筹基金"),
         ("400102", "社会保险费收入——个人账户基金"),
+        ("410101", "财政补贴收入——统筹基金"),
         ("420101", "利息收入——统筹基金"),
         ("420102", "利息收入——个人账户基金"),
+        ("430102", "转移收入——个人账户基金"),
+        ("450101", "其他收入——统筹基金"),
+        ("450102", "其他收入——个人账户基金"),
         ("50010102", "社会保险待遇支出——统筹基金——门诊大病费用支出"),
         ("50010103", "社会保险待遇支出——统筹基金——门诊统筹费用支出"),
         ("50010202", "社会保险待遇支出——个人账户基金——门诊费用支出"),
         ("50010203", "社会保险待遇支出——个人账户基金——药店医药费用支出"),
+        ("520102", "转移支出——个人账户基金"),
         ("540101", "其他支出——统筹基金"),
         ("540102", "其他支出——个人账户基金"),
     ]
@@ -71,7 +76,7 @@ def test_a_chart_made_before_the_sub_funds_keeps_its_one_account() -> None:
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 16
+    assert len(entries) == 21
     assert entries[0].meta["code"] == "1003"
 
 
@@ -98,4 +103,29 @@ fund = "retired"
     assert "med_type 11: role must be a pooled-fund expense" in message
     assert (
         "account #2: fund: not a sub-fund (found 'retired', expected pooled or personal)" in message
+    )
+
+
+def test_the_fiscal_special_accounts_roles_and_bank_numbers() -> None:
+    """The roles the fiscal special account's statement books to; a role an older chart lacks
+    is None, not an error; a disbursement account's bank number tells its sub-fund."""
+    chart = parse_chart(DEFAULT_CHART_TEXT)
+    assert chart.find("fiscal-subsidy") == "Income:4101-财政补贴收入:01-统筹基金"
+    assert chart.find("transfer-in") == "Income:4301-转移收入:02-个人账户基金"
+    assert chart.find("transfer-out") == "Expenses:5201-转移支出:02-个人账户基金"
+    assert chart.find("other-income", "personal") == "Income:4501-其他收入:02-个人账户基金"
+    assert chart.find("no-such-role") is None and chart.find("no-such-role", "pooled") is None
+    assert chart.fund_of_bank_account("6222000000000000001") is None  # no numbers by default
+    numbered = DEFAULT_CHART_TEXT.replace(
+        'role = "bank-personal"\n', 'role = "bank-personal"\nbank_account = "2103000100000098"\n'
+    )
+    chart = parse_chart(numbered)
+    assert chart.fund_of_bank_account("2103000100000098") == "personal"
+    assert chart.fund_of_bank_account(" 2103000100000098 ") == "personal"
+    assert chart.fund_of_bank_account("2103000100000099") is None
+    with pytest.raises(ChartError) as caught:
+        parse_chart(numbered.replace('"2103000100000098"', '"2103 0001"'), "chart.toml")
+    assert str(caught.value) == (
+        "chart.toml: account #3: bank_account: not a bank account number (found '2103 0001', "
+        'expected digits, e.g. "2103000100000099")'
     )

@@ -411,8 +411,22 @@ class BankStatement(Base):
     closing_balance: Mapped[Decimal | None] = mapped_column(Money)
 
 
-#: What a statement line was found to be.
-STATEMENT_LINE_KINDS = ("batch-payment", "fiscal-transfer", "interest", "bank-charge", "undecided")
+#: What a statement line was found to be: a disbursement account's (postings.payments.decide)
+#: or the fiscal special account's (postings.fiscal_lines.decide_fiscal). ``matched-*`` lines
+#: were booked from elsewhere (the other account's line, ``import contributions``).
+STATEMENT_LINE_KINDS = (
+    "batch-payment",
+    "fiscal-transfer",
+    "interest",
+    "bank-charge",
+    "undecided",
+    "matched-transfer",
+    "contribution",
+    "fiscal-subsidy",
+    "transfer-in",
+    "transfer-out",
+    "recovery",
+)
 
 
 class BankStatementLine(Base):
@@ -436,6 +450,27 @@ class BankStatementLine(Base):
     kind: Mapped[str] = mapped_column(String(20))  # one of STATEMENT_LINE_KINDS
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
     note: Mapped[str] = mapped_column(String(500))  # why undecided, or what it was matched by
+    # a transfer booked from the other account's line (this one); each transfer is booked once
+    matched_line_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bank_statement_lines.id", name="fk_statement_lines_matched_line")
+    )
+    # a contribution receipt: the collection file ``import contributions`` booked it from
+    matched_file_id: Mapped[int | None] = mapped_column(
+        ForeignKey("imported_files.id", name="fk_statement_lines_matched_file")
+    )
+
+
+class BankLineLeg(Base):
+    """A leg a fiscal special account's line was booked against (the line's own leg is its
+    amount on its account), fixed at its import: the sub-fund of a recovery or of a transfer to
+    a disbursement account, an interest line split between the sub-funds."""
+
+    __tablename__ = "bank_line_legs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("bank_statement_lines.id"), index=True)
+    account: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[Decimal] = mapped_column(Money)
 
 
 class PlatformTotal(Base):
