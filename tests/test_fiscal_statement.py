@@ -72,18 +72,25 @@ def _legs(*legs: tuple[str, str]) -> tuple[tuple[str, Decimal], ...]:
 
 # --- each kind of line ----------------------------------------------------------------------
 
+SUBSIDY = "Income:4101-财政补贴收入:01-统筹基金"
+TRANSFER_IN = "Income:4301-转移收入:02-个人账户基金"
+TRANSFER_OUT = "Expenses:5201-转移支出:02-个人账户基金"
+OTHER_POOLED, OTHER_PERSONAL = (
+    "Income:4501-其他收入:01-统筹基金",
+    "Income:4501-其他收入:02-个人账户基金",
+)
 BOOKED = [
-    ("200000.00", "财政补贴收入", "鞍山市财政局", "fiscal-subsidy", "Income:4101-财政补贴收入:01-统筹基金"),
-    ("5000.00", "省级补助资金", "辽宁省财政厅", "fiscal-subsidy", "Income:4101-财政补贴收入:01-统筹基金"),
-    ("5321.09", "个人账户转入", "大连市医保中心", "transfer-in", "Income:4301-转移收入:02-个人账户基金"),
-    ("88.00", "跨统筹区转移", "", "transfer-in", "Income:4301-转移收入:02-个人账户基金"),
-    ("1234.56", "追回2022年度统筹基金待遇", "示例市中心医院", "recovery", "Income:4501-其他收入:01-统筹基金"),
-    ("12.00", "追缴个人账户违规支付", "示例大药房", "recovery", "Income:4501-其他收入:02-个人账户基金"),
-    ("7.00", "统筹基金待遇退回", "", "recovery", "Income:4501-其他收入:01-统筹基金"),
+    ("200000.00", "财政补贴收入", "鞍山市财政局", "fiscal-subsidy", SUBSIDY),
+    ("5000.00", "省级补助资金", "辽宁省财政厅", "fiscal-subsidy", SUBSIDY),
+    ("5321.09", "个人账户转入", "大连市医保中心", "transfer-in", TRANSFER_IN),
+    ("88.00", "跨统筹区转移", "", "transfer-in", TRANSFER_IN),
+    ("1234.56", "追回2022年度统筹基金待遇", "示例市中心医院", "recovery", OTHER_POOLED),
+    ("12.00", "追缴个人账户违规支付", "示例大药房", "recovery", OTHER_PERSONAL),
+    ("7.00", "统筹基金待遇退回", "", "recovery", OTHER_POOLED),
     ("31.10", "个人账户基金结息", "", "interest", "Income:4201-利息收入:02-个人账户基金"),
-    ("-2100.50", "个人账户转出", "沈阳市医保中心", "transfer-out", "Expenses:5201-转移支出:02-个人账户基金"),
+    ("-2100.50", "个人账户转出", "沈阳市医保中心", "transfer-out", TRANSFER_OUT),
     ("-15.00", "手续费", "", "bank-charge", "Expenses:5401-其他支出:01-统筹基金"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("amount", "summary", "counterparty", "kind", "account"), BOOKED)
@@ -99,7 +106,7 @@ UNDECIDED = [
     ("300.00", "退回多付待遇", "", "benefits recovered: name the sub-fund in the summary"),
     ("300.00", "追回统筹基金及个人账户基金", "", "the summary names both sub-funds"),
     ("10.00", "统筹及个人账户结息", "", "the summary names both sub-funds"),
-    ("99.00", "往来款", "某某公司", "往来款: no known kind (contribution: 征缴/社保费/保险费/税务;"),
+    ("99.00", "往来款", "某某", "往来款: no known kind (contribution: 征缴/社保费/保险费/税务;"),
     ("-99.00", "货款", "某某公司", "货款: no known kind (to-disbursement: 支出户/拨付/划拨;"),
     ("-50.00", "利息", "", "利息: no known kind"),
     ("100.00", "财政补贴转入", "", "the summary reads as fiscal-subsidy and as transfer-in"),
@@ -193,8 +200,9 @@ def test_interest_naming_no_sub_fund_is_split_by_net_assets_of_the_day_before() 
         "个人账户基金 903,220.59)"
     )
     for pooled, personal in (("0.00", "0.00"), ("-1.00", "5.00"), ("5.00", "-0.01")):
+        figures = (Decimal(pooled), Decimal(personal))
         refused = decide_fiscal(
-            _line("1201.37", "利息"), CHART, (), (), lambda _d: (Decimal(pooled), Decimal(personal))
+            _line("1201.37", "利息"), CHART, (), (), lambda _d, given=figures: given
         )
         assert refused.kind == "undecided" and "give no proportion" in refused.note
     only = decide_fiscal(
@@ -339,9 +347,12 @@ def test_golden_import_of_the_fiscal_special_accounts_statement(books: Path, cli
     shutil.copy(CASE / "in.csv", statement)
     out, err = _import(cli, statement, FISCAL)
     _golden(out + err, "expected-import.txt")
-    _golden(
-        (books / "bank" / "2023-01.beancount").read_text("utf-8"), "expected-bank-2023-01.beancount"
-    )
+    # line 10's interest, 1,201.37, is split by the net assets at the end of 01-20: the opening's
+    # 3001 and this statement's earlier lines (pooled 402,500.50 + 200,000.00 + 1,234.56 - 15.00,
+    # personal 900,000.00 + 5,321.09 - 2,100.50), the contributions of the 25th not yet: 481.30
+    # to the pooled fund, 720.07 to the personal accounts
+    bank = (books / "bank" / "2023-01.beancount").read_text("utf-8")
+    _golden(bank, "expected-bank-2023-01.beancount")
     # the bank's balance holds the two lines left to decide (300.00 in, 99.00 out)
     _code, _out, err = cli("check", "--books", "books", expect=1)
     assert "Balance failed for 'Assets:1003-财政专户存款'" in err and "(201.00 too little)" in err
