@@ -47,6 +47,7 @@ POOLED = "Assets:1004-支出户存款:01-统筹基金"
 PERSONAL = "Assets:1004-支出户存款:02-个人账户基金"
 HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n"
 DAY = datetime.date(2023, 1, 21)
+NetPair = tuple[Decimal, Decimal]
 
 
 def _line(amount: str, summary: str, counterparty: str = "", number: str = "") -> Line:
@@ -201,9 +202,11 @@ def test_interest_naming_no_sub_fund_is_split_by_net_assets_of_the_day_before() 
     )
     for pooled, personal in (("0.00", "0.00"), ("-1.00", "5.00"), ("5.00", "-0.01")):
         figures = (Decimal(pooled), Decimal(personal))
-        refused = decide_fiscal(
-            _line("1201.37", "利息"), CHART, (), (), lambda _d, given=figures: given
-        )
+
+        def given(_day: datetime.date, figures: tuple[Decimal, Decimal] = figures) -> NetPair:
+            return figures
+
+        refused = decide_fiscal(_line("1201.37", "利息"), CHART, (), (), given)
         assert refused.kind == "undecided" and "give no proportion" in refused.note
     only = decide_fiscal(
         _line("10.00", "利息"), CHART, (), (), lambda _d: (Decimal("0.00"), Decimal("5.00"))
@@ -331,7 +334,7 @@ def _import(cli: Cli, path: Path, account: str, expect: int = 0) -> tuple[str, s
 
 def _entries(books: Path) -> tuple[list[data.Directive], list[object]]:
     entries, errors, _ = loader.load_file(str(books / "main.beancount"))
-    return entries, errors
+    return entries, list(errors)
 
 
 def _golden(actual: str, name: str) -> None:
