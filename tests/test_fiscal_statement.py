@@ -463,3 +463,55 @@ def test_older_books_leave_the_new_kinds_to_decide(tmp_path: Path, cli: Cli) -> 
     assert "the books' chart has no account of role transfer-out" in err
     bank = (tmp_path / "books" / "bank" / "2023-02.beancount").read_text("utf-8")
     assert re.search(r"\n  Income:4004-利息收入 +-10\.00 CNY\n", bank)
+
+
+def test_the_close_asks_for_the_fiscal_statement_once_there_is_one(books: Path, cli: Cli) -> None:
+    """Books that never imported a 1003 statement close without one (books made before); once
+    one is imported, every month from its first asks for one, and reconciles 1003 too."""
+    import json
+
+    _opened(cli)
+    for code, (opening, lines) in zip(("100401", "100402"), TRANSFERS_IN.values(), strict=True):
+        account = POOLED if code == "100401" else PERSONAL
+        _import(cli, _statement(cli.cwd / f"bank-{code}-2023-01.csv", opening, lines), account)
+    # before the fiscal special account's statement: 1003 is not asked for, not reconciled
+    _code, out, _err = cli("close", "2023-01", "--books", "books")
+    assert "2023-01 can close" in out and "余额调节表 Assets:1003" not in out
+    _import(cli, _statement(cli.cwd / "bank-1003-2023-01.csv", "1300000.00", TRANSFERS), FISCAL)
+    _code, out, _err = cli("close", "2023-01", "--books", "books", "--lock")
+    assert "2023-01 can close" in out
+    summary = json.loads((books / "close" / "2023-01.json").read_text("utf-8"))
+    fiscal = next(r for r in summary["reconciliation"] if r["account"] == FISCAL)
+    # the opening is brought forward; the transfers (booked from the disbursement accounts'
+    # lines) and the contributions are each on a line of 1003's statement
+    assert fiscal == {
+        "account": FISCAL,
+        "book_balance": "1283172.13",
+        "bank_balance": "1283172.13",
+        "bank_not_in_books": [],
+        "books_not_in_bank": [],
+        "adjusted_book_balance": "1283172.13",
+        "adjusted_bank_balance": "1283172.13",
+        "agrees": True,
+    }
+    # a February line on 1003 nobody booked: on the bank only, and to decide
+    _import(
+        cli,
+        _statement(
+            cli.cwd / "bank-1003-2023-02.csv",
+            "1283172.13",
+            [("2023-02-03", "", "50.00", "某某", "往来款")],
+        ),
+        FISCAL,
+    )
+    _code, out, _err = cli("close", "2023-02", "--books", "books", expect=4)
+    assert "Assets:1004-支出户存款:01-统筹基金: no bank statement covers 2023-02" in out
+    assert "Assets:1003-财政专户存款: no bank statement covers" not in out
+    assert "Assets:1003-财政专户存款 2023-02-03 50.00 某某: 往来款: no known kind" in out
+    summary = json.loads((books / "close" / "2023-02.json").read_text("utf-8"))
+    fiscal = next(r for r in summary["reconciliation"] if r["account"] == FISCAL)
+    assert fiscal["bank_not_in_books"] == [["2023-02-03 某某", "50.00"]]
+    assert fiscal["agrees"] is True
+    # a month after the first 1003 statement without one of its own is a gap
+    _code, out, _err = cli("close", "2023-03", "--books", "books", expect=4)
+    assert "Assets:1003-财政专户存款: no bank statement covers 2023-03" in out

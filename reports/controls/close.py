@@ -22,8 +22,8 @@ from ledger.month import Month
 from reports.controls.close_checks import (
     CLOSE_CHECKS,
     CloseContext,
-    bank_accounts,
     outstanding_payments,
+    statement_accounts,
 )
 from reports.controls.reconciliation import Reconciliation, reconcile
 from reports.controls.summary import CloseCheck, CloseSummary, OutstandingPayment
@@ -65,6 +65,7 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> 
 def close_loaded(books: LoadedBooks, engine: Engine, chart: Chart, month: Month) -> CloseResult:
     """Every check of ``month``'s close on books already loaded (the year-end closing of a
     December is made from the same load, ``mzledger.workflows``)."""
+    fiscal = chart.account("fiscal-special")
     context = CloseContext(
         books,
         engine,
@@ -72,8 +73,8 @@ def close_loaded(books: LoadedBooks, engine: Engine, chart: Chart, month: Month)
         month,
         outstanding=outstanding_payments(engine, month),
         reconciliations=tuple(
-            reconcile(books.entries, engine, account, month.last)
-            for account in bank_accounts(chart)
+            reconcile(books.entries, engine, account, month.last, by_line=account == fiscal)
+            for account in statement_accounts(engine, chart, month)
         ),
     )
     checks = tuple(check(context) for check in CLOSE_CHECKS)

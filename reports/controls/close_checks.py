@@ -53,13 +53,28 @@ class CloseContext:
     month: Month
     #: batches of earlier clearing periods unpaid at the month's end (``outstanding_payments``)
     outstanding: tuple[OutstandingPayment, ...]
-    #: 余额调节表 of each disbursement account (``bank_accounts``)
+    #: 余额调节表 of each account whose statement the close asks for (``statement_accounts``)
     reconciliations: tuple[Reconciliation, ...]
 
 
 def bank_accounts(chart: Chart) -> tuple[str, str]:
     """The disbursement accounts: the pooled fund's and the personal accounts'."""
     return chart.account("bank-pooled"), chart.account("bank-personal")
+
+
+def statement_accounts(engine: Engine, chart: Chart, month: Month) -> tuple[str, ...]:
+    """The accounts whose statement the month's close asks for and reconciles: the
+    disbursement accounts always, the fiscal special account from the month of its first
+    imported statement on. Books made before its statements were imported close as before, and
+    once they are imported a month without one is a gap."""
+    fiscal = chart.account("fiscal-special")
+    with engine.connect() as conn:
+        started = conn.execute(
+            select(BankStatement.id)
+            .where(BankStatement.account == fiscal, BankStatement.first_date <= month.last)
+            .limit(1)
+        ).first()
+    return (*bank_accounts(chart), fiscal) if started else bank_accounts(chart)
 
 
 def earlier_months_locked(context: CloseContext) -> CloseCheck:
@@ -165,12 +180,13 @@ def batches_paid(context: CloseContext) -> CloseCheck:
 
 
 def statements(context: CloseContext) -> CloseCheck:
-    """A bank statement of each disbursement account covers the month."""
+    """A bank statement of each disbursement account covers the month, and of the fiscal special
+    account once its statements are imported (``statement_accounts``)."""
     first, last = context.month.first, context.month.last
     with context.engine.connect() as conn:
         missing = [
             account
-            for account in bank_accounts(context.chart)
+            for account in statement_accounts(context.engine, context.chart, context.month)
             if not conn.execute(
                 select(BankStatement.id).where(
                     BankStatement.account == account,
@@ -241,7 +257,7 @@ def platform_totals(context: CloseContext) -> CloseCheck:
 
 
 def bank_reconciliation(context: CloseContext) -> CloseCheck:
-    """Each disbursement account's adjusted balances agree (余额调节表)."""
+    """Each reconciled account's adjusted balances agree (余额调节表)."""
     return CloseCheck(
         "bank-reconciliation",
         all(r.agrees for r in context.reconciliations),

@@ -1,15 +1,21 @@
-"""The bank reconciliation statement (银行存款余额调节表) of a disbursement account at a month's
-end: the books' balance and the bank's, and the items on one side only.
+"""The bank reconciliation statement (银行存款余额调节表) of a bank account at a month's end: the
+books' balance and the bank's, and the items on one side only.
 
-A posting to the account is on the bank when its transaction names a statement line
-(``bank_line`` metadata) or is a batch whose payment a statement line of the account shows; a
-statement line nobody booked (``undecided``) is on the bank only. Each balance adjusted by the
-other side's items must agree.
+A posting to a disbursement account is on the bank when its transaction names a statement line
+(``bank_line`` metadata) or is a batch whose payment a statement line of the account shows. A
+posting to the fiscal special account (1003) is on the bank when a decided line of its own
+statements has its day and amount, each line one posting: its contributions are booked from
+the collection files and its transfers may be booked from a disbursement account's line, so
+``bank_line`` does not say that 1003's statement shows them. The opening balances (``#opening``)
+are the balance brought forward, in the first statement's opening balance. A statement line
+nobody booked (``undecided``) is on the bank only. Each balance adjusted by the other side's
+items must agree.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,6 +24,7 @@ from beancount.core import data
 from sqlalchemy import Connection, Engine, select
 
 from ledger.money import ZERO
+from ledger.opening import OPENING_TAG
 from ledger.register.models import BankStatementLine, ClearingBatch
 from reports.controls.summary import ReconciliationSummary
 
@@ -65,12 +72,19 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def reconcile(
-    entries: Sequence[data.Directive], engine: Engine, account: str, last: datetime.date
+    entries: Sequence[data.Directive],
+    engine: Engine,
+    account: str,
+    last: datetime.date,
+    *,
+    by_line: bool = False,
 ) -> Reconciliation:
     """The statement of ``account`` on ``last``, from the books' entries and the register's
-    statement lines."""
+    statement lines; ``by_line``: a posting is on the bank when a decided line of the account
+    has its day and amount (the fiscal special account)."""
     with engine.connect() as conn:
         on_bank, bank_balance, bank_only = _bank_side(conn, account, last)
+        lines = Counter(_decided_lines(conn, account, last)) if by_line else Counter()
     book_balance = ZERO
     books_only: list[tuple[str, Decimal]] = []
     for entry in entries:
@@ -81,10 +95,30 @@ def reconcile(
                 continue
             amount = posting.units.number or ZERO
             book_balance += amount
-            backed = "bank_line" in entry.meta or any(link in on_bank for link in entry.links)
+            if OPENING_TAG in entry.tags:
+                backed = True  # brought forward: the first statement's opening balance
+            elif by_line:
+                backed = lines[entry.date, amount] > 0
+                lines[entry.date, amount] -= 1
+            else:
+                backed = "bank_line" in entry.meta or any(link in on_bank for link in entry.links)
             if not backed:
                 books_only.append((f"{entry.date} {entry.payee or ''} {entry.narration}", amount))
     return Reconciliation(account, book_balance, bank_balance, bank_only, tuple(books_only))
+
+
+def _decided_lines(
+    conn: Connection, account: str, last: datetime.date
+) -> list[tuple[datetime.date, Decimal]]:
+    """(day, amount) of each line of the account's statements by ``last`` not left to decide."""
+    rows = conn.execute(
+        select(BankStatementLine.date, BankStatementLine.amount).where(
+            BankStatementLine.account == account,
+            BankStatementLine.kind != "undecided",
+            BankStatementLine.date <= last,
+        )
+    )
+    return [(day, amount) for day, amount in rows]
 
 
 def _bank_side(
