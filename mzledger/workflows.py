@@ -513,8 +513,9 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     if not opening.ok:
         return
     for path in sorted(exports.glob("contributions-*.csv")):
-        # each month's collection, received on the 25th of its month
-        received_on = Month.parse(path.stem.removeprefix("contributions-")).first.replace(day=25)
+        # each month's collection, received on the day the city's fiscal statement shows it
+        month = Month.parse(path.stem.removeprefix("contributions-"))
+        received_on = month.first.replace(day=synth.RECEIVED_DAY)
         collected = import_contributions_file(opened, path, received_on)
         yield collected
         if not collected.ok:
@@ -541,7 +542,7 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
         yield step
         if not step.ok:
             return
-    for _paid_in, account, path in _statements(spec, exports):
+    for account, path in _statements(exports):
         step = import_statement_file(opened, path, account, "generic")
         yield step
         if not step.ok:
@@ -549,17 +550,18 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     yield BooksChecked(check_books(books.main, engine, opened.chart))
 
 
-def _statements(spec: CitySpec, exports: Path) -> list[tuple[Month, str, Path]]:
-    """(payment month, books account, file) of every generated statement, month by month:
-    ``bank-accounts.json`` lists each account's statements, one for each month of the spec,
-    of the month after it (the month its batches are paid in)."""
+def _statements(exports: Path) -> list[tuple[str, Path]]:
+    """(books account, file) of every generated statement, month by month, as
+    ``bank-accounts.json`` lists them (``bank-<code>-<YYYY-MM>.csv``): in each month the
+    disbursement accounts' first, then the fiscal special account's, whose transfers to them
+    then match the bookings their statements made."""
     accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
-    paid_in = [Month.parse(month).next() for month in spec.months]
-    return sorted(
-        (month, account["account"], exports / name)
-        for account in accounts
-        for month, name in zip(paid_in, account["files"], strict=True)
+    listed = sorted(
+        (Month.parse(name[-11:-4]), code == "1003", code, account["account"], name)
+        for account, code in ((a, a["code"]) for a in accounts)
+        for name in account["files"]
     )
+    return [(account, exports / name) for *_order, account, name in listed]
 
 
 __all__ = [

@@ -21,7 +21,10 @@ from the 个人账户 one (100402). ``bank-<code>-<YYYY-MM>.csv`` is each accoun
 payment month in the generic layout: the fiscal special account's transfer in on the 2nd (the
 month's payments rounded up to 10,000.00), one line per batch on the 10th (a batch whose refunds
 exceed its settlements brings money back), quarterly interest on the 21st of March, June,
-September and December. ``bank-accounts.json`` says which statements belong to which books
+September and December. ``bank-1003-<YYYY-MM>.csv`` is the fiscal special account's statement
+(``fiscal``): those transfers on the 2nd, the month's contributions received on the 25th, and
+once each a fiscal subsidy, a personal account transferred in and one out, a benefit recovered,
+and the quarter's interest. ``bank-accounts.json`` says which statements belong to which books
 account. The batch sums are gathered while the settlements stream by; rows are never kept.
 
 Speed (tens of thousands of rows a second, in one process): a row is one f-string; the per-person
@@ -31,8 +34,10 @@ is computed once.
 
 The modules, by what they write: ``spec`` (the city's shape, its months), ``population`` (the
 institution list and the persons with their records), ``settlements`` (the month files, the
-rows streamed), ``bank`` (the statements and bank-accounts.json), ``city`` (``write_city``: all
-of them and planted.json); beside them ``rules`` (the benefit rule in fen), ``plants`` (the
+rows streamed), ``bank`` (the disbursement accounts' statements and bank-accounts.json),
+``fiscal`` (the fiscal special account's statements), ``contributions`` (the collections),
+``opening`` (the opening trial balance), ``city`` (``write_city``: all of them and
+planted.json); beside them ``rules`` (the benefit rule in fen), ``plants`` (the
 planted mistakes), ``draws`` (seeded draws, money strings) and ``output`` (atomic files).
 """
 
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 from mzledger.synth.bank import BANK_ACCOUNTS, BANK_HEADER, FISCAL_ACCOUNT_NAME, fiscal_account_name
 from mzledger.synth.city import write_city
+from mzledger.synth.contributions import RECEIVED_DAY
 from mzledger.synth.plants import PLANTED_RULES
 from mzledger.synth.population import (
     INSTITUTION_HEADER,
@@ -60,6 +66,7 @@ __all__ = [
     "MONEY_FIELDS",
     "PERSON_HEADER",
     "PLANTED_RULES",
+    "RECEIVED_DAY",
     "SETTLEMENT_HEADER",
     "CitySpec",
     "_month_counts",

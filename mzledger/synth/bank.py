@@ -1,5 +1,6 @@
 """The disbursement accounts' bank statements (``bank-<code>-<YYYY-MM>.csv``) and
-``bank-accounts.json``, from the batch parts the settlement stream gathered."""
+``bank-accounts.json``, from the batch parts the settlement stream gathered; the fiscal special
+account's statements are ``fiscal``'s, from the transfers these make."""
 
 from __future__ import annotations
 
@@ -46,15 +47,19 @@ TOPUP_SUMMARY, INTEREST_SUMMARY = "财政专户拨入", "结息"
 PAY_SUMMARY = "门诊统筹结算款"  # followed by the batch's link
 
 
-def fiscal_account_name(region: str) -> str:
-    """对方户名 of the fund's fiscal special account: the region's city name (as the books title
-    has it, ``ledger/regions.toml``), else 示例市, then 社会保险基金财政专户."""
+def city_name(region: str) -> str:
+    """The region's city name, as the books title has it (``ledger/regions.toml``), else 示例市."""
     try:
         text = resources.files("ledger").joinpath("regions.toml").read_text("utf-8")
         city = tomllib.loads(text).get(region)
     except (ImportError, OSError, tomllib.TOMLDecodeError):
         city = None
-    return f"{city if isinstance(city, str) else '示例市'}{FISCAL_SUFFIX}"
+    return city if isinstance(city, str) else "示例市"
+
+
+def fiscal_account_name(region: str) -> str:
+    """对方户名 of the fund's fiscal special account: the city's name, then 社会保险基金财政专户."""
+    return f"{city_name(region)}{FISCAL_SUFFIX}"
 
 
 def _bank_account_no(spec: CitySpec, party: str) -> str:
@@ -71,10 +76,11 @@ def _statement_lines(
     batches: Sequence[tuple[str, str, Decimal]],
     parties: dict[str, tuple[str, str]],
     fiscal: tuple[str, str],
-) -> tuple[list[list[str]], Decimal]:
-    """One account's statement of the payment month after clearing month ``month``: its lines
-    and closing balance. ``batches``: (fixmedins_code, clr_type, this account's part), nonzero,
-    in that order; ``parties``: code -> (name, account number)."""
+) -> tuple[list[list[str]], Decimal, Decimal]:
+    """One account's statement of the payment month after clearing month ``month``: its lines,
+    closing balance and the fiscal special account's transfer in. ``batches``: (fixmedins_code,
+    clr_type, this account's part), nonzero, in that order; ``parties``: code -> (name, account
+    number)."""
     pay_month = month.next()
     lines: list[list[str]] = []
     balance = opening
@@ -99,15 +105,23 @@ def _statement_lines(
         interest = _round(balance * INTEREST_RATE / 4)
         if interest > 0:
             line(INTEREST_DAY, interest, ("", ""), INTEREST_SUMMARY)
-    return lines, balance
+    return lines, balance, topup
+
+
+#: What ``bank-accounts.json`` lists of each account: its books account, its chart code and
+#: its statement files, months in order.
+Listed = dict[str, object]
+#: The fiscal special account's transfer to each disbursement account: (payment month, code).
+Topups = dict[tuple[Month, str], Decimal]
 
 
 def _write_statements(
     spec: CitySpec, stream: _Stream, out_dir: Path, report: Callable[[Path, int], None]
-) -> list[Path]:
+) -> tuple[list[Path], Topups, list[Listed]]:
     """Both accounts' statements of every payment month, from the batch parts the stream
-    gathered, and bank-accounts.json. Returns the statements, account by account (100401
-    first), months in order."""
+    gathered. Returns the statements, account by account (100401 first), months in order; the
+    transfers in from the fiscal special account; and the accounts as bank-accounts.json
+    lists them (``write_bank_accounts``)."""
     # an institution not on the list (the planted clinic): its name as its settlements give it
     names = {inst.code: inst.name for batches in stream.batches.values() for inst in batches}
     names.update((i["fixmedins_code"], i["fixmedins_name"]) for i in institution_rows(spec))
@@ -119,7 +133,8 @@ def _write_statements(
     parties = {c: (names[c], _bank_account_no(spec, c)) for c in codes}
     fiscal = (fiscal_account_name(spec.region), _bank_account_no(spec, "fiscal"))
     paths: list[Path] = []
-    accounts: list[dict[str, object]] = []
+    accounts: list[Listed] = []
+    topups: Topups = {}
     for index, (code, account, encoding) in enumerate(BANK_ACCOUNTS):
         balance = ZERO
         files = []
@@ -129,7 +144,9 @@ def _write_statements(
                 for (m, inst, clr_type), parts in totals.items()
                 if m == month and parts[index] != 0
             )
-            lines, balance = _statement_lines(month, balance, batches, parties, fiscal)
+            lines, balance, topups[month.next(), code] = _statement_lines(
+                month, balance, batches, parties, fiscal
+            )
 
             def write(fh: IO[str], lines: list[list[str]] = lines) -> None:
                 writer = csv.writer(fh, lineterminator="\n")
@@ -141,9 +158,13 @@ def _write_statements(
             files.append(path.name)
             report(path, len(lines))
         accounts.append({"account": account, "code": code, "files": files})
+    return paths, topups, accounts
 
-    def write_accounts(fh: IO[str]) -> None:
+
+def write_bank_accounts(out_dir: Path, accounts: list[Listed]) -> Path:
+    """bank-accounts.json: which statements belong to which books account."""
+
+    def write(fh: IO[str]) -> None:
         fh.write(json.dumps(accounts, ensure_ascii=False, indent=2) + "\n")
 
-    _write_atomic(out_dir / "bank-accounts.json", write_accounts)
-    return paths
+    return _write_atomic(out_dir / "bank-accounts.json", write)

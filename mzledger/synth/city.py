@@ -8,9 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from mzledger.synth.bank import _write_statements
+from mzledger.synth.bank import _write_statements, write_bank_accounts
 from mzledger.synth.contributions import write_contributions
-from mzledger.synth.opening import write_opening
+from mzledger.synth.draws import ZERO
+from mzledger.synth.fiscal import write_fiscal_statements
+from mzledger.synth.opening import reserves, write_opening
 from mzledger.synth.output import _write_atomic, _write_csv
 from mzledger.synth.population import (
     INSTITUTION_HEADER,
@@ -34,14 +36,15 @@ def write_city(
     """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
     (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
     of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
-    in GB18030), out_dir/bank-accounts.json (books account, code and statement files of each
-    account), out_dir/opening-balances.csv (the opening trial balance, GB18030) and
+    in GB18030; and the fiscal special account's, 1003, of each month it moves money, UTF-8),
+    out_dir/bank-accounts.json (books account, code and statement files of each account),
+    out_dir/opening-balances.csv (the opening trial balance, GB18030) and
     out_dir/contributions-YYYY-MM.csv (each month's collection from 2023-01), not among the
     returned paths, and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
     empty list when none are planted). Returns the paths of the CSV files: institutions,
     persons, the settlement months in order, then the statements (100401's months in order,
-    then 100402's). ``report(path, rows)`` is called as each CSV file is written (rows without
-    the header)."""
+    then 100402's, then 1003's). ``report(path, rows)`` is called as each CSV file is written
+    (rows without the header)."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     institutions = institution_rows(spec)
@@ -57,9 +60,16 @@ def write_city(
         path, count = _write_settlements(out_dir / f"settlements-{month}.csv", rows)
         paths.append(path)
         report(path, count)
-    paths += _write_statements(spec, stream, out_dir, report)
+    statements, topups, accounts = _write_statements(spec, stream, out_dir, report)
+    paths += statements
     write_opening(stream, out_dir)
-    write_contributions(spec, pop, out_dir)
+    receipts = write_contributions(spec, pop, out_dir)
+    # the fiscal special account's: its reserves, the transfers, the contributions received
+    fiscal, listed = write_fiscal_statements(
+        spec, out_dir, sum(reserves(stream), ZERO), topups, receipts, report
+    )
+    paths += fiscal
+    write_bank_accounts(out_dir, [*accounts, listed])
 
     def write_planted(fh: IO[str]) -> None:
         planted = _sorted_planted(stream.planted)

@@ -18,6 +18,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO
 
+from ledger.money import from_fen, to_fen
+from ledger.month import Month
 from mzledger.synth.draws import _words
 from mzledger.synth.output import _write_atomic
 from mzledger.synth.population import _Population
@@ -33,6 +35,7 @@ CONTRIBUTION_HEADER = (
     "employee_amount",
 )
 FIRST_MONTH = "2023-01"
+RECEIVED_DAY = 25  # the demo imports each month's collection as received that day
 EMPLOYER, EMPLOYEE, FLEXIBLE = Decimal("0.08"), Decimal("0.02"), Decimal("0.10")
 CENT = Decimal("0.01")
 
@@ -41,29 +44,36 @@ def _share(base: Decimal, rate: Decimal) -> str:
     return f"{(base * rate).quantize(CENT, rounding=ROUND_HALF_UP)}"
 
 
-def write_contributions(spec: CitySpec, pop: _Population, out_dir: Path) -> list[Path]:
-    """out_dir/contributions-YYYY-MM.csv for each month of the spec from FIRST_MONTH."""
+def write_contributions(
+    spec: CitySpec, pop: _Population, out_dir: Path
+) -> list[tuple[Month, Path, Decimal]]:
+    """out_dir/contributions-YYYY-MM.csv for each month of the spec from FIRST_MONTH: each
+    month, its file and what it collects (employer and employee amounts together, the cash
+    received on RECEIVED_DAY of the month)."""
     bits = _words(f"{spec.seed}/contributions")
     bases = [Decimal(300_000 + bits(30) % 900_001).scaleb(-2) for _ in range(spec.persons)]
-    paths = []
+    written = []
     for month in (m for m in spec.months if m >= FIRST_MONTH):
         rows = []
+        paid = 0  # fen
         for i in range(spec.persons):
             psn_type = PSN_TYPES[pop.types[i]][0]
             base = bases[i]
             if psn_type.startswith("12"):
-                paid = ("0.00", "0.00")
+                amounts = ("0.00", "0.00")
                 base_text = "0.00"
             elif psn_type == "1103":
-                paid, base_text = ("0.00", _share(base, FLEXIBLE)), f"{base}"
+                amounts, base_text = ("0.00", _share(base, FLEXIBLE)), f"{base}"
             else:
-                paid, base_text = (_share(base, EMPLOYER), _share(base, EMPLOYEE)), f"{base}"
-            rows.append((month, pop.psn_no(i), psn_type, base_text, *paid))
+                amounts, base_text = (_share(base, EMPLOYER), _share(base, EMPLOYEE)), f"{base}"
+            rows.append((month, pop.psn_no(i), psn_type, base_text, *amounts))
+            paid += sum(to_fen(Decimal(amount)) for amount in amounts)
 
         def write(fh: IO[str], rows: Sequence[tuple[str, ...]] = rows) -> None:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(CONTRIBUTION_HEADER)
             writer.writerows(rows)
 
-        paths.append(_write_atomic(out_dir / f"contributions-{month}.csv", write))
-    return paths
+        path = _write_atomic(out_dir / f"contributions-{month}.csv", write)
+        written.append((Month.parse(month), path, from_fen(paid)))
+    return written

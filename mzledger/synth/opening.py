@@ -29,11 +29,15 @@ def _reserve(fen: int) -> Decimal:
     return (max(units, Decimal(1)) * RESERVE_UNIT).quantize(Decimal("0.01"))
 
 
+def reserves(stream: _Stream) -> tuple[Decimal, Decimal]:
+    """Each sub-fund's reserve in the fiscal special account (pooled, personal)."""
+    parts = stream.batch_parts().values()
+    return _reserve(sum(p for p, _ in parts)), _reserve(sum(q for _, q in parts))
+
+
 def write_opening(stream: _Stream, out_dir: Path) -> Path:
     """out_dir/opening-balances.csv, from the batch parts the settlement stream gathered."""
-    parts = stream.batch_parts().values()
-    pooled = _reserve(sum(p for p, _ in parts))
-    personal = _reserve(sum(q for _, q in parts))
+    pooled, personal = reserves(stream)
     rows = [
         ("1003", "财政专户存款", f"{pooled + personal}", ""),
         ("100401", "支出户存款——统筹基金", "0.00", ""),
