@@ -219,7 +219,8 @@ def test_files_deterministic_and_equal_to_stream(tmp_path: Path, city: City) -> 
     a = write_city(CitySpec(), tmp_path / "a")
     b = write_city(CitySpec(), tmp_path / "b")
     months = CitySpec().months
-    bank = [f"bank-{code}-2023-{m:02d}.csv" for code in ("100401", "100402") for m in range(1, 5)]
+    codes = ("100401", "100402", "1003")  # the fiscal special account's statements last
+    bank = [f"bank-{code}-2023-{m:02d}.csv" for code in codes for m in range(1, 5)]
     names = ["institutions.csv", "persons.csv", *(f"settlements-{m}.csv" for m in months), *bank]
     assert [p.name for p in a] == names == [p.name for p in b]
     extra = (

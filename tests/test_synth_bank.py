@@ -26,6 +26,7 @@ from tests.test_synth import CENT, City, Row, _city, d, read_csv
 
 POOLED_ACCOUNT = "Assets:1004-支出户存款:01-统筹基金"
 PERSONAL_ACCOUNT = "Assets:1004-支出户存款:02-个人账户基金"
+FISCAL_ACCOUNT = "Assets:1003-财政专户存款"
 BANK_HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要"
 
 
@@ -87,9 +88,17 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
     counts what was seen ("credit-batch": a batch whose part came back, "interest")."""
     listed = json.loads((out / "bank-accounts.json").read_text(encoding="utf-8"))
     pay_months = [next_month(m) for m in spec.months]
-    assert listed == [
+    assert listed[:2] == [
         {"account": account, "code": code, "files": [f"bank-{code}-{m}.csv" for m in pay_months]}
         for account, code in ((POOLED_ACCOUNT, "100401"), (PERSONAL_ACCOUNT, "100402"))
+    ]
+    fiscal_months = sorted(set(pay_months) | {m for m in spec.months if m >= "2023-01"})
+    assert listed[2:] == [
+        {
+            "account": FISCAL_ACCOUNT,
+            "code": "1003",
+            "files": [f"bank-1003-{m}.csv" for m in fiscal_months],
+        }
     ]
     parts = batch_parts(rows)
     names = {i["fixmedins_code"]: i["fixmedins_name"] for i in institution_rows(spec)}
@@ -184,7 +193,7 @@ def test_bank_statements_read_by_the_generic_layout(city: City) -> None:
     from importers.statements import load_layout, read_statement
 
     layout = load_layout("generic")
-    closing = {"100401": Decimal(0), "100402": Decimal(0)}
+    closing = {"100401": Decimal(0), "100402": Decimal(0), "1003": _opening_1003(city.out)}
     for path in city.paths:
         if path.name.startswith("bank-"):
             statement, problems = read_statement(path, layout)
@@ -193,3 +202,103 @@ def test_bank_statements_read_by_the_generic_layout(city: City) -> None:
             assert statement.opening_balance == closing[code]
             assert statement.closing_balance is not None
             closing[code] = statement.closing_balance
+
+
+def _opening_1003(out: Path) -> Decimal:
+    rows = list(csv.DictReader((out / "opening-balances.csv").read_text("gb18030").splitlines()))
+    return Decimal(next(r["借方余额"] for r in rows if r["科目编码"] == "1003"))
+
+
+def check_fiscal_statements(spec: CitySpec, out: Path) -> Counter[str]:
+    """The fiscal special account's statements: its running balance chained from the opening
+    trial balance's 1003 and never below zero; its transfers to the disbursement accounts those
+    accounts' transfers in (same day, same amount); its contribution receipts what the month's
+    collection file adds up to, on the 25th; and the lines that come once. Counts the kinds."""
+    listed = json.loads((out / "bank-accounts.json").read_text(encoding="utf-8"))
+    files = next(a["files"] for a in listed if a["code"] == "1003")
+    balance = _opening_1003(out)
+    seen: Counter[str] = Counter()
+    for name in files:
+        month = name[-11:-4]
+        lines = read_statement_lines(out / name, "utf-8")
+        assert [x.date for x in lines] == sorted(x.date for x in lines)
+        for x in lines:
+            balance += x.amount
+            assert x.balance == balance >= 0, (name, x)
+        # the 2nd: the same amounts as the disbursement accounts' transfers in, on their day
+        expected = []
+        for code, encoding, fund in (
+            ("100401", "utf-8", "统筹基金"),
+            ("100402", "gb18030", "个人账户基金"),
+        ):
+            path = out / f"bank-{code}-{month}.csv"
+            theirs = read_statement_lines(path, encoding) if path.exists() else []
+            expected += [
+                (x.date, -x.amount, f"拨付{fund}支出户")
+                for x in theirs
+                if x.summary == "财政专户拨入"
+            ]
+        assert [(x.date, x.amount, x.summary) for x in lines if "拨付" in x.summary] == expected
+        seen["transfer"] += len(expected)
+        collection = out / f"contributions-{month}.csv"
+        receipts = [x for x in lines if x.summary.startswith("社保费征缴")]
+        if collection.exists():
+            rows = read_csv(collection)
+            paid = sum(
+                (d(r, "employer_amount") + d(r, "employee_amount") for r in rows), Decimal(0)
+            )
+            assert [(x.date, x.amount) for x in receipts] == [(f"{month}-25", paid)]
+            assert receipts[0].name == "国家税务总局鞍山市税务局"
+            seen["contribution"] += 1
+        else:
+            assert receipts == []
+        for x in lines:
+            kind = {
+                "追回违规结算统筹基金待遇": "recovery",
+                "个人账户转入 跨统筹区转移": "transfer-in",
+                "个人账户转出 跨统筹区转移": "transfer-out",
+                "财政补贴收入": "subsidy",
+                "结息": "interest",
+            }.get(x.summary)
+            if kind is not None:
+                seen[kind] += 1
+                assert (x.amount < 0) == (kind == "transfer-out")
+        interest = [x for x in lines if x.summary == "结息"]
+        if month[5:] in ("03", "06", "09", "12"):
+            before = interest[0].balance - interest[0].amount
+            rate = Decimal("0.0035") / 4
+            assert interest[0].amount == (before * rate).quantize(CENT, ROUND_HALF_UP)
+            assert interest[0].date == f"{month}-21"
+        else:
+            assert interest == []
+    assert seen["subsidy"] == (1 if any(name[-6:-4] == "03" for name in files) else 0)
+    return seen
+
+
+def test_fiscal_special_account_statements(city: City) -> None:
+    seen = check_fiscal_statements(CitySpec(), city.out)
+    assert seen == Counter(
+        transfer=8, contribution=3, recovery=1, **{"transfer-in": 1, "transfer-out": 1},
+        subsidy=1, interest=1,
+    )  # fmt: skip
+    march = read_statement_lines(city.out / "bank-1003-2023-03.csv", "utf-8")
+    assert [(x.date, x.amount) for x in march if x.summary == "财政补贴收入"] == [
+        ("2023-03-06", Decimal("200000.00"))
+    ]
+
+
+def test_fiscal_statements_of_a_city_starting_in_january(tmp_path: Path) -> None:
+    """The first month collects contributions and pays nothing yet: its fiscal statement holds
+    the receipt (and the recovery), and the balance chains on to March, when February's batches
+    are paid (and the subsidy and the quarter's interest come)."""
+    spec = CitySpec(
+        seed=1, persons=60, institutions=4, months=("2023-01", "2023-02"), settlements_per_month=12
+    )
+    write_city(spec, tmp_path)
+    seen = check_fiscal_statements(spec, tmp_path)
+    assert seen == Counter(
+        transfer=4, contribution=2, recovery=1, **{"transfer-in": 1, "transfer-out": 1},
+        subsidy=1, interest=1,
+    )  # fmt: skip
+    january = read_statement_lines(tmp_path / "bank-1003-2023-01.csv", "utf-8")
+    assert [x.summary for x in january] == ["追回违规结算统筹基金待遇", "社保费征缴 2023-01"]
