@@ -45,6 +45,18 @@ def _city(root: Path, drop_payment: str | None = None, *, opening: bool = True) 
             "--books",
             "books",
         )
+    for collection in sorted(exports.glob("contributions-*.csv")):
+        # as the demo does: the fiscal special account's statement shows them received
+        received = f"{collection.stem.removeprefix('contributions-')}-{synth.RECEIVED_DAY}"
+        cli(
+            "import",
+            "contributions",
+            str(collection),
+            "--received-on",
+            received,
+            "--books",
+            "books",
+        )
     cli("import", "institutions", str(files["institutions.csv"]), "--books", "books")
     cli("import", "persons", str(files["persons.csv"]), "--books", "books")
     months = sorted(n for n in files if n.startswith("settlements-"))

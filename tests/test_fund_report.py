@@ -292,10 +292,12 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
     assert seen == len(demo.chart.accounts)
     assert "——" in february.rows[-1].title  # Chinese titles from the open metadata
     # the bank's own entries: transfers in credit 1003; interest credits 4201 of the sub-fund
-    # whose disbursement account it is on (in March); the month's contributions debit 1003
+    # whose disbursement account it is on (in March), 1003's split between them; the month's
+    # contributions debit 1003
     march = build_month_report(demo.books.main, demo.engine, demo.chart, Month.parse("2023-03"))
     exports = demo.books.root / "exports"
     chart = demo.chart
+    shares: dict[str, Decimal] = {}
     for report, account, bank, mark in (
         (demo.report, chart.account("fiscal-special"), "*", "财政专户"),
         (march, chart.account("fiscal-special"), "*", "财政专户"),
@@ -316,15 +318,33 @@ def test_trial_balance_rolls_forward(demo: Demo) -> None:
         debit = Decimal(0)
         if account == chart.account("fiscal-special"):
             with (exports / f"contributions-{report.period}.csv").open(encoding="utf-8") as f:
-                debit = sum(
+                collected = sum(
                     (
                         Decimal(r["employer_amount"]) + Decimal(r["employee_amount"])
                         for r in csv.DictReader(f)
                     ),
                     Decimal(0),
                 )
-            assert debit > 0
+            # 1003's own statement: the contributions as received, the transfers as the
+            # disbursement accounts received them; its other lines (a transfer in, in
+            # February; in March a subsidy, interest and a transfer out) booked from it
+            fiscal = statement_lines(exports / f"bank-1003-{report.period}.csv")
+            assert [a for _n, a, text in fiscal if "社保费征缴" in text] == [collected] != [0]
+            assert sum((-a for _n, a, text in fiscal if "拨付" in text), Decimal(0)) == expected
+            debit = sum((a for _n, a, _text in fiscal if a > 0), Decimal(0))
+            expected += sum(
+                (-a for _n, a, text in fiscal if a < 0 and "拨付" not in text), Decimal(0)
+            )
+            assert debit > collected
+        if mark == "结息":
+            # and its share of 1003's interest, split between the sub-funds (below)
+            shares[account] = row.credit - expected
+            expected = row.credit
         assert (row.debit, row.credit) == (debit, expected), (report.period, account)
+    fiscal_interest = [
+        a for _n, a, text in statement_lines(exports / "bank-1003-2023-03.csv") if "结息" in text
+    ]
+    assert sum(shares.values(), Decimal(0)) == fiscal_interest[0] and min(shares.values()) > 0
     assert march.trial_balance.balanced
 
 
@@ -516,7 +536,8 @@ def test_same_report_from_a_register_built_on_either_database(
     The books are built as the demo builds them, up to February: the opening balances, the
     periods cleared unpaid,
     then both accounts' bank statements, month by month, book the batches on the bank's dates
-    and bring the bank's own entries (transfers in from the fiscal special account)."""
+    and bring the bank's own entries (transfers in from the fiscal special account), and the
+    fiscal special account's, its own entries."""
     exports = demo.books.root / "exports"
     opening = str(exports / "opening-balances.csv")
     cli("import", "opening-balances", opening, "--on", "2022-12-01", "--books", str(books))
@@ -531,14 +552,14 @@ def test_same_report_from_a_register_built_on_either_database(
     for period in months:
         cli("post", "--period", period, "--books", str(books))
     accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
-    statements = sorted(
-        (name[-11:-4], account["account"], name)
+    statements = sorted(  # as the demo: a month's fiscal special account's statement last
+        (name[-11:-4], account["code"] == "1003", account["account"], name)
         for account in accounts
         for name in account["files"]
         if name[-11:-4] <= PERIOD
     )
-    assert [month for month, _, _ in statements] == ["2023-01"] * 2 + ["2023-02"] * 2
-    for _month, account_name, name in statements:
+    assert [month for month, *_ in statements] == ["2023-01"] * 3 + ["2023-02"] * 3
+    for _month, _fiscal, account_name, name in statements:
         statement = str(exports / name)
         cli("import", "statement", statement, "--account", account_name, "--books", str(books))
     target = Books(books)
