@@ -229,6 +229,12 @@ def _city(tmp: Path, cli: Cli) -> tuple[Path, dict[str, Path], list[tuple[str, P
     cli("init", "books")
     opening = str(exports / "opening-balances.csv")
     cli("import", "opening-balances", opening, "--on", "2022-12-01", "--books", "books")
+    # January's collection, as the fiscal special account's statement shows it received
+    collection, received = (
+        str(exports / "contributions-2023-01.csv"),
+        f"2023-01-{synth.RECEIVED_DAY}",
+    )
+    cli("import", "contributions", collection, "--received-on", received, "--books", "books")
     cli("import", "institutions", str(files["institutions.csv"]), "--books", "books")
     cli("import", "persons", str(files["persons.csv"]), "--books", "books")
     cli("import", "settlements", str(files["settlements-2022-12.csv"]), "--books", "books")
