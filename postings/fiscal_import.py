@@ -122,12 +122,18 @@ def unmatched_transfers(
 
 
 def fiscal_decisions(
-    conn: Connection, books: Books, chart: Chart, statement: Statement
+    conn: Connection,
+    books: Books,
+    chart: Chart,
+    statement: Statement,
+    *,
+    receives_contributions: bool = True,
 ) -> list[FiscalDecision]:
     """Each line of the fiscal special account's statement judged, in order: a receipt or a
     transfer matched once is not matched again by a later line; an interest split reads the
-    books (loaded once, when a line needs it) and this statement's lines booked before its day."""
-    receipts = unmatched_receipts(conn)
+    books (loaded once, when a line needs it) and this statement's lines booked before its day.
+    ``receives_contributions``: the books receive contributions into 1003 (not 1005 国库存款)."""
+    receipts = unmatched_receipts(conn) if receives_contributions else None
     transfers = unmatched_transfers(conn, chart, from_fiscal=False)
     decided: list[tuple[StatementLine, FiscalDecision]] = []
     loaded: list[Sequence[data.Directive]] = []
@@ -145,7 +151,8 @@ def fiscal_decisions(
 
     for line in statement.lines:
         decision = decide_fiscal(_line(line), chart, receipts, transfers, net_assets)
-        receipts = [r for r in receipts if r.file_id != decision.matched_file_id]
+        if receipts is not None:
+            receipts = [r for r in receipts if r.file_id != decision.matched_file_id]
         transfers = [t for t in transfers if t.line_id != decision.matched_line_id]
         decided.append((line, decision))
     return [decision for _line_, decision in decided]

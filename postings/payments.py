@@ -266,7 +266,7 @@ FISCAL_NOTES = {
 def decide_fiscal(
     line: Line,
     chart: Chart,
-    receipts: Sequence[Receipt],
+    receipts: Sequence[Receipt] | None,
     transfers: Sequence[BookedTransfer],
     net_assets: NetAssets,
 ) -> FiscalDecision:
@@ -276,17 +276,24 @@ def decide_fiscal(
     The line's kind is read from its summary (and reference) by the marks of
     ``FISCAL_IN_MARKS`` / ``FISCAL_OUT_MARKS`` for its direction; a summary that reads as two
     kinds, or as none, is to decide. Money in: a contribution receipt is booked already by
-    ``import contributions``: matched to its receipt of the same day and amount; a fiscal
-    subsidy, a personal account transferred in, a benefit recovered (追回, 4501 of the sub-fund
-    the summary names) and interest are booked. Money out: a transfer to a disbursement account
-    is matched to its booking from that account's statement (same day and amount), else booked
+    ``import contributions``: matched to its receipt of the same day and amount (``receipts``
+    None: the books receive contributions into 1005 国库存款, not here); a fiscal subsidy, a
+    personal account transferred in, a benefit recovered (追回, 4501 of the sub-fund the
+    summary names) and interest are booked. Money out: a transfer to a disbursement account is
+    matched to its booking from that account's statement (same day and amount), else booked
     here, to the account its number (chart ``bank_account``) or its summary (统筹 / 个人账户)
-    names; a personal account transferred out and a bank charge are booked.
+    names; a personal account transferred out and a bank charge (the pooled fund's: 1003 has
+    no sub-fund of its own) are booked. A role the books' chart lacks (a chart made before it)
+    leaves its line to decide, naming the role.
 
-    Interest (``split_interest``): 1003 holds both sub-funds' money, so the interest is the
-    sub-fund's the summary names, else split in proportion to the two sub-funds' net assets at
-    the end of the day before (一般基金结余: 3001 plus income less expenditure, each account's
-    sub-fund its second level). A chart with one interest account for both books it whole.
+    Interest (``split_interest``): 1003 holds both sub-funds' money and the books do not keep
+    it by sub-fund, so interest the summary does not give to one sub-fund is split in
+    proportion to the two sub-funds' net assets (一般基金结余: 3001 plus income less
+    expenditure, each account's sub-fund its second level), each sub-fund's claim on the
+    fund's money, at the end of the day before: the balance the bank paid interest on, before
+    the day's own lines. Without a proportion (both zero, or either negative: the claims no
+    longer say whose money it is) it is to decide. A chart with one interest account for both
+    sub-funds books it whole.
     """
     text = f"{line.summary} {line.reference}"
     number_fund = chart.fund_of_bank_account(line.counterparty_account)
@@ -373,7 +380,12 @@ def _booked(
     return FiscalDecision(kind, note, ((account, -amount),))
 
 
-def _contribution(line: Line, receipts: Sequence[Receipt]) -> FiscalDecision:
+def _contribution(line: Line, receipts: Sequence[Receipt] | None) -> FiscalDecision:
+    if receipts is None:
+        return _undecided(
+            "contributions, and the books receive them into 1005 国库存款 "
+            "(contributions_received_into): book the treasury's transfer by hand (借 1003 贷 1005)"
+        )
     for receipt in receipts:
         if receipt.date == line.date and receipt.amount == line.amount:
             note = f"booked by `import contributions` from {receipt.name}"

@@ -155,7 +155,8 @@ def import_statement(
             return result
         statement_id = _record_statement(conn, statement, sha256, account, user)
         if roles[account] == "fiscal-special":
-            _keep_fiscal_lines(conn, books, chart, statement, statement_id, result)
+            receives = config.receiving_role == "fiscal-special"
+            _keep_fiscal_lines(conn, books, chart, statement, statement_id, result, receives)
             periods: set[str] = set()
         else:
             fund = FUND_OF_BANK[roles[account]]
@@ -236,12 +237,14 @@ def _keep_fiscal_lines(
     statement: Statement,
     statement_id: int,
     result: StatementResult,
+    receives_contributions: bool,
 ) -> None:
     """The fiscal special account's lines judged (``fiscal_decisions``) and kept, each booked
     line with its legs."""
-    for line, decision in zip(
-        statement.lines, fiscal_decisions(conn, books, chart, statement), strict=True
-    ):
+    decisions = fiscal_decisions(
+        conn, books, chart, statement, receives_contributions=receives_contributions
+    )
+    for line, decision in zip(statement.lines, decisions, strict=True):
         kept = _Kept(
             decision.kind, decision.note, None, decision.matched_line_id, decision.matched_file_id
         )

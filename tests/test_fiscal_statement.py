@@ -139,6 +139,12 @@ def test_a_contribution_receipt_matches_the_books_receipt_of_its_day_and_amount(
         decision = _decide(line, receipts)
         assert (decision.kind, decision.matched_file_id, decision.legs) == ("contribution", 9, ())
         assert decision.note == "booked by `import contributions` from 2023-01-b.csv"
+    # books whose contributions the tax bureau collects into 1005 国库存款: none to match here
+    treasury = decide_fiscal(_line("1172.13", "社保费征缴"), CHART, None, (), _no_net_assets)
+    assert treasury.kind == "undecided" and treasury.note == (
+        "contributions, and the books receive them into 1005 国库存款 "
+        "(contributions_received_into): book the treasury's transfer by hand (借 1003 贷 1005)"
+    )
     missing = _decide(_line("1172.13", "社保费征缴"), receipts[:2])
     assert missing.kind == "undecided"
     assert missing.note == (
@@ -515,3 +521,17 @@ def test_the_close_asks_for_the_fiscal_statement_once_there_is_one(books: Path, 
     # a month after the first 1003 statement without one of its own is a gap
     _code, out, _err = cli("close", "2023-03", "--books", "books", expect=4)
     assert "Assets:1003-财政专户存款: no bank statement covers 2023-03" in out
+
+
+def test_books_collecting_into_the_treasury_match_no_contributions_on_1003(
+    books: Path, cli: Cli
+) -> None:
+    """``contributions_received_into = "1005"``: the receipts are 国库存款's, so the money
+    reaching 1003 is the treasury's transfer, which is left to decide, not matched."""
+    config = books / "mzledger.toml"
+    config.write_text(config.read_text("utf-8") + 'contributions_received_into = "1005"\n', "utf-8")
+    _opened(cli)
+    receipt = [("2023-01-25", "", "1172.13", "国家税务总局鞍山市税务局", "社保费征缴 2023-01")]
+    out, err = _import(cli, _statement(cli.cwd / "b.csv", "1300000.00", receipt), FISCAL)
+    assert "undecided 1" in out
+    assert "the books receive them into 1005 国库存款 (contributions_received_into)" in err

@@ -165,7 +165,7 @@ def test_refusals_name_the_domain_field_and_each_front_end_its_own(books: Path, 
         "utf-8",
     )
     statement = import_statement_file(
-        opened, cli.cwd / "s.csv", "Assets:1003-财政专户存款", "generic"
+        opened, cli.cwd / "s.csv", "Income:4001-社会保险费收入:01-统筹基金", "generic"
     )
     opened.engine.dispose()
     assert statement.result is not None
@@ -181,8 +181,9 @@ def test_refusals_name_the_domain_field_and_each_front_end_its_own(books: Path, 
         "--paid-on: payment must come after the clearing period ends (found 2023-01-31, "
         "expected a date after 2023-01-31)",
         f"2023-01: already posted (3 batches in {clearing}); give --replace to post it again",
-        "--account: not a disbursement account of the chart (found 'Assets:1003-财政专户存款', "
-        "expected Assets:1004-支出户存款:01-统筹基金 or Assets:1004-支出户存款:02-个人账户基金)",
+        "--account: not a disbursement account or the fiscal special account of the chart "
+        "(found 'Income:4001-社会保险费收入:01-统筹基金', expected Assets:1003-财政专户存款 or "
+        "Assets:1004-支出户存款:01-统筹基金 or Assets:1004-支出户存款:02-个人账户基金)",
     ]
     assert problems[2].render(FIELD_LABELS).startswith("账户: not a disbursement account")
     assert str(problems[1]) == f"2023-01: replace: already posted (3 batches in {clearing})"
