@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -137,8 +138,9 @@ class FavaSettlementImporter(SettlementImporter):
 
 
 class FavaStatementImporter(StatementImporter):
-    """支出户银行对账单: a statement of one disbursement account, in the generic layout, whose
-    file name carries the account's chart code (``bank-100401-2023-02.csv``)."""
+    """银行对账单: a statement of one disbursement account or of the fiscal special account, in
+    the generic layout, whose file name carries the account's chart code, not as part of a
+    longer number (``bank-100401-2023-02.csv``, ``bank-1003-2023-02.csv``)."""
 
     def __init__(self, books_root: Path, account: str, code: str) -> None:
         super().__init__(account, "generic", account_number=code)
@@ -146,7 +148,8 @@ class FavaStatementImporter(StatementImporter):
 
     def identify(self, filepath: str) -> bool:
         code = self.account_number
-        return code is not None and code in Path(filepath).name and super().identify(filepath)
+        named = code is not None and re.search(rf"(?<!\d){code}(?!\d)", Path(filepath).name)
+        return bool(named) and super().identify(filepath)
 
     def extract(self, filepath: str, existing: data.Entries) -> data.Entries:
         _require_edit()
@@ -184,7 +187,7 @@ def fava_importers(books_root: Path) -> list[beangulp.Importer]:
         FavaSettlementImporter(root, chart.account("bank-pooled"))
     ]
     for account in chart.accounts:
-        if account.role in FUND_OF_BANK:
+        if account.role in FUND_OF_BANK or account.role == "fiscal-special":
             importers.append(FavaStatementImporter(root, account.name, account.code))
     return importers
 

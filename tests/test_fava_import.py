@@ -188,3 +188,31 @@ def test_a_statement_through_fava_books_the_batch(
     ok, entries = site.extract("bank-100402-2023-04.csv", importer)
     assert ok and "已导入过" in entries[0]["comment"]
     assert sorted(p.read_text("utf-8") for p in books.rglob("*.beancount")) == vouchers
+
+
+def test_the_fiscal_special_accounts_statement_through_fava(
+    books: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``bank-1003-...``: the fiscal special account's own importer, and only it (the code is
+    not read out of a longer number: ``bank-100402-20231003.csv`` is not 1003's)."""
+    fiscal = "Assets:1003-财政专户存款"
+    statement = books / "uploads" / "bank-1003-2023-04.csv"
+    statement.write_text(
+        "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n"
+        "2023-04-06,,200000.00,200000.00,鞍山市财政局,2103000000000000001,财政补贴收入\n",
+        "utf-8",
+    )
+    (books / "uploads" / "bank-100402-20231003.csv").write_text(
+        statement.read_text("utf-8"), "utf-8"
+    )
+    importer = f"mzledger.statement.generic:{fiscal}"
+    monkeypatch.setenv(EDIT_FLAG, "1")
+    site = Site(books)
+    assert site.imports()["bank-1003-2023-04.csv"] == [importer]
+    assert site.imports()["bank-100402-20231003.csv"] == [f"mzledger.statement.generic:{PERSONAL}"]
+    ok, entries = site.extract("bank-1003-2023-04.csv", importer)
+    assert ok, entries
+    assert "fiscal-subsidy 1" in entries[0]["comment"] and "无待定行" in entries[0]["comment"]
+    assert "Income:4101-财政补贴收入:01-统筹基金" in (
+        books / "bank" / "2023-04.beancount"
+    ).read_text("utf-8")
