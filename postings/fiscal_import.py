@@ -99,9 +99,12 @@ def unmatched_transfers(
     matching = aliased(BankStatementLine)
     matched = select(matching.matched_line_id).where(matching.matched_line_id.is_not(None))
     line = BankStatementLine
+    fiscal = chart.find("fiscal-special")
+    if from_fiscal and fiscal is None:
+        return []
     if from_fiscal:
         account, amount = BankLineLeg.account, BankLineLeg.amount
-        where = line.account == chart.account("fiscal-special")
+        where = line.account == fiscal
     else:
         account, amount = line.account, line.amount
         where = line.account.in_([chart.account(role) for role in FUND_OF_BANK])

@@ -132,7 +132,9 @@ def import_statement(
     disbursement account or the fiscal special account, a line falls in a locked month, or the
     file came as another kind."""
     result = StatementResult(account)
-    roles = {chart.account(role): role for role in (*FUND_OF_BANK, "fiscal-special")}
+    # a chart without a fiscal special account refuses its statement as any other account
+    found = {role: chart.find(role) for role in (*FUND_OF_BANK, "fiscal-special")}
+    roles = {name: role for role, name in found.items() if name is not None}
     problem = _refusal(books, statement, account, roles)
     if problem is not None:
         result.problems.append(problem)

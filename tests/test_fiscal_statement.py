@@ -535,3 +535,31 @@ def test_books_collecting_into_the_treasury_match_no_contributions_on_1003(
     out, err = _import(cli, _statement(cli.cwd / "b.csv", "1300000.00", receipt), FISCAL)
     assert "undecided 1" in out
     assert "the books receive them into 1005 国库存款 (contributions_received_into)" in err
+
+
+def test_a_transfer_booked_from_1003_is_on_1004s_bank_only_once_its_statement_shows_it(
+    books: Path, cli: Cli
+) -> None:
+    from ledger.register.opening import open_register, resolve_url
+    from reports.controls.reconciliation import reconcile
+
+    _opened(cli)
+    _import(cli, _statement(cli.cwd / "bank-1003-2023-01.csv", "1300000.00", TRANSFERS), FISCAL)
+    last = datetime.date(2023, 1, 31)
+
+    def reconciled(account: str) -> tuple[tuple[str, Decimal], ...]:
+        engine = open_register(resolve_url(Books(books).read_config().db_url, books))
+        try:
+            entries, _errors = _entries(books)
+            return reconcile(entries, engine, account, last).books_not_in_bank
+        finally:
+            engine.dispose()
+
+    # booked from 1003's line: on 1003's bank; on 1004's books only, in transit
+    assert reconciled(FISCAL) == ()
+    assert reconciled(POOLED) == (
+        ("2023-01-05 统筹基金支出户 拨付统筹基金支出户", Decimal("10000.00")),
+    )
+    opening, lines = TRANSFERS_IN[POOLED]
+    _import(cli, _statement(cli.cwd / "bank-100401-2023-01.csv", opening, lines), POOLED)
+    assert reconciled(POOLED) == ()  # its statement's line matched the booking

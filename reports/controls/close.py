@@ -65,7 +65,6 @@ def close_month(main_file: Path, engine: Engine, chart: Chart, month: Month) -> 
 def close_loaded(books: LoadedBooks, engine: Engine, chart: Chart, month: Month) -> CloseResult:
     """Every check of ``month``'s close on books already loaded (the year-end closing of a
     December is made from the same load, ``mzledger.workflows``)."""
-    fiscal = chart.account("fiscal-special")
     context = CloseContext(
         books,
         engine,
@@ -73,7 +72,7 @@ def close_loaded(books: LoadedBooks, engine: Engine, chart: Chart, month: Month)
         month,
         outstanding=outstanding_payments(engine, month),
         reconciliations=tuple(
-            reconcile(books.entries, engine, account, month.last, by_line=account == fiscal)
+            reconcile(books.entries, engine, account, month.last)
             for account in statement_accounts(engine, chart, month)
         ),
     )

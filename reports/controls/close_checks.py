@@ -67,7 +67,9 @@ def statement_accounts(engine: Engine, chart: Chart, month: Month) -> tuple[str,
     disbursement accounts always, the fiscal special account from the month of its first
     imported statement on. Books made before its statements were imported close as before, and
     once they are imported a month without one is a gap."""
-    fiscal = chart.account("fiscal-special")
+    fiscal = chart.find("fiscal-special")
+    if fiscal is None:
+        return bank_accounts(chart)
     with engine.connect() as conn:
         started = conn.execute(
             select(BankStatement.id)

@@ -1,15 +1,13 @@
 """The bank reconciliation statement (银行存款余额调节表) of a bank account at a month's end: the
 books' balance and the bank's, and the items on one side only.
 
-A posting to a disbursement account is on the bank when its transaction names a statement line
-(``bank_line`` metadata) or is a batch whose payment a statement line of the account shows. A
-posting to the fiscal special account (1003) is on the bank when a decided line of its own
-statements has its day and amount, each line one posting: its contributions are booked from
-the collection files and its transfers may be booked from a disbursement account's line, so
-``bank_line`` does not say that 1003's statement shows them. The opening balances (``#opening``)
-are the balance brought forward, in the first statement's opening balance. A statement line
-nobody booked (``undecided``) is on the bank only. Each balance adjusted by the other side's
-items must agree.
+A posting to the account is on the bank when its transaction was booked from one of the
+account's own statement lines (``bank_line`` metadata naming it), is a batch whose payment a
+line of the account shows, or is what a line of the account was matched to instead of booking
+it (a contribution receipt, a transfer booked from the other account's statement: a line of the
+same day and amount, each line one posting). The opening balances (``#opening``) are the balance
+brought forward, in the first statement's opening balance. A statement line nobody booked
+(``undecided``) is on the bank only. Each balance adjusted by the other side's items must agree.
 """
 
 from __future__ import annotations
@@ -19,13 +17,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from beancount.core import data
 from sqlalchemy import Connection, Engine, select
 
 from ledger.money import ZERO
 from ledger.opening import OPENING_TAG
-from ledger.register.models import BankStatementLine, ClearingBatch
+from ledger.register.models import BankStatement, BankStatementLine, ClearingBatch, ImportedFile
 from reports.controls.summary import ReconciliationSummary
 
 
@@ -71,20 +70,19 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+#: Lines kept as booked elsewhere: by ``import contributions``, or from the other account's
+#: statement line (``postings.fiscal_import``).
+MATCHED_KINDS = ("contribution", "matched-transfer")
+
+
 def reconcile(
-    entries: Sequence[data.Directive],
-    engine: Engine,
-    account: str,
-    last: datetime.date,
-    *,
-    by_line: bool = False,
+    entries: Sequence[data.Directive], engine: Engine, account: str, last: datetime.date
 ) -> Reconciliation:
     """The statement of ``account`` on ``last``, from the books' entries and the register's
-    statement lines; ``by_line``: a posting is on the bank when a decided line of the account
-    has its day and amount (the fiscal special account)."""
+    statement lines."""
     with engine.connect() as conn:
         on_bank, bank_balance, bank_only = _bank_side(conn, account, last)
-        lines = Counter(_decided_lines(conn, account, last)) if by_line else Counter()
+        own, matched = _lines_shown(conn, account, last)
     book_balance = ZERO
     books_only: list[tuple[str, Decimal]] = []
     for entry in entries:
@@ -95,30 +93,50 @@ def reconcile(
                 continue
             amount = posting.units.number or ZERO
             book_balance += amount
-            if OPENING_TAG in entry.tags:
-                backed = True  # brought forward: the first statement's opening balance
-            elif by_line:
-                backed = lines[entry.date, amount] > 0
-                lines[entry.date, amount] -= 1
-            else:
-                backed = "bank_line" in entry.meta or any(link in on_bank for link in entry.links)
+            backed = (
+                OPENING_TAG in entry.tags  # brought forward: the first statement's opening
+                or entry.meta.get("bank_line") in own
+                or any(link in on_bank for link in entry.links)
+                or _take(matched, (entry.date, amount))
+            )
             if not backed:
                 books_only.append((f"{entry.date} {entry.payee or ''} {entry.narration}", amount))
     return Reconciliation(account, book_balance, bank_balance, bank_only, tuple(books_only))
 
 
-def _decided_lines(
+def _take(
+    lines: Counter[tuple[datetime.date, Decimal]], key: tuple[datetime.date, Decimal]
+) -> bool:
+    if lines[key] <= 0:
+        return False
+    lines[key] -= 1
+    return True
+
+
+def _lines_shown(
     conn: Connection, account: str, last: datetime.date
-) -> list[tuple[datetime.date, Decimal]]:
-    """(day, amount) of each line of the account's statements by ``last`` not left to decide."""
+) -> tuple[set[str], Counter[tuple[datetime.date, Decimal]]]:
+    """The account's decided lines by ``last``: as ``bank_line`` names them (file:line), and
+    the (day, amount) of those matched to a booking made elsewhere."""
     rows = conn.execute(
-        select(BankStatementLine.date, BankStatementLine.amount).where(
+        select(
+            BankStatementLine.date,
+            BankStatementLine.amount,
+            BankStatementLine.kind,
+            BankStatementLine.line,
+            ImportedFile.name,
+        )
+        .join(BankStatement, BankStatement.id == BankStatementLine.statement_id)
+        .join(ImportedFile, ImportedFile.id == BankStatement.file_id)
+        .where(
             BankStatementLine.account == account,
             BankStatementLine.kind != "undecided",
             BankStatementLine.date <= last,
         )
-    )
-    return [(day, amount) for day, amount in rows]
+    ).all()
+    own = {f"{Path(name).name}:{line}" for _d, _a, _k, line, name in rows}
+    matched = Counter((day, amount) for day, amount, kind, _l, _n in rows if kind in MATCHED_KINDS)
+    return own, matched
 
 
 def _bank_side(
