@@ -22,11 +22,14 @@ CLINIC = "clr-2023-01-H21030101-11"
 HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n"
 
 
-def _statement(path: Path, lines: list[tuple[str, str, str, str, str]]) -> Path:
-    """(date, out, in, counterparty, summary) -> a generic-layout CSV with running balances."""
+def _statement(
+    path: Path, lines: list[tuple[str, str, str, str, str]], opening: str = "0.00"
+) -> Path:
+    """(date, out, in, counterparty, summary) -> a generic-layout CSV with running balances,
+    from ``opening``."""
     from decimal import Decimal
 
-    balance = Decimal("0.00")
+    balance = Decimal(opening)
     text = HEADER
     for date, out, into, counterparty, summary in lines:
         balance += Decimal(into or "0") - Decimal(out or "0")

@@ -37,6 +37,7 @@ from postings.payments import (
     split_interest,
 )
 from tests.conftest import Cli
+from tests.test_bank import _statement as bank_statement
 
 GOLDEN = Path(__file__).parent / "golden"
 CASE = GOLDEN / "statements" / "fiscal_special_1003"
@@ -45,7 +46,6 @@ CHART = parse_chart(DEFAULT_CHART_TEXT)
 FISCAL = "Assets:1003-财政专户存款"
 POOLED = "Assets:1004-支出户存款:01-统筹基金"
 PERSONAL = "Assets:1004-支出户存款:02-个人账户基金"
-HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要\n"
 DAY = datetime.date(2023, 1, 21)
 NetPair = tuple[Decimal, Decimal]
 
@@ -304,14 +304,8 @@ def test_an_older_chart_books_interest_and_charges_to_its_one_account() -> None:
 
 
 def _statement(path: Path, opening: str, lines: list[tuple[str, str, str, str, str]]) -> Path:
-    """(date, out, in, counterparty, summary) -> a generic-layout CSV with running balances."""
-    balance = Decimal(opening)
-    text = HEADER
-    for date, out, into, counterparty, summary in lines:
-        balance += Decimal(into or "0") - Decimal(out or "0")
-        text += f"{date},{out},{into},{balance:.2f},{counterparty},6222000000000000001,{summary}\n"
-    path.write_text(text, "utf-8")
-    return path
+    """(date, out, in, counterparty, summary) -> a generic-layout CSV from ``opening``."""
+    return bank_statement(path, lines, opening)
 
 
 def _opened(cli: Cli) -> None:
