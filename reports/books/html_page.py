@@ -16,7 +16,7 @@ from reports.books.fund_report import (
     Figures,
     MonthReport,
 )
-from reports.books.html_style import CSS, money_cell
+from reports.books.html_style import money_cell, page_end, page_head
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
 from reports.books.statement_output import statement_table
 from reports.books.svg_charts import Series, bar_chart
@@ -246,15 +246,8 @@ def _charts(report: MonthReport) -> str:
 
 def render_html(report: MonthReport) -> str:
     title = f"{report.title}　基金收支月报　{report.month.label}"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
-        "<body>",
+    parts = page_head(title)
+    parts += [
         f"<h1>{escape(report.title)}　基金收支月报</h1>",
         f'<p class="meta">{escape(layout.period_line(report))}</p>',
         f'<p class="meta">{escape(layout.batches_line(report))}</p>',
@@ -289,5 +282,5 @@ def render_html(report: MonthReport) -> str:
     if report.warnings:
         parts.append("<h2>提示</h2>")
         parts += [f'<p class="note">{escape(w)}</p>' for w in report.warnings]
-    parts += ["</body>", "</html>", ""]
+    parts += page_end()
     return "\n".join(parts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from html import escape
 
 CSS = """
 body { font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
@@ -34,3 +35,21 @@ def money_cell(value: Decimal | None) -> str:
         return '<td class="num">—</td>'
     cls = "num neg" if value < 0 else "num"
     return f'<td class="{cls}">{value:,.2f}</td>'
+
+
+def page_head(title: str) -> list[str]:
+    """A self-contained page's lines up to ``<body>``: the title and the style sheet."""
+    return [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
+
+
+def page_end() -> list[str]:
+    return ["</body>", "</html>", ""]

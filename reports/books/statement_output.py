@@ -8,7 +8,6 @@ in ``<books>/reports/<year>/``, reproducible byte for byte like the monthly repo
 from __future__ import annotations
 
 import datetime
-import io
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
@@ -16,8 +15,8 @@ from typing import Any
 
 from ledger.books import atomic_write
 from reports.books.fund_statements import FundStatement, StatementLine
-from reports.books.html_style import CSS, money_cell
-from reports.books.xlsx_style import MONEY_FORMAT, Sheet, reproducible_zip
+from reports.books.html_style import money_cell, page_end, page_head
+from reports.books.xlsx_style import MONEY_FORMAT, Sheet, saved_workbook
 
 #: A sub-fund line is indented under its item, as the printed forms do.
 INDENT = "　　"
@@ -93,31 +92,14 @@ def render_year_xlsx(statements: Sequence[FundStatement], keeper: str, year: int
     for statement in statements:
         statement_sheet(workbook, statement, keeper)
     fixed = datetime.datetime(year, 12, 31)
-    workbook.properties.creator = "mzledger"
-    workbook.properties.title = f"{keeper} 基金会计报表 {year}年度"
-    workbook.properties.created = fixed
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return reproducible_zip(buffer.getvalue(), fixed)
+    return saved_workbook(workbook, f"{keeper} 基金会计报表 {year}年度", fixed)
 
 
 def render_year_html(statements: Sequence[FundStatement], keeper: str, year: int) -> str:
     title = f"{keeper}　基金会计报表　{year}年度"
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f"<title>{escape(title)}</title>",
-        f"<style>{CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{escape(title)}</h1>",
-        *(statement_table(s, keeper) for s in statements),
-        "</body>",
-        "</html>",
-        "",
-    ]
+    parts = page_head(title)
+    parts += [f"<h1>{escape(title)}</h1>", *(statement_table(s, keeper) for s in statements)]
+    parts += page_end()
     return "\n".join(parts)
 
 

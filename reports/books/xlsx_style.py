@@ -19,6 +19,16 @@ COUNT_FORMAT = "#,##0"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
+def saved_workbook(workbook: Any, title: str, fixed: datetime.datetime) -> bytes:
+    """The workbook's bytes, reproducible: fixed properties and zip dates (``fixed``)."""
+    workbook.properties.creator = "mzledger"
+    workbook.properties.title = title
+    workbook.properties.created = fixed
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return reproducible_zip(buffer.getvalue(), fixed)
+
+
 def reproducible_zip(data: bytes, fixed: datetime.datetime) -> bytes:
     """The same workbook with fixed zip dates and a fixed ``modified`` property."""
     stamp = fixed.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,6 @@ the report's checked ``Decimal`` totals, and a "公式核对" column recomputes 
 from __future__ import annotations
 
 import datetime
-import io
 import re
 from decimal import Decimal
 from typing import Any
@@ -19,7 +18,7 @@ from reports.books import layout
 from reports.books.fund_report import Breakdown, Figures, MonthReport
 from reports.books.ledgers import DetailLedger, TrialBalance, direction
 from reports.books.statement_output import statement_sheet
-from reports.books.xlsx_style import COUNT_FORMAT, MONEY_FORMAT, Sheet, reproducible_zip
+from reports.books.xlsx_style import COUNT_FORMAT, MONEY_FORMAT, Sheet, saved_workbook
 from reports.spreadsheet import Formula
 
 
@@ -51,12 +50,7 @@ def render_xlsx(report: MonthReport) -> bytes:
         used.add(name)
         _ledger_sheet(workbook, report, ledger, name)
     fixed = datetime.datetime.combine(report.month.last, datetime.time())
-    workbook.properties.creator = "mzledger"
-    workbook.properties.title = f"{report.title} 基金收支月报 {report.period}"
-    workbook.properties.created = fixed
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return reproducible_zip(buffer.getvalue(), fixed)
+    return saved_workbook(workbook, f"{report.title} 基金收支月报 {report.period}", fixed)
 
 
 def _sheet_name(wanted: str, used: set[str]) -> str:
