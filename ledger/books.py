@@ -59,6 +59,16 @@ REGIONS: dict[str, str] = tomllib.loads(
 )
 
 
+def region_prefix(region: str) -> str:
+    """What every area code within ``region`` starts with (医保区划: province, city, district
+    two digits each): ``210300`` (a city) -> ``2103``, so a district's ``210302`` is within it;
+    ``210000`` (a province) -> ``21``."""
+    prefix = region
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
 class BooksError(Exception):
     """The books directory is missing or its settings are unusable; ``problem`` names the
     setting at fault by its domain name (``region``) where one is, for the front end to word."""

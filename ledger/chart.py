@@ -41,6 +41,9 @@ FUND_OF_BANK = {"bank-pooled": "pooled", "bank-personal": "personal"}
 SUB_FUND_TITLES = {"统筹基金": "pooled", "个人账户基金": "personal"}
 #: Each sub-fund's Chinese name, for messages and statements.
 SUB_FUND_NAMES = {fund: title for title, fund in SUB_FUND_TITLES.items()}
+#: The role of a clearing agency's detail of 1101 暂付款——异地就医预付金 (each has ``agency``).
+ADVANCE_ROLE = "remote-advance"
+AGENCY_CODE = re.compile(r"\d{6}")
 
 
 def sub_fund_of(account_name: str) -> str | None:
@@ -65,6 +68,9 @@ class ChartAccount:
     # a bank account's number (账号) as banks print it: the fiscal special account's statement
     # tells by it which disbursement account a transfer went to (optional)
     bank_account: str | None = None
+    # a clearing agency's code (清算经办机构, the settlements' clr_optins) for its own detail of
+    # 1101 暂付款——异地就医预付金 (role ``remote-advance``)
+    agency: str | None = None
 
     @property
     def code(self) -> str:
@@ -114,6 +120,23 @@ class Chart:
                 return FUND_OF_BANK[acc.role]
         return None
 
+    def advance_account(self, agency: str) -> str | None:
+        """A clearing agency's detail of 1101 暂付款——异地就医预付金; None: the chart has none."""
+        for acc in self.accounts:
+            if acc.role == ADVANCE_ROLE and acc.agency == agency:
+                return acc.name
+        return None
+
+    @property
+    def agencies(self) -> dict[str, str]:
+        """The clearing agencies the chart keeps an advance for: code -> name (the detail's
+        title after its code, e.g. ``210100`` -> ``沈阳市``)."""
+        return {
+            acc.agency: acc.name.rsplit(":", 1)[-1].partition("-")[2]
+            for acc in self.accounts
+            if acc.role == ADVANCE_ROLE and acc.agency
+        }
+
     def fund_of(self, account: str) -> str | None:
         """The sub-fund whose money a bank account holds (FUND_OF_BANK), if it is one."""
         for role, fund in FUND_OF_BANK.items():
@@ -141,7 +164,16 @@ def parse_chart(text: str, source: str = "chart.toml") -> Chart:
     for index, item in enumerate(raw.get("account", []), start=1):
         name, role = item.get("name", ""), item.get("role", "")
         fund, number = item.get("fund"), item.get("bank_account")
+        agency = item.get("agency")
         where = f"{source}: account #{index}"
+        if (role == ADVANCE_ROLE) != (agency is not None) or (
+            agency is not None and not (isinstance(agency, str) and AGENCY_CODE.fullmatch(agency))
+        ):
+            problems.append(
+                f"{where}: agency: a {ADVANCE_ROLE} account names its clearing agency and no "
+                f'other account does (found {agency!r}, expected a region code, e.g. "210100")'
+            )
+            agency = None
         if number is not None and not (isinstance(number, str) and BANK_NUMBER.fullmatch(number)):
             problems.append(
                 f"{where}: bank_account: not a bank account number (found {number!r}, "
@@ -158,7 +190,7 @@ def parse_chart(text: str, source: str = "chart.toml") -> Chart:
             problems.append(f"{where}: name: each component must be <code>-<name> (found {name!r})")
         if not role:
             problems.append(f"{where}: role: missing")
-        accounts.append(ChartAccount(name, role, fund, number))
+        accounts.append(ChartAccount(name, role, fund, number, agency))
     roles = [acc.role for acc in accounts]
     for role in POSTING_ROLES:
         if roles.count(role) != 1:

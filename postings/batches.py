@@ -65,6 +65,9 @@ class BatchSummary:
     pooled_by_med_type: tuple[tuple[str, Decimal], ...]
     totals: tuple[tuple[str, Decimal], ...]  # REPORTED_TOTALS, in that order
     payment: Payment | None = None
+    #: 异地就医: the clearing agency (clr_optins) the batch is paid through, for an institution
+    #: outside the books' region; None: paid to the institution
+    clearing_agency: str | None = None
 
     @property
     def link(self) -> str:
@@ -108,7 +111,16 @@ def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSumma
         )
     }
     payments: dict[tuple[str, str], Payment] = {}
+    agencies: dict[tuple[str, str], str | None] = {}
     if posted:
+        agencies = {
+            (code, clr_type): agency
+            for code, clr_type, agency in conn.execute(
+                select(
+                    ClearingBatch.fixmedins_code, ClearingBatch.clr_type, ClearingBatch.clr_optins
+                ).where(ClearingBatch.period == period)
+            )
+        }
         for paid in conn.execute(
             select(
                 ClearingBatch.fixmedins_code,
@@ -149,6 +161,7 @@ def summarize(conn: Connection, period: str, *, posted: bool) -> list[BatchSumma
                 pooled_by_med_type=tuple(sorted(pooled.items())),
                 totals=tuple(totals.items()),
                 payment=payments.get((code, clr_type)),
+                clearing_agency=agencies.get((code, clr_type)),
             )
         )
     return batches

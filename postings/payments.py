@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,6 +42,7 @@ LINK_RE = re.compile(r"clr-\d{4}-\d{2}-[A-Za-z0-9]+-[A-Za-z0-9]+")
 FISCAL_MARK = "财政专户"
 INTEREST_MARKS = ("结息", "利息")
 CHARGE_MARK = "手续费"
+ADVANCE_MARK = "预付金"  # 异地就医预付金: the advance to a clearing agency
 
 
 @dataclass(frozen=True)
@@ -67,17 +68,26 @@ class OpenPart:
     institution_name: str
     amount: Decimal  # what the bank pays out: negative when the institution pays back
     paid_on: datetime.date | None  # booked earlier by `post --paid-on`
+    agency: str | None = None  # 异地就医: paid through this clearing agency, not to the institution
+    period: str = ""
 
 
 @dataclass(frozen=True)
 class Decision:
-    kind: str  # batch-payment | fiscal-transfer | interest | bank-charge | undecided
+    # batch-payment | agency-payment | remote-advance | fiscal-transfer | interest |
+    # bank-charge | undecided
+    kind: str
     batch_id: int | None
     note: str
+    agency: str | None = None  # agency-payment, remote-advance: the clearing agency
+    batch_ids: tuple[int, ...] = ()  # agency-payment: the batches whose part the line paid
 
 
-def decide(line: Line, parts: Sequence[OpenPart]) -> Decision:
-    """What one statement line is (pure)."""
+def decide(
+    line: Line, parts: Sequence[OpenPart], agencies: Mapping[str, str] | None = None
+) -> Decision:
+    """What one statement line is (pure). ``agencies``: the clearing agencies the chart keeps
+    an advance for (code -> name), whose lines ``_agency_line`` judges."""
     text = f"{line.summary} {line.reference}"
     if line.amount > ZERO and (FISCAL_MARK in line.counterparty or FISCAL_MARK in text):
         return Decision("fiscal-transfer", None, "transfer in from the fiscal special account")
@@ -89,8 +99,13 @@ def decide(line: Line, parts: Sequence[OpenPart]) -> Decision:
     institutional = [
         p
         for p in parts
-        if p.institution_name == line.counterparty.strip() or p.institution_code in text
+        if p.agency is None
+        and (p.institution_name == line.counterparty.strip() or p.institution_code in text)
     ]
+    # an institution's own name or code first: an agency's name (北京市) may be part of one
+    agency = None if institutional else agency_named(agencies or {}, line.counterparty, text)
+    if agency is not None:
+        return _agency_line(line, agency, parts, text)
     named = LINK_RE.findall(text)
     if named:
         institutional = [p for p in institutional if p.link in named]
@@ -115,6 +130,54 @@ def decide(line: Line, parts: Sequence[OpenPart]) -> Decision:
         )
     who = line.counterparty or "(no counterparty)"
     return Decision("undecided", None, f"{who}: not an institution with an open batch part")
+
+
+def agency_named(agencies: Mapping[str, str], counterparty: str, text: str) -> str | None:
+    """The one clearing agency a line is with: its name in the counterparty (a bank prints
+    ``沈阳市医疗保障事务服务中心``) or its code in the summary; None for none or several."""
+    named = {
+        code for code, name in agencies.items() if (name and name in counterparty) or code in text
+    }
+    return named.pop() if len(named) == 1 else None
+
+
+def _agency_line(line: Line, agency: str, parts: Sequence[OpenPart], text: str) -> Decision:
+    """A line with a clearing agency (异地就医): its advance (预付金, paid or returned), or the
+    payment of one part of all the agency's open batches of one period at once (清算资金)."""
+    if ADVANCE_MARK in text:
+        return Decision("remote-advance", None, f"异地就医预付金, agency {agency}", agency)
+    paid = -line.amount
+    by_period: dict[str, list[OpenPart]] = {}
+    for part in parts:
+        if part.agency == agency:
+            by_period.setdefault(part.period, []).append(part)
+    sums = {period: sum((p.amount for p in group), ZERO) for period, group in by_period.items()}
+    matching = [period for period, total in sums.items() if total == paid and total != ZERO]
+    if len(matching) != 1:
+        open_sums = ", ".join(f"{period} {total}" for period, total in sorted(sums.items()))
+        found = f"{len(matching)} periods" if matching else "no period"
+        return Decision(
+            "undecided",
+            None,
+            f"{paid} to agency {agency} matches {found} of its open batches "
+            f"(open: {open_sums or 'none'})",
+        )
+    group = by_period[matching[0]]
+    early = sorted({p.paid_on for p in group if p.paid_on is not None and p.paid_on != line.date})
+    if early:
+        return Decision(
+            "undecided",
+            None,
+            f"agency {agency} {matching[0]}: booked as paid on {early[0]}, the bank paid it on "
+            f"{line.date}",
+        )
+    return Decision(
+        "agency-payment",
+        None,
+        f"异地就医清算 {matching[0]}, agency {agency}: {len(group)} batches",
+        agency,
+        tuple(p.batch_id for p in group),
+    )
 
 
 @dataclass(frozen=True)
@@ -297,6 +360,8 @@ def decide_fiscal(
     """
     text = f"{line.summary} {line.reference}"
     number_fund = chart.fund_of_bank_account(line.counterparty_account)
+    if ADVANCE_MARK in text and line.amount != ZERO:
+        return _fiscal_advance(line, chart, text)
     if line.amount > ZERO:
         if number_fund is not None or DISBURSEMENT_MARK in text:
             return _undecided("money back from a disbursement account: book it by hand")
@@ -324,6 +389,23 @@ def decide_fiscal(
         return _by_fund(kind, line, chart, _funds(text), net_assets)
     fund = "pooled" if kind == "bank-charge" else None
     return _booked(kind, line.amount, chart, fund, FISCAL_NOTES[kind])
+
+
+def _fiscal_advance(line: Line, chart: Chart, text: str) -> FiscalDecision:
+    """异地就医预付金 paid to a clearing agency from the fiscal special account (借 1101 暂付款——
+    异地就医预付金——<agency>), or returned by it: the agency is the one the counterparty or
+    the summary names among the chart's."""
+    agency = agency_named(chart.agencies, line.counterparty, text)
+    advance = chart.advance_account(agency or "")
+    if advance is None:
+        known = ", ".join(f"{code} {name}" for code, name in sorted(chart.agencies.items()))
+        return _undecided(
+            f"异地就医预付金: {line.counterparty or '(no counterparty)'} is not one clearing "
+            f"agency of the chart's 1101 accounts ({known or 'none'})"
+        )
+    return FiscalDecision(
+        "remote-advance", f"异地就医预付金, agency {agency}", ((advance, -line.amount),)
+    )
 
 
 def split_interest(

@@ -18,24 +18,36 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
-from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
+from ledger.books import (
+    Books,
+    BooksConfig,
+    atomic_write,
+    lock_entries,
+    region_prefix,
+    write_main,
+)
 from ledger.chart import Chart
 from ledger.locks import locked_months
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register.batching import lock_for_posting, totals_unbatched, unbatched
+from ledger.register.batching import (
+    lock_for_posting,
+    paying_lines,
+    totals_unbatched,
+    unbatched,
+)
 from ledger.register.models import (
     OTHER_FUND_FIELDS,
-    BankStatementLine,
     ClearingBatch,
     HeldSettlement,
     ImportedFile,
+    Institution,
     Posting,
     Settlement,
     SettlementTotal,
 )
-from postings.batches import BatchSummary, Payment, summarize
+from postings.batches import BatchSummary, Payment, batch_link, summarize
 from postings.books_file import render_clearing_file
 from postings.rules import post_batches
 
@@ -108,7 +120,9 @@ def post_period(
                 result.batches = summarize(conn, result.period, posted=True)
                 result.unchanged = True
             else:
-                result.batches = _form_period(conn, chart, result.period, posted, paid_on, user)
+                result.batches = _form_period(
+                    conn, chart, result.period, posted, paid_on, user, config.region
+                )
             render_period(books, chart, result.period, result.batches)
             write_main(books, config, chart.opened_on)
             result.written = True
@@ -163,13 +177,15 @@ def _form_period(
     posted: int,
     paid_on: datetime.date | None,
     user: str | None,
+    region: str,
 ) -> list[BatchSummary]:
     """Form the period's batches afresh (those posted before removed first) and, with
     ``paid_on``, pay them; _Refused when that cannot be done."""
+    paying = paying_lines()
     paid_by_bank = conn.execute(
-        select(func.count())
-        .select_from(BankStatementLine)
-        .join(ClearingBatch, ClearingBatch.id == BankStatementLine.batch_id)
+        select(func.count(func.distinct(paying.c.line_id)))
+        .select_from(paying)
+        .join(ClearingBatch, ClearingBatch.id == paying.c.batch_id)
         .where(ClearingBatch.period == period)
     ).scalar_one()
     if paid_by_bank:
@@ -187,12 +203,62 @@ def _form_period(
     fresh = summarize(conn, period, posted=False)
     if not fresh:
         raise _Refused(Problem(period, "", "no settlements in the register for this period"))
+    agencies = clearing_agencies(conn, chart, period, region)
+    fresh = [
+        dataclasses.replace(b, clearing_agency=agencies.get((b.institution_code, b.clr_type)))
+        for b in fresh
+    ]
     ids = _form_batches(conn, fresh)
     payments = pay_batches(conn, ids, paid_on, user) if paid_on is not None else {}
     return [
         dataclasses.replace(b, payment=payments.get((b.institution_code, b.clr_type)))
         for b in fresh
     ]
+
+
+def clearing_agencies(
+    conn: Connection, chart: Chart, period: str, region: str
+) -> dict[tuple[str, str], str]:
+    """异地就医: the clearing agency of each (institution, clr_type) of the period's settlements
+    at institutions outside ``region`` (an institution list's ``admdvs`` not within it: a
+    district's code is, ``region_prefix``), read from the
+    settlements' clr_optins; one whose settlements name the books' own agency is paid to the
+    institution itself, as before. _Refused when a batch's settlements name more than one
+    agency, or one the chart keeps no advance for."""
+    within = region_prefix(region)
+    outside = select(Institution.code).where(
+        Institution.admdvs.is_not(None), ~Institution.admdvs.startswith(within)
+    )
+    rows = conn.execute(
+        select(Settlement.fixmedins_code, Settlement.clr_type, Settlement.clr_optins)
+        .where(Settlement.setl_period == period, Settlement.fixmedins_code.in_(outside))
+        .group_by(Settlement.fixmedins_code, Settlement.clr_type, Settlement.clr_optins)
+        .order_by(Settlement.fixmedins_code, Settlement.clr_type, Settlement.clr_optins)
+    ).all()
+    found: dict[tuple[str, str], list[str]] = {}
+    for code, clr_type, agency in rows:
+        found.setdefault((code, clr_type), []).append(agency)
+    agencies: dict[tuple[str, str], str] = {}
+    for (code, clr_type), named in found.items():
+        where = batch_link(period, code, clr_type)
+        if len(named) != 1:
+            message = (
+                "one batch is paid to one party: its settlements must name one clearing agency"
+            )
+            raise _Refused(
+                Problem(where, "clr_optins", message, ", ".join(named), "one agency code")
+            )
+        if named[0].startswith(within):
+            continue  # cleared by the books' own agency: paid to the institution itself
+        if chart.advance_account(named[0]) is None:
+            known = ", ".join(sorted(chart.agencies)) or "none"
+            message = (
+                "clearing agency not in the chart: add its 1101 异地就医预付金 account "
+                "(role remote-advance) to the books' chart.toml"
+            )
+            raise _Refused(Problem(where, "clr_optins", message, named[0], known))
+        agencies[(code, clr_type)] = named[0]
+    return agencies
 
 
 def _held_count(conn: Connection, period: str) -> int:
@@ -338,6 +404,7 @@ def _form_batches(conn: Connection, batches: list[BatchSummary]) -> list[int]:
                 "settlement_count": batch.settlement_count,
                 "refund_count": batch.refund_count,
                 "last_file_id": watermark,
+                "clr_optins": batch.clearing_agency,
             }
             for batch in ordered
         ],

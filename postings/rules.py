@@ -34,6 +34,11 @@ META_SOURCE = "mzledger"
 META_TOTALS = ("medfee_sumamt", "psn_cash_pay", *OTHER_FUND_FIELDS)
 
 
+def agency_link(period: str, agency: str) -> str:
+    """The link of a clearing agency's batches of a period, ``ydjy-2023-01-210100``."""
+    return f"ydjy-{period}-{agency}"
+
+
 def _leg(account: str, number: Decimal, currency: str) -> data.Posting:
     return data.Posting(account, Amount(number, currency), None, None, None, None)
 
@@ -95,6 +100,14 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
         f"{batch.period} 门诊费用清算 清算类别{batch.clr_type} "
         f"结算{batch.settlement_count}笔 退费{batch.refund_count}笔"
     )
+    links = {batch.link}
+    agency = batch.clearing_agency
+    if agency is not None:
+        # 异地就医: paid through the clearing agency with the agency's other batches of the
+        # period, one bank line per part; the agency's link gathers them in Fava
+        meta["clr_optins"] = agency
+        narration = f"异地就医 经{chart.agencies.get(agency, agency)}清算 {narration}"
+        links.add(agency_link(batch.period, agency))
     txn = data.Transaction(
         meta,
         batch.payment.paid_on,
@@ -102,7 +115,7 @@ def post_batch(batch: BatchSummary, chart: Chart) -> tuple[data.Transaction | No
         batch.institution_name,
         narration,
         frozenset(),
-        frozenset({batch.link}),
+        frozenset(links),
         legs,
     )
     return txn, []

@@ -16,10 +16,11 @@ from __future__ import annotations
 import datetime
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from beancount.parser import printer
-from sqlalchemy import Connection, Engine, and_, func, insert, select, type_coerce
+from sqlalchemy import Connection, Engine, func, insert, select, type_coerce
 
 from ledger.books import Books, BooksConfig, atomic_write, lock_entries, write_main
 from ledger.chart import FUND_OF_BANK, Chart
@@ -27,9 +28,10 @@ from ledger.locks import locked_months
 from ledger.money import ZERO
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register.batching import totals_member
+from ledger.register.batching import paying_lines, totals_member
 from ledger.register.imported_files import earlier_import, record_file
 from ledger.register.models import (
+    AgencyPaymentBatch,
     BankLineLeg,
     BankStatement,
     BankStatementLine,
@@ -49,7 +51,15 @@ from postings.fiscal_import import (
     matched_fiscal_booking,
     unmatched_transfers,
 )
-from postings.payments import BankEntry, Legs, Line, OpenPart, bank_directives, decide
+from postings.payments import (
+    BankEntry,
+    Decision,
+    Legs,
+    Line,
+    OpenPart,
+    bank_directives,
+    decide,
+)
 from postings.period import pay_batches, render_period
 
 #: The kinds of line booked in ``bank/YYYY-MM.beancount`` (a batch payment books its batch's
@@ -62,6 +72,7 @@ BOOKED_KINDS = (
     "transfer-in",
     "transfer-out",
     "recovery",
+    "remote-advance",
 )
 
 
@@ -84,8 +95,11 @@ def _part(fund: str) -> object:
 
 def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
     """The batches' parts payable from ``account`` that no bank line has matched yet."""
-    matched = select(BankStatementLine.batch_id).where(
-        BankStatementLine.account == account, BankStatementLine.kind == "batch-payment"
+    paying = paying_lines()
+    matched = (
+        select(paying.c.batch_id)
+        .join(BankStatementLine, BankStatementLine.id == paying.c.line_id)
+        .where(BankStatementLine.account == account)
     )
     rows = conn.execute(
         select(
@@ -95,6 +109,8 @@ def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
             Institution.name,
             type_coerce(_part(fund), Money).label("part"),
             Posting.paid_on,
+            ClearingBatch.clr_optins,
+            ClearingBatch.period,
         )
         .join(SettlementTotal, totals_member(SettlementTotal, ClearingBatch))
         .join(Institution, Institution.code == ClearingBatch.fixmedins_code)
@@ -106,11 +122,22 @@ def open_parts(conn: Connection, account: str, fund: str) -> list[OpenPart]:
             ClearingBatch.fixmedins_code,
             Institution.name,
             Posting.paid_on,
+            ClearingBatch.clr_optins,
+            ClearingBatch.period,
         )
         .order_by(ClearingBatch.id)
     ).all()
     return [
-        OpenPart(row.id, row.link, row.fixmedins_code, row.name, row.part, row.paid_on)
+        OpenPart(
+            row.id,
+            row.link,
+            row.fixmedins_code,
+            row.name,
+            row.part,
+            row.paid_on,
+            row.clr_optins,
+            row.period,
+        )
         for row in rows
         if row.part != ZERO
     ]
@@ -210,6 +237,7 @@ def _keep_lines(
                 line.line, line.date, line.amount, line.counterparty, line.summary, line.reference
             ),
             parts,
+            chart.agencies,
         )
         kind, note, booking = decision.kind, decision.note, None
         if kind == "fiscal-transfer":
@@ -220,7 +248,11 @@ def _keep_lines(
         if kind == "batch-payment":
             parts = [p for p in parts if p.batch_id != decision.batch_id]
             matched.append(decision.batch_id or 0)
-        _keep(
+        paid = set(decision.batch_ids)
+        if paid:
+            parts = [p for p in parts if p.batch_id not in paid]
+            matched += decision.batch_ids
+        line_id = _keep(
             conn,
             statement,
             statement_id,
@@ -229,7 +261,23 @@ def _keep_lines(
             _Kept(kind, note, decision.batch_id, booking.line_id if booking else None),
             result,
         )
+        _keep_agency_line(conn, chart, line_id, line.amount, decision)
     return matched
+
+
+def _keep_agency_line(
+    conn: Connection, chart: Chart, line_id: int, amount: Decimal, decision: Decision
+) -> None:
+    """异地就医: the batches an agency-payment line paid; an advance's other leg, 1101 暂付款——
+    异地就医预付金 of its agency (debited when paid out, credited when it comes back)."""
+    if decision.batch_ids:
+        conn.execute(
+            insert(AgencyPaymentBatch),
+            [{"line_id": line_id, "batch_id": batch_id} for batch_id in decision.batch_ids],
+        )
+    advance = chart.advance_account(decision.agency or "")
+    if decision.kind == "remote-advance" and advance is not None:
+        conn.execute(insert(BankLineLeg).values(line_id=line_id, account=advance, amount=-amount))
 
 
 def _keep_fiscal_lines(
@@ -379,13 +427,11 @@ def _book_paid_batches(
             ).scalar_one()
             != ZERO
         }
+        paying = paying_lines()
         lines = conn.execute(
-            select(BankStatementLine.account, BankStatementLine.date).where(
-                and_(
-                    BankStatementLine.batch_id == batch_id,
-                    BankStatementLine.kind == "batch-payment",
-                )
-            )
+            select(BankStatementLine.account, BankStatementLine.date)
+            .join(paying, paying.c.line_id == BankStatementLine.id)
+            .where(paying.c.batch_id == batch_id)
         ).all()
         if {account for account, _ in lines} != needed:
             continue  # the other account's statement has not come yet

@@ -18,6 +18,11 @@ def test_default_chart_follows_the_2017_system() -> None:
         ("100401", "支出户存款——统筹基金"),
         ("100402", "支出户存款——个人账户基金"),
         ("1005", "国库存款"),
+        # 异地就医预付金 by clearing agency: 1101, its detail 01, the agency's region code
+        ("110101110100", "暂付款——异地就医预付金——北京市"),
+        ("110101120100", "暂付款——异地就医预付金——天津市"),
+        ("110101210100", "暂付款——异地就医预付金——沈阳市"),
+        ("110101310100", "暂付款——异地就医预付金——上海市"),
         ("300101", "一般基金结余——统筹基金"),
         ("300102", "一般基金结余——个人账户基金"),
         ("400101", "社会保险费收入——统筹基金"),
@@ -76,7 +81,7 @@ def test_a_chart_made_before_the_sub_funds_keeps_its_one_account() -> None:
 def test_rendered_accounts_load_in_beancount() -> None:
     entries, errors, _ = loader.load_string(render_accounts(parse_chart(DEFAULT_CHART_TEXT)))
     assert errors == []
-    assert len(entries) == 21
+    assert len(entries) == 25
     assert entries[0].meta["code"] == "1003"
 
 

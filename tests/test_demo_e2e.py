@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,8 +45,28 @@ def test_demo_books_check_clean_and_reconcile(demo: tuple[Path, str]) -> None:
         "个人账户转入 跨统筹区转移",
         "个人账户转出 跨统筹区转移",
         "追回违规结算统筹基金待遇",
+        "异地就医预付金 110100",
+        "异地就医预付金 210100",
     }
     assert sum(e.narration == "财政专户拨入" for e in bank) == 8  # 2 accounts x 4 months
+    # 异地就医: each outside institution's batches paid through its clearing agency, the
+    # agency's advance (预付金) in 1101 by agency, paid from the fiscal special account
+    remote = [e for e in entries if isinstance(e, data.Transaction) and "clr_optins" in e.meta]
+    assert {(e.payee, e.meta["clr_optins"]) for e in remote} == {
+        ("示例北京市某区医院", "110100"),
+        ("示例沈阳医科大学附属医院", "210100"),
+    }
+    assert all(f"ydjy-{e.meta['period']}-{e.meta['clr_optins']}" in e.links for e in remote)
+    advances = {
+        p.account: p.units.number
+        for e in bank
+        for p in e.postings
+        if p.account.startswith("Assets:1101-") and p.units is not None
+    }
+    assert advances == {
+        "Assets:1101-暂付款:01-异地就医预付金:110100-北京市": Decimal("30000.00"),
+        "Assets:1101-暂付款:01-异地就医预付金:210100-沈阳市": Decimal("30000.00"),
+    }
     balances = [e for e in entries if isinstance(e, data.Balance)]
     assert len(balances) == 12  # 3 accounts x 4 monthly statements, all asserted and passing
     # one transaction per clearing batch (month x institution x clr_type), never per settlement
@@ -56,7 +77,9 @@ def test_demo_books_check_clean_and_reconcile(demo: tuple[Path, str]) -> None:
                 keys.add((row["setl_time"][:7], row["fixmedins_code"], row["clr_type"]))
                 settlements += 1
     assert len(batches) == len(keys) and settlements > 10 * len(keys)
-    assert {next(iter(e.links)) for e in batches} == {f"clr-{p}-{i}-{c}" for p, i, c in keys}
+    clearing_links = {link for e in batches for link in e.links if link.startswith("clr-")}
+    assert clearing_links == {f"clr-{p}-{i}-{c}" for p, i, c in keys}
+    assert all(sum(link.startswith("clr-") for link in e.links) == 1 for e in batches)
     assert sum(int(e.meta["settlement_count"]) for e in batches) == settlements
 
 

@@ -121,6 +121,11 @@ VOUCHER = re.compile(r"2023-02-记-\d{4}")
 BANK_LINE = re.compile(r"bank-10040[12]-2023-02\.csv:\d+")
 
 
+def _pays_batches(text: str) -> bool:
+    """A statement line that pays batches: an institution's (its link) or an agency's."""
+    return "clr-" in text or "异地就医清算资金" in text
+
+
 def statement_lines(path: Path) -> list[tuple[int, Decimal, str]]:
     """(line number, signed amount, counterparty and summary) of each line of a bank statement
     CSV; the line number counts the header as line 1, as ``bank_line`` does."""
@@ -366,18 +371,19 @@ def test_detail_ledgers_end_at_the_month_end_balance(demo: Demo) -> None:
             else:  # the bank's own entry: its statement line
                 assert BANK_LINE.fullmatch(line.bank_line) and line.narration
             assert line.reference == (line.voucher or line.bank_line)
-        # every line of the account's February statement that is not a batch payment is there
+        # every line of the account's February statement that is not a batch payment (to an
+        # institution, or to a clearing agency for its batches: 异地就医清算资金) is there
         code = next(a.code for a in demo.chart.accounts if a.name == ledger.account)
         statement = demo.books.root / "exports" / f"bank-{code}-{PERIOD}.csv"
         from_bank = [line for line in ledger.lines if line.bank_line]
         assert [(line.bank_line, line.debit - line.credit) for line in from_bank] == [
             (f"{statement.name}:{number}", amount)
             for number, amount, summary in statement_lines(statement)
-            if "clr-" not in summary
+            if not _pays_batches(summary)
         ]
         # and the batch payments on it are the vouchers' postings, to the fen
         assert sum(line.debit - line.credit for line in ledger.lines if line.voucher) == sum(
-            amount for _number, amount, text in statement_lines(statement) if "clr-" in text
+            amount for _number, amount, text in statement_lines(statement) if _pays_batches(text)
         )
         assert any(line.voucher for line in ledger.lines) and from_bank
         sheet = workbook[sheet_name]

@@ -311,7 +311,10 @@ def _check_identities(rows: Iterable[Row]) -> None:
         for f in MONEY_FIELDS:
             assert money.fullmatch(r[f]) and r[f] != "-0.00", (f, r[f])
         assert re.fullmatch(r"(0\.\d{4})?", r["pool_prop_selfpay"])
-        assert r["insutype"] == "310" and r["clr_way"] == "1" and r["clr_optins"] == "210300"
+        assert r["insutype"] == "310" and r["clr_way"] == "1"
+        # the clearing agency: the city's own, the 就医地's for an institution outside (异地就医);
+        # an institution's code carries its region's first four digits
+        assert r["clr_optins"] == r["fixmedins_code"][1:5] + "00"
         assert r["clr_type"] == ("13" if r["fixmedins_type"] == "2" else "11")
         assert "08:00:00" <= r["setl_time"][11:] < "20:00:00"
         funds = ("hifp_pay", "cvlserv_pay", "hifes_pay", "hifmi_pay", "hifob_pay", "maf_pay")

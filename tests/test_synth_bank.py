@@ -27,6 +27,8 @@ from tests.test_synth import CENT, City, Row, _city, d, read_csv
 POOLED_ACCOUNT = "Assets:1004-支出户存款:01-统筹基金"
 PERSONAL_ACCOUNT = "Assets:1004-支出户存款:02-个人账户基金"
 FISCAL_ACCOUNT = "Assets:1003-财政专户存款"
+#: the clearing agencies the default chart keeps an advance for (1101 by agency)
+AGENCY_NAMES = {"110100": "北京市", "120100": "天津市", "210100": "沈阳市", "310100": "上海市"}
 BANK_HEADER = "交易日期,借方金额,贷方金额,余额,对方户名,对方账号,摘要"
 
 
@@ -101,6 +103,11 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
         }
     ]
     parts = batch_parts(rows)
+    remote = {  # institution -> its clearing agency, for those outside the city
+        i["fixmedins_code"]: i["admdvs"]
+        for i in institution_rows(spec)
+        if not i["admdvs"].startswith(spec.region[:4])
+    }
     names = {i["fixmedins_code"]: i["fixmedins_name"] for i in institution_rows(spec)}
     for r in rows:  # an institution not on the list: its name as its settlements give it
         names.setdefault(r["fixmedins_code"], r["fixmedins_name"])
@@ -119,10 +126,26 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
             due = {
                 f"clr-{m}-{inst}-{clr}": p[index]
                 for (m, inst, clr), p in sorted(parts.items())
-                if m == month and p[index] != 0
+                if m == month and p[index] != 0 and inst not in remote
             }
-            # one line per nonzero batch, in (institution, clr_type) order, its link in 摘要
-            assert [x.summary for x in paid] == [f"门诊统筹结算款 {link}" for link in due]
+            agencies: dict[str, Decimal] = defaultdict(Decimal)
+            for (m, inst, _clr), p in parts.items():
+                if m == month and inst in remote:
+                    agencies[remote[inst]] += p[index]
+            # one line per nonzero batch, in (institution, clr_type) order, its link in 摘要;
+            # then one per clearing agency (异地就医) for its institutions' batches
+            assert [x.summary for x in paid] == [f"门诊统筹结算款 {link}" for link in due] + [
+                f"异地就医清算资金 {month} {agency}"
+                for agency in sorted(agencies)
+                if agencies[agency]
+            ]
+            to_agencies = paid[len(due) :]
+            assert [(x.name, -x.amount) for x in to_agencies] == [
+                (f"{AGENCY_NAMES[agency]}医疗保障事务服务中心", agencies[agency])
+                for agency in sorted(agencies)
+                if agencies[agency]
+            ]
+            paid = paid[: len(due)]
             assert sum((x.amount for x in paid), Decimal(0)) == -sum(due.values(), Decimal(0))
             for x, (link, part) in zip(paid, due.items(), strict=True):
                 assert sum(link in y.summary for y in lines) == 1
@@ -130,7 +153,9 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
                 assert re.fullmatch(r"\d{16,19}", x.account)
                 accounts[x.name].add(x.account)
                 seen["credit-batch"] += part < 0
-            out_total = sum((part for part in due.values() if part > 0), Decimal(0))
+            out_total = sum(
+                (part for part in (*due.values(), *agencies.values()) if part > 0), Decimal(0)
+            )
             topup = (out_total / 10000).to_integral_value(ROUND_CEILING) * 10000
             first = [x for x in lines if x.date == f"{pay}-02"]
             assert [(x.amount, x.name, x.summary) for x in first] == (
@@ -149,7 +174,7 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
                 seen["interest"] += 1
             else:
                 assert interest == []
-            assert len(lines) == len(first) + len(paid) + len(interest)
+            assert len(lines) == len(first) + len(paid) + len(to_agencies) + len(interest)
     assert all(len(a) == 1 for a in accounts.values())  # one account number per institution
     assert len({a for s in accounts.values() for a in s}) == len(accounts)
     return seen
@@ -260,9 +285,13 @@ def check_fiscal_statements(spec: CitySpec, out: Path) -> Counter[str]:
                 "财政补贴收入": "subsidy",
                 "结息": "interest",
             }.get(x.summary)
+            if x.summary.startswith("异地就医预付金 "):  # the first month, each agency
+                assert x.amount == Decimal("-30000.00") and name == files[0]
+                assert x.name == f"{AGENCY_NAMES[x.summary[-6:]]}医疗保障事务服务中心"
+                kind = "advance"
             if kind is not None:
                 seen[kind] += 1
-                assert (x.amount < 0) == (kind == "transfer-out")
+                assert (x.amount < 0) == (kind in ("transfer-out", "advance"))
         interest = [x for x in lines if x.summary == "结息"]
         if month[5:] in ("03", "06", "09", "12"):
             before = interest[0].balance - interest[0].amount
@@ -279,7 +308,7 @@ def test_fiscal_special_account_statements(city: City) -> None:
     seen = check_fiscal_statements(CitySpec(), city.out)
     assert seen == Counter(
         transfer=8, contribution=3, recovery=1, **{"transfer-in": 1, "transfer-out": 1},
-        subsidy=1, interest=1,
+        subsidy=1, interest=1, advance=2,
     )  # fmt: skip
     march = read_statement_lines(city.out / "bank-1003-2023-03.csv", "utf-8")
     assert [(x.date, x.amount) for x in march if x.summary == "财政补贴收入"] == [
@@ -298,7 +327,12 @@ def test_fiscal_statements_of_a_city_starting_in_january(tmp_path: Path) -> None
     seen = check_fiscal_statements(spec, tmp_path)
     assert seen == Counter(
         transfer=4, contribution=2, recovery=1, **{"transfer-in": 1, "transfer-out": 1},
-        subsidy=1, interest=1,
+        subsidy=1, interest=1, advance=2,
     )  # fmt: skip
     january = read_statement_lines(tmp_path / "bank-1003-2023-01.csv", "utf-8")
-    assert [x.summary for x in january] == ["追回违规结算统筹基金待遇", "社保费征缴 2023-01"]
+    assert [x.summary for x in january] == [
+        "异地就医预付金 110100",  # the advance to each clearing agency, in its first month
+        "异地就医预付金 210100",
+        "追回违规结算统筹基金待遇",
+        "社保费征缴 2023-01",
+    ]

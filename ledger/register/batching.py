@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, select
+from sqlalchemy import ColumnElement, Connection, Subquery, and_, exists, select, union_all
 from sqlalchemy.orm import aliased
 
-from ledger.register.models import ClearingBatch
+from ledger.register.models import AgencyPaymentBatch, BankStatementLine, ClearingBatch
 
 
 class BatchKey(NamedTuple):
@@ -105,6 +105,17 @@ def batch_key(conn: Connection, batch_id: int) -> BatchKey | None:
     return None if row is None else BatchKey(*row)
 
 
+def paying_lines() -> Subquery:
+    """(line_id, batch_id) of every statement line that paid a batch's part: a
+    ``batch-payment`` line by its batch_id, an ``agency-payment`` line (异地就医, one line for
+    all of a clearing agency's batches of a period) by ``agency_payment_batches``."""
+    direct = select(
+        BankStatementLine.id.label("line_id"), BankStatementLine.batch_id.label("batch_id")
+    ).where(BankStatementLine.kind == "batch-payment")
+    agency = select(AgencyPaymentBatch.line_id, AgencyPaymentBatch.batch_id)
+    return union_all(direct, agency).subquery("paying_lines")
+
+
 def lock_for_posting(conn: Connection) -> None:
     """Keep imports out while batches are formed, so that none slips under the watermark.
 
@@ -138,6 +149,7 @@ __all__ = [
     "in_batch",
     "lock_for_import",
     "lock_for_posting",
+    "paying_lines",
     "totals_batched",
     "totals_member",
     "totals_unbatched",

@@ -177,6 +177,9 @@ class ClearingBatch(Base):
     # The file watermark: the batch takes in the settlements of its key from files up to this
     # one (the newest imported file when it was formed); see ledger.register.batching.
     last_file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    # 异地就医: the clearing agency (clr_optins) an institution outside the books' region is
+    # paid through; None: paid to the institution itself (migration 0012)
+    clr_optins: Mapped[str | None] = mapped_column(String(10))
 
 
 class Posting(Base):
@@ -426,6 +429,8 @@ STATEMENT_LINE_KINDS = (
     "transfer-in",
     "transfer-out",
     "recovery",
+    "agency-payment",
+    "remote-advance",
 )
 
 
@@ -458,6 +463,18 @@ class BankStatementLine(Base):
     matched_file_id: Mapped[int | None] = mapped_column(
         ForeignKey("imported_files.id", name="fk_statement_lines_matched_file")
     )
+
+
+class AgencyPaymentBatch(Base):
+    """A batch an ``agency-payment`` line paid (异地就医清算): one line to a clearing agency pays
+    that part of all the agency's batches of a period at once (migration 0012)."""
+
+    __tablename__ = "agency_payment_batches"
+    __table_args__ = (UniqueConstraint("line_id", "batch_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("bank_statement_lines.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("clearing_batches.id"), index=True)
 
 
 class BankLineLeg(Base):

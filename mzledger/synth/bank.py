@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import IO
 
+from ledger.books import region_prefix
 from ledger.chart import DEFAULT_CHART_TEXT, parse_chart
 from ledger.month import Month
 from mzledger.synth.draws import ZERO, _decimal_money, _round, _yuan
@@ -45,6 +46,9 @@ TOPUP_UNIT = Decimal("10000.00")  # the fiscal transfer: the month's payments ro
 INTEREST_RATE = Decimal("0.0035")  # a year, demand deposit; credited quarterly (a quarter of it)
 TOPUP_SUMMARY, INTEREST_SUMMARY = "财政专户拨入", "结息"
 PAY_SUMMARY = "门诊统筹结算款"  # followed by the batch's link
+#: 异地就医: a clearing agency's batches of a month are paid in one line a part, to the agency
+REMOTE_SUMMARY = "异地就医清算资金"  # followed by the clearing month and the agency's code
+AGENCY_SUFFIX = "医疗保障事务服务中心"
 
 
 def city_name(region: str) -> str:
@@ -78,9 +82,9 @@ def _statement_lines(
     fiscal: tuple[str, str],
 ) -> tuple[list[list[str]], Decimal, Decimal]:
     """One account's statement of the payment month after clearing month ``month``: its lines,
-    closing balance and the fiscal special account's transfer in. ``batches``: (fixmedins_code,
-    clr_type, this account's part), nonzero, in that order; ``parties``: code -> (name, account
-    number)."""
+    closing balance and the fiscal special account's transfer in. ``batches``: (payee, summary,
+    this account's part), nonzero, in that order (``_payments``); ``parties``: payee -> (name,
+    account number)."""
     pay_month = month.next()
     lines: list[list[str]] = []
     balance = opening
@@ -99,8 +103,8 @@ def _statement_lines(
     topup = (paid / TOPUP_UNIT).to_integral_value(rounding=ROUND_CEILING) * TOPUP_UNIT
     if topup > 0:
         line(TOPUP_DAY, topup, fiscal, TOPUP_SUMMARY)
-    for code, clr_type, part in batches:
-        line(PAY_DAY, -part, parties[code], f"{PAY_SUMMARY} clr-{month}-{code}-{clr_type}")
+    for payee, summary, part in batches:
+        line(PAY_DAY, -part, parties[payee], summary)
     if pay_month.month % 3 == 0:  # quarterly interest, credited the day after the 20th
         interest = _round(balance * INTEREST_RATE / 4)
         if interest > 0:
@@ -130,7 +134,16 @@ def _write_statements(
         for key, (pooled, personal) in stream.batch_parts().items()
     }
     codes = sorted({code for _, code, _ in totals})
-    parties = {c: (names[c], _bank_account_no(spec, c)) for c in codes}
+    remote = {
+        i["fixmedins_code"]: i["admdvs"]
+        for i in institution_rows(spec)
+        if not i["admdvs"].startswith(region_prefix(spec.region))
+    }
+    parties = {c: (names[c], _bank_account_no(spec, c)) for c in codes if c not in remote}
+    parties.update(
+        (agency, (f"{_CHART.agencies[agency]}{AGENCY_SUFFIX}", _bank_account_no(spec, agency)))
+        for agency in set(remote.values())
+    )
     fiscal = (fiscal_account_name(spec.region), _bank_account_no(spec, "fiscal"))
     paths: list[Path] = []
     accounts: list[Listed] = []
@@ -139,10 +152,14 @@ def _write_statements(
         balance = ZERO
         files = []
         for month in map(Month.parse, spec.months):
-            batches = sorted(
-                (inst, clr_type, parts[index])
-                for (m, inst, clr_type), parts in totals.items()
-                if m == month and parts[index] != 0
+            batches = _payments(
+                month,
+                [
+                    (inst, clr_type, parts[index])
+                    for (m, inst, clr_type), parts in totals.items()
+                    if m == month and parts[index] != 0
+                ],
+                remote,
             )
             lines, balance, topups[month.next(), code] = _statement_lines(
                 month, balance, batches, parties, fiscal
@@ -159,6 +176,29 @@ def _write_statements(
             report(path, len(lines))
         accounts.append({"account": account, "code": code, "files": files})
     return paths, topups, accounts
+
+
+def _payments(
+    month: Month, parts: Sequence[tuple[str, str, Decimal]], remote: dict[str, str]
+) -> list[tuple[str, str, Decimal]]:
+    """(payee, summary, amount) of a clearing month's payments from one account: a batch's part
+    to its institution, the parts of an agency's batches (异地就医, ``remote``: institution ->
+    agency) in one line to the agency; institutions, then agencies, each in code order."""
+    lines = sorted(
+        (code, f"{PAY_SUMMARY} clr-{month}-{code}-{clr_type}", part)
+        for code, clr_type, part in parts
+        if code not in remote
+    )
+    by_agency: dict[str, Decimal] = {}
+    for code, _clr_type, part in parts:
+        if code in remote:
+            by_agency[remote[code]] = by_agency.get(remote[code], ZERO) + part
+    lines += [
+        (agency, f"{REMOTE_SUMMARY} {month} {agency}", amount)
+        for agency, amount in sorted(by_agency.items())
+        if amount != 0
+    ]
+    return lines
 
 
 def write_bank_accounts(out_dir: Path, accounts: list[Listed]) -> Path:

@@ -26,6 +26,7 @@ from typing import IO
 from ledger.month import Month
 from mzledger.synth.bank import (
     _CHART,
+    AGENCY_SUFFIX,
     BANK_HEADER,
     INTEREST_DAY,
     INTEREST_RATE,
@@ -45,6 +46,9 @@ from mzledger.synth.spec import CitySpec
 FISCAL_CODE = "1003"
 FISCAL_BOOKS_ACCOUNT = _CHART.account("fiscal-special")
 SUBSIDY = Decimal("200000.00")
+#: 异地就医预付金 paid to each clearing agency of the city's outside institutions, on the first
+#: month's statement (the agencies' monthly clearings are paid from the disbursement accounts)
+ADVANCE, ADVANCE_DAY = Decimal("30000.00"), 8
 SUBSIDY_DAY, TRANSFER_IN_DAY, TRANSFER_OUT_DAY, RECOVERY_DAY = 6, 15, 16, 18
 OTHER_IN, OTHER_OUT = "大连市医疗保障事务服务中心", "沈阳市医疗保障事务服务中心"
 #: Each disbursement account as the fiscal special account's statement names it.
@@ -103,6 +107,8 @@ def write_fiscal_statements(
                 name = f"{city}医疗保障事务服务中心{fund}支出户"
                 number = _bank_account_no(spec, code)
                 lines.append((TOPUP_DAY, -topup, name, number, f"拨付{fund}支出户"))
+        if month == months[0]:
+            lines += _advances(spec)
         for day, kind, amount in once.get(month, []):
             name, number, summary = parties[kind]
             lines.append((day, -amount if kind == "out" else amount, name, number, summary))
@@ -116,6 +122,21 @@ def write_fiscal_statements(
         paths.append(path)
         files.append(path.name)
     return paths, {"account": FISCAL_BOOKS_ACCOUNT, "code": FISCAL_CODE, "files": files}
+
+
+def _advances(spec: CitySpec) -> list[tuple[int, Decimal, str, str, str]]:
+    """The advance (异地就医预付金) to each agency that clears the city's outside institutions."""
+    agencies = sorted({i["admdvs"] for i in institution_rows(spec)} - {spec.region})
+    return [
+        (
+            ADVANCE_DAY,
+            -ADVANCE,
+            f"{_CHART.agencies[agency]}{AGENCY_SUFFIX}",
+            _bank_account_no(spec, agency),
+            f"异地就医预付金 {agency}",
+        )
+        for agency in agencies
+    ]
 
 
 def _rows(

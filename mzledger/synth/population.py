@@ -72,7 +72,8 @@ class _Inst:
         # As a settlement row has them: fixmedins_code to medins_lv; hosp_part_amt to
         # init_setl_id (an original settlement's).
         self.fields = f"{code},{name},{kind},{lv}"
-        self.tail = f"0.00,{self.clr},1,{region},0,,"
+        # clr_optins: the clearing agency, the 就医地's for an institution outside (异地就医)
+        self.tail = f"0.00,{self.clr},1,{admdvs if self.remote else region},0,,"
 
 
 # A person record: (record, first day, last day or None = open), days as ordinals.

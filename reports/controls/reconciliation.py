@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ledger.money import ZERO
 from ledger.opening import OPENING_TAG
+from ledger.register.batching import paying_lines
 from ledger.register.models import BankStatement, BankStatementLine, ClearingBatch, ImportedFile
 from reports.controls.summary import ReconciliationSummary
 
@@ -144,15 +145,13 @@ def _bank_side(
 ) -> tuple[set[str], Decimal | None, tuple[tuple[str, Decimal], ...]]:
     """The links of the batches the bank paid by ``last``, its balance then (None without a
     line by then), and its lines nobody booked."""
+    paying = paying_lines()
     on_bank = set(
         conn.execute(
             select(ClearingBatch.link)
-            .join(BankStatementLine, BankStatementLine.batch_id == ClearingBatch.id)
-            .where(
-                BankStatementLine.account == account,
-                BankStatementLine.kind == "batch-payment",
-                BankStatementLine.date <= last,
-            )
+            .join(paying, paying.c.batch_id == ClearingBatch.id)
+            .join(BankStatementLine, BankStatementLine.id == paying.c.line_id)
+            .where(BankStatementLine.account == account, BankStatementLine.date <= last)
         ).scalars()
     )
     balance_row = conn.execute(
