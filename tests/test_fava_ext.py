@@ -710,3 +710,12 @@ def test_statements_view_shows_the_books_statements(site: Site, demo: Path) -> N
     latest = site.get("?view=statements")
     assert '<option value="2023-04" selected>' in latest
     assert "参数错误" in site.get("?view=statements&period=2023-13", status=400)
+
+
+def test_a_remote_batch_says_which_agency_it_is_paid_through(site: Site) -> None:
+    """异地就医: the batch page and the list name the clearing agency and link its payments."""
+    body = site.get("?view=batch&link=clr-2023-01-H21010001-11")
+    assert "清算经办机构（异地就医）" in body and "210100：经该机构清算" in body
+    assert "journal/?filter=%5Eydjy-2023-01-210100" in body
+    assert "异地，经210100清算" in site.get("?view=batches&period=2023-01&per_page=100")
+    assert "清算经办机构" not in site.get("?view=batch&link=clr-2023-01-H21030101-11")

@@ -141,6 +141,7 @@ class Batch:
     voucher: str | None
     paid_on: datetime.date | None
     books_file: str | None
+    clr_optins: str | None = None  # 异地就医: paid through this clearing agency
 
     @property
     def paid(self) -> bool:
@@ -215,6 +216,7 @@ def _batch_select() -> Select[*tuple[Any, ...]]:
             Posting.voucher,
             Posting.paid_on,
             Posting.books_file,
+            ClearingBatch.clr_optins,
         )
         .join(Institution, Institution.code == ClearingBatch.fixmedins_code, isouter=True)
         .join(Posting, Posting.batch_id == ClearingBatch.id, isouter=True)
