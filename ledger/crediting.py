@@ -16,12 +16,18 @@ class CreditingRule:
     """From ``begins``: an in-work person's personal account is credited ``in_work_share`` of
     their own contribution base, the rest goes to the pooled fund; each retiree's personal
     account is credited ``retiree_monthly`` a month from the pooled fund; persons without a
-    personal account (flexible workers) pay everything into the pooled fund."""
+    personal account (the psn_types of ``no_personal_account``: flexible workers 1103 and 1203,
+    and the region's code for 单建统筹 persons where it has one) pay everything into the pooled
+    fund and are credited nothing."""
 
     begins: datetime.date
     in_work_share: Decimal
     retiree_monthly: Decimal
     article: str
+    no_personal_account: frozenset[str] = frozenset({"1103", "1203"})
+
+    def has_personal_account(self, psn_type: str) -> bool:
+        return psn_type not in self.no_personal_account
 
 
 def rule_for(rules: Sequence[CreditingRule], day: datetime.date) -> CreditingRule | None:

@@ -40,7 +40,6 @@ from ledger.register.models import ContributionRow, ImportedFile
 
 CENT = Decimal("0.01")
 #: Persons without a personal account: flexible workers in work and retired (Anshan art. 12).
-NO_PERSONAL_ACCOUNT = frozenset({"1103", "1203"})
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,19 @@ class Contribution:
     def retired(self) -> bool:
         return self.psn_type.startswith("12")
 
-    @property
-    def has_personal_account(self) -> bool:
-        return self.psn_type not in NO_PERSONAL_ACCOUNT
-
 
 def personal_part(row: Contribution, rule: CreditingRule) -> Decimal:
     """What of the row's cash goes to the personal accounts (the rest: the pooled fund)."""
-    if row.retired or not row.has_personal_account:
+    if row.retired or not rule.has_personal_account(row.psn_type):
         return ZERO
     return (row.base * rule.in_work_share).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def retiree_crediting(row: Contribution, rule: CreditingRule) -> Decimal:
     """What the pooled fund credits the row's personal account this month."""
-    return rule.retiree_monthly if row.retired and row.has_personal_account else ZERO
+    if row.retired and rule.has_personal_account(row.psn_type):
+        return rule.retiree_monthly
+    return ZERO
 
 
 def split_problems(rows: Sequence[Contribution], rule: CreditingRule) -> list[tuple[str, str, str]]:

@@ -251,7 +251,7 @@ def bank_directives(entries: Sequence[BankEntry], chart: Chart) -> list[data.Dir
 #: Money in on the fiscal special account, by kind: the marks of its summary (a contribution's
 #: also of its counterparty: the tax bureau collects, 税务局).
 FISCAL_IN_MARKS: dict[str, tuple[str, ...]] = {
-    "contribution": ("征缴", "社保费", "保险费", "税务"),
+    "contribution": ("征缴", "社保费", "保险费", "医保费", "税务", "国库"),
     "fiscal-subsidy": ("财政补贴", "补助"),
     "transfer-in": ("转移", "转入"),
     "recovery": ("追回", "追缴", "退回"),
@@ -382,7 +382,7 @@ def decide_fiscal(
         return _undecided(f"{line.summary or '(no summary)'}: no known kind ({known})")
     kind = kinds[0]
     if kind == "contribution":
-        return _contribution(line, receipts)
+        return _contribution(line, chart, receipts)
     if kind == "to-disbursement":
         return _to_disbursement(line, chart, transfers, number_fund, _funds(text))
     if kind in ("recovery", "interest"):
@@ -462,11 +462,20 @@ def _booked(
     return FiscalDecision(kind, note, ((account, -amount),))
 
 
-def _contribution(line: Line, receipts: Sequence[Receipt] | None) -> FiscalDecision:
+def _contribution(line: Line, chart: Chart, receipts: Sequence[Receipt] | None) -> FiscalDecision:
     if receipts is None:
-        return _undecided(
-            "contributions, and the books receive them into 1005 国库存款 "
-            "(contributions_received_into): book the treasury's transfer by hand (借 1003 贷 1005)"
+        # the books received the contributions into 1005 国库存款 (contributions_received_into):
+        # this is the treasury's transfer of them to the fiscal special account, 借 1003 贷 1005
+        treasury = chart.find("treasury")
+        if treasury is None:
+            return _undecided(
+                "contributions moved from the treasury (国库), and the books' chart has no "
+                "role treasury (1005 国库存款): add it from ledger/chart.toml"
+            )
+        return FiscalDecision(
+            "from-treasury",
+            "contributions moved from the treasury (国库存款 to 财政专户存款)",
+            ((treasury, -line.amount),),
         )
     for receipt in receipts:
         if receipt.date == line.date and receipt.amount == line.amount:

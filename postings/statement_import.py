@@ -73,6 +73,7 @@ BOOKED_KINDS = (
     "transfer-out",
     "recovery",
     "remote-advance",
+    "from-treasury",
 )
 
 

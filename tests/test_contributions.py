@@ -286,3 +286,33 @@ def test_contributions_the_tax_bureau_collects_go_to_1005(books: Path, cli: Cli)
         "contributions_received_into: not a receiving account (found '1002', expected 1003 "
         "财政专户存款 or 1005 国库存款)"
     ) in err
+
+
+def test_the_policy_names_who_has_no_personal_account() -> None:
+    """Flexible workers (1103, 1203) by default; a region's local code for 单建统筹 persons
+    (none in the national list) is added in its policy file, and they are credited nothing."""
+    from reports.audit.policy import PolicyError, parse_policy
+
+    text = (Path(__file__).parents[1] / "reports/audit/policies/210300.toml").read_text("utf-8")
+    policy = parse_policy(text, "210300.toml")
+    assert policy.crediting[0].no_personal_account == frozenset({"1103", "1203"})
+    local = parse_policy(
+        text.replace(
+            'no_personal_account = ["1103", "1203"]',
+            'no_personal_account = ["1103", "1203", "1199"]',
+        ),
+        "210300.toml",
+    ).crediting[0]
+    pooled_only = Contribution(
+        "Q1", "1199", Decimal("5000.00"), Decimal("400.00"), Decimal("100.00"), "f:2"
+    )
+    assert personal_part(pooled_only, local) == 0 and personal_part(pooled_only, RULE) == Decimal(
+        "100.00"
+    )
+    retired = Contribution("Q2", "1203", Decimal("0.00"), Decimal("0.00"), Decimal("0.00"), "f:3")
+    assert retiree_crediting(retired, local) == 0
+    with pytest.raises(PolicyError, match=r"crediting\[1\]\.no_personal_account: not a list"):
+        parse_policy(
+            text.replace('no_personal_account = ["1103", "1203"]', 'no_personal_account = "1103"'),
+            "210300.toml",
+        )

@@ -107,7 +107,7 @@ UNDECIDED = [
     ("300.00", "退回多付待遇", "", "benefits recovered: name the sub-fund in the summary"),
     ("300.00", "追回统筹基金及个人账户基金", "", "the summary names both sub-funds"),
     ("10.00", "统筹及个人账户结息", "", "the summary names both sub-funds"),
-    ("99.00", "往来款", "某某", "往来款: no known kind (contribution: 征缴/社保费/保险费/税务;"),
+    ("99.00", "往来款", "某某", "往来款: no known kind (contribution: 征缴/社保费/保险费/医保费/税务/国库;"),
     ("-99.00", "货款", "某某公司", "货款: no known kind (to-disbursement: 支出户/拨付/划拨;"),
     ("-50.00", "利息", "", "利息: no known kind"),
     ("100.00", "财政补贴转入", "", "the summary reads as fiscal-subsidy and as transfer-in"),
@@ -139,12 +139,15 @@ def test_a_contribution_receipt_matches_the_books_receipt_of_its_day_and_amount(
         decision = _decide(line, receipts)
         assert (decision.kind, decision.matched_file_id, decision.legs) == ("contribution", 9, ())
         assert decision.note == "booked by `import contributions` from 2023-01-b.csv"
-    # books whose contributions the tax bureau collects into 1005 国库存款: none to match here
+    # books whose contributions the tax bureau collects into 1005 国库存款: none to match here,
+    # the line is the treasury's transfer of them, 借 1003 贷 1005
     treasury = decide_fiscal(_line("1172.13", "社保费征缴"), CHART, None, (), _no_net_assets)
-    assert treasury.kind == "undecided" and treasury.note == (
-        "contributions, and the books receive them into 1005 国库存款 "
-        "(contributions_received_into): book the treasury's transfer by hand (借 1003 贷 1005)"
+    assert (treasury.kind, treasury.legs) == (
+        "from-treasury",
+        (("Assets:1005-国库存款", Decimal("-1172.13")),),
     )
+    moved = decide_fiscal(_line("800.00", "国库划转"), CHART, None, (), _no_net_assets)
+    assert moved.kind == "from-treasury"
     missing = _decide(_line("1172.13", "社保费征缴"), receipts[:2])
     assert missing.kind == "undecided"
     assert missing.note == (
@@ -521,14 +524,27 @@ def test_books_collecting_into_the_treasury_match_no_contributions_on_1003(
     books: Path, cli: Cli
 ) -> None:
     """``contributions_received_into = "1005"``: the receipts are 国库存款's, so the money
-    reaching 1003 is the treasury's transfer, which is left to decide, not matched."""
+    reaching 1003 is the treasury's transfer of them: 借 1003 贷 1005, nothing matched."""
     config = books / "mzledger.toml"
     config.write_text(config.read_text("utf-8") + 'contributions_received_into = "1005"\n', "utf-8")
     _opened(cli)
-    receipt = [("2023-01-25", "", "1172.13", "国家税务总局鞍山市税务局", "社保费征缴 2023-01")]
+    receipt = [("2023-01-27", "", "1172.13", "国家税务总局鞍山市税务局", "社保费征缴 2023-01")]
     out, err = _import(cli, _statement(cli.cwd / "b.csv", "1300000.00", receipt), FISCAL)
-    assert "undecided 1" in out
-    assert "the books receive them into 1005 国库存款 (contributions_received_into)" in err
+    assert "from-treasury 1" in out and err == ""
+    entries, errors = _entries(books)
+    assert errors == []
+    treasury = [
+        (e.date, p.units.number)
+        for e in entries
+        if isinstance(e, data.Transaction)
+        for p in e.postings
+        if p.account == "Assets:1005-国库存款" and p.units is not None
+    ]
+    # received on the 25th into 1005, moved to 1003 on the 27th: 1005 ends at zero
+    assert treasury == [
+        (datetime.date(2023, 1, 25), Decimal("1172.13")),
+        (datetime.date(2023, 1, 27), Decimal("-1172.13")),
+    ]
 
 
 def test_a_transfer_booked_from_1003_is_on_1004s_bank_only_once_its_statement_shows_it(

@@ -431,6 +431,7 @@ STATEMENT_LINE_KINDS = (
     "recovery",
     "agency-payment",
     "remote-advance",
+    "from-treasury",
 )
 
 

@@ -29,7 +29,13 @@ SCOPES = ("year", "month")
 RATIO_PLACES = 4
 
 _TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting")
-_CREDITING_FIELDS = ("begins", "in_work_share", "retiree_monthly", "article")
+_CREDITING_FIELDS = (
+    "begins",
+    "in_work_share",
+    "retiree_monthly",
+    "article",
+    "no_personal_account",
+)
 _PERIOD_FIELDS = ("begins", "ends", "scope", "cap", "article", "tiers")
 _TIER_FIELDS = ("deductible", "in_work", "retired")
 _REGION = re.compile(r"[0-9]{6}")
@@ -311,9 +317,21 @@ def _crediting(items: Any, problems: _Problems) -> list[CreditingRule]:
             ratio=False,
         )
         article = _text(item, "article", f"{where}.article", problems)
+        without = item.get("no_personal_account", ["1103", "1203"])
+        if not (isinstance(without, list) and all(_is_psn_type(c) for c in without)):
+            shown = _found(without)
+            problems.add(
+                f"{where}.no_personal_account",
+                f'not a list of psn_type codes (found {shown}, expected ["1103", "1203"])',
+            )
+            without = []
         if begins is not None:
-            rules.append(CreditingRule(begins, share, monthly, article))
+            rules.append(CreditingRule(begins, share, monthly, article, frozenset(without)))
     return rules
+
+
+def _is_psn_type(code: object) -> bool:
+    return isinstance(code, str) and code.isascii() and code.isdigit() and 2 <= len(code) <= 6
 
 
 def load_policy(path: Path) -> Policy:
