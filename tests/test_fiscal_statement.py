@@ -107,7 +107,7 @@ UNDECIDED = [
     ("300.00", "退回多付待遇", "", "benefits recovered: name the sub-fund in the summary"),
     ("300.00", "追回统筹基金及个人账户基金", "", "the summary names both sub-funds"),
     ("10.00", "统筹及个人账户结息", "", "the summary names both sub-funds"),
-    ("99.00", "往来款", "某某", "往来款: no known kind (contribution: 征缴/社保费/保险费/医保费/税务/"),
+    ("99.00", "往来款", "某某", "往来款: no known kind (contribution: 征缴/社保费/保险费/医保费/"),
     ("-99.00", "货款", "某某公司", "货款: no known kind (to-disbursement: 支出户/拨付/划拨;"),
     ("-50.00", "利息", "", "利息: no known kind"),
     ("100.00", "财政补贴转入", "", "the summary reads as fiscal-subsidy and as transfer-in"),
