@@ -51,6 +51,7 @@ from mzledger.cli_options import (
     refuse,
 )
 from mzledger.cli_synth import synth_command
+from mzledger.demo import demo as demo_steps
 from mzledger.terminal import (
     audit_summary,
     err,
@@ -532,6 +533,30 @@ def reopen(
     out.print(f"{month} reopened; the reopening is recorded in {books.locks}", markup=False)
 
 
+@app.command("migrate-chart")
+def migrate_chart(
+    reason: Annotated[str, typer.Option(help="Why: the locked months are reopened with it.")],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Move books made before the national chart (4004 利息收入, 5301 银行手续费, …) to the chart
+    of the 2017 system (ledger/chart.toml): every generated file written again, manual.beancount
+    and the register renamed, locked months reopened and locked again with the reason."""
+    with _user_errors():
+        opened = _open(books_dir, writing="migrate-chart")
+        moved = workflows.migrate_chart(opened, reason, getpass.getuser(), _now())
+    if moved.already:
+        out.print("the books are on the national chart already: nothing to do", markup=False)
+        return
+    if not moved.ok:
+        refuse(*moved.problems, "refused: nothing was changed")
+    for old, new in sorted(moved.renames.items()):
+        out.print(f"{old} -> {new}", markup=False)
+    for old, by_fund in sorted(moved.split.items()):
+        out.print(f"{old} -> {' / '.join(by_fund)} (by the bank account's sub-fund)", markup=False)
+    months = ", ".join(map(str, moved.relocked)) or "none"
+    out.print(f"books moved to the national chart; locked again: {months}", markup=False)
+
+
 def _now() -> datetime.datetime:
     return datetime.datetime.now().astimezone().replace(microsecond=0)
 
@@ -613,7 +638,7 @@ def demo(
 ) -> None:
     """Generate a small city's settlements, import, post and check them."""
     with _user_errors():
-        for step in workflows.demo(directory, _holding("demo")):
+        for step in demo_steps(directory, _holding("demo")):
             _report(step)  # a refused step ends the demo
     out.print(
         f"\ndemo books in {directory.resolve()}\nopen them in Fava: "

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from beancount.core import data
 from sqlalchemy import Engine
 
 from importers.imported_files import file_sha256
-from ledger.books import DEFAULT_DB_URL, Books, BooksConfig, initialise
+from ledger.books import Books, BooksConfig, atomic_write, initialise
 from ledger.chart import Chart, load_chart
 from ledger.month import Month
 from ledger.problems import Problem
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from importers.lists import ListImport
     from importers.opening_balances import OpeningImport
     from importers.settlements.results import ImportResult
+    from ledger.chart_migration import ChartMove
+    from ledger.crediting import CreditingRule
     from ledger.statements import Statement
-    from mzledger.synth import CitySpec
     from postings.contributions import Collection
     from postings.period import PostResult
     from postings.statement_import import StatementResult
@@ -406,6 +407,126 @@ def close_books_month(
     return MonthClosed(month, result, summary, lock, before, closing, written, count)
 
 
+@dataclass(frozen=True)
+class ChartMoved:
+    """The books moved to the national chart (``ledger.chart_migration``), or why not."""
+
+    renames: dict[str, str]
+    split: dict[str, tuple[str, ...]]
+    problems: tuple[str, ...] = ()
+    relocked: tuple[Month, ...] = ()  # locked months reopened and locked again
+    already: bool = False  # the books' chart is the national one: nothing to do
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+#: The reason a chart move reopens the locked months with starts so: a move stopped half-way
+#: is run again and locks them again.
+MOVE_REASON = "migrate-chart: "
+
+
+def migrate_chart(opened: OpenBooks, reason: str, who: str, when: datetime.datetime) -> ChartMoved:
+    """Move the books to the chart ``ledger/chart.toml`` ships: refused, writing nothing, when
+    an account has no counterpart, an entry kept by hand (or a name the register keeps) is on
+    an account the new chart splits by sub-fund, or no reason is given. Otherwise the locked
+    months are reopened (latest first, with ``reason``), the register's and manual.beancount's
+    account names renamed, every generated file written again from the register with the new
+    chart, the year-end closings made again, the chart written, and the months locked again.
+    Stopped half-way, it is run again: each step redoes what is left, and the months a move
+    reopened are locked again."""
+    from ledger.books import lock_entries, lock_month, reopen_month, write_main
+    from ledger.chart import DEFAULT_CHART_TEXT, parse_chart
+    from ledger.chart_migration import plan_chart_move, rename_accounts
+    from ledger.loading import load_books
+    from ledger.locks import locked_months
+    from ledger.register.accounts import rename_stored_accounts
+    from postings.rerender import render_books
+    from postings.year_end import write_closing, year_end_closing
+
+    books, engine = opened.books, opened.engine
+    move = plan_chart_move(opened.chart, DEFAULT_CHART_TEXT)
+    reopened = _reopened_by_a_move(lock_entries(books))
+    if books.chart_path.read_text("utf-8") == move.chart_text and not reopened:
+        return ChartMoved({}, {}, already=True)
+    crediting = books_policy(books, opened.config).crediting
+    problems = _move_problems(opened, move, crediting, reason)
+    if problems:
+        return ChartMoved(move.renames, move.split, tuple(problems))
+    locked = sorted(locked_months(lock_entries(books)))
+    for month in reversed(locked):
+        reopen_month(books, month, MOVE_REASON + reason, who, when, opened.chart.opened_on)
+    with engine.begin() as conn:
+        rename_stored_accounts(conn, move.renames)
+    atomic_write(books.manual, rename_accounts(books.manual.read_text("utf-8"), move.renames))
+    chart = parse_chart(move.chart_text, str(books.chart_path))
+    render_books(engine, books, opened.config, chart, crediting)
+    entries = load_books(books.main).entries
+    for year in books.closing_years():
+        write_closing(books, year_end_closing(entries, chart, year))
+    atomic_write(books.chart_path, move.chart_text)
+    write_main(books, opened.config, chart.opened_on)
+    relock = sorted(set(locked) | reopened)
+    for month in relock:
+        lock_month(books, month, who, when, chart.opened_on)
+    return ChartMoved(move.renames, move.split, relocked=tuple(relock))
+
+
+def _move_problems(
+    opened: OpenBooks, move: ChartMove, crediting: Sequence[CreditingRule], reason: str
+) -> list[str]:
+    """Why the books cannot move to the new chart (``migrate_chart``), each naming its place."""
+    from beancount.core import getters
+    from beancount.parser import parser
+
+    from ledger.chart_migration import unmovable
+    from ledger.crediting import rule_for
+    from ledger.register.accounts import stored_accounts
+
+    books = opened.books
+    problems = list(move.problems)
+    if books.manual.exists():
+        entries, _errors, _options = parser.parse_string(books.manual.read_text("utf-8"))
+        used = [
+            (int(entry.meta.get("lineno", 0)), account)
+            for entry in entries
+            for account in sorted(getters.get_entry_accounts(entry))
+        ]
+        problems += unmovable(used, move, str(books.manual))
+    with opened.engine.connect() as conn:
+        problems += [
+            f"register: {name}: the new chart keeps it by sub-fund: book it by hand first"
+            for name in sorted(stored_accounts(conn) & set(move.split))
+        ]
+    problems += [
+        f"{books.contributions_file(period)}: no crediting rule for the month to book it again"
+        for period in books.contribution_periods()
+        if rule_for(crediting, Month.parse(period).first) is None
+    ]
+    if not reason.strip():
+        problems.append("--reason: the locked months are reopened with it: give one")
+    return problems
+
+
+def _reopened_by_a_move(entries: Sequence[data.Directive]) -> set[Month]:
+    """The months whose last lock entry is a chart move's reopening: a move that stopped before
+    locking them again."""
+    from ledger.locks import LOCK_TYPE, REOPEN_TYPE
+
+    last: dict[str, data.Custom] = {}
+    for entry in entries:
+        if isinstance(entry, data.Custom) and entry.type in (LOCK_TYPE, REOPEN_TYPE):
+            last[str(entry.values[0].value)] = entry
+    return {
+        Month.parse(month)
+        for month, entry in last.items()
+        if entry.type == REOPEN_TYPE
+        and len(entry.values) > 1
+        and str(entry.values[1].value).startswith(MOVE_REASON)
+    }
+
+
 def _imported_before(engine: Engine, file: Path) -> bool:
     """These bytes were imported as the opening balances already (a second run changes
     nothing, locked months or not)."""
@@ -481,92 +602,10 @@ DemoStep = (
 Step = DemoStep | PlatformTotalsCheck
 
 
-def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:
-    """Demo books in ``directory``: a small city's exports generated (``mzledger.synth``) into
-    ``exports/``, the books created, the lists and settlements imported, each month posted
-    (cleared, unpaid), the bank statements imported month by month (they pay the batches),
-    the books checked. Each step is yielded when done; a refused one ends the demo. Run
-    again, it finds everything done and changes nothing."""
-    from importers.institutions import import_institutions
-    from importers.persons import import_persons
-    from importers.settlements.loader import import_settlements
-    from mzledger import synth
-    from postings.period import post_period
-    from reports.controls.books_vs_register import check_books
-
-    spec = spec if spec is not None else synth.CitySpec()
-    exports = directory / "exports"
-    files = {path.name: path for path in synth.write_city(spec, exports)}
-    # its steps run inside the one hold
-    hold(directory, resolve_url(DEFAULT_DB_URL, directory), lock_wait_seconds(DEFAULT_WAIT_SECONDS))
-    books = Books(directory)
-    config = BooksConfig(spec.region, DEFAULT_DB_URL, BooksConfig.default_title(spec.region))
-    initialise(books, config)
-    yield BooksReady(books, config)
-    opened = open_books(directory)
-    engine = opened.engine
-    # the books open with the old system's trial balance, the day before the first month
-    opening = import_opening(
-        opened, exports / "opening-balances.csv", Month.parse(spec.months[0]).first
-    )
-    yield opening
-    if not opening.ok:
-        return
-    for path in sorted(exports.glob("contributions-*.csv")):
-        # each month's collection, received on the day the city's fiscal statement shows it
-        month = Month.parse(path.stem.removeprefix("contributions-"))
-        received_on = month.first.replace(day=synth.RECEIVED_DAY)
-        collected = import_contributions_file(opened, path, received_on)
-        yield collected
-        if not collected.ok:
-            return
-    for file, importer, what in (
-        (files["institutions.csv"], import_institutions, "institutions"),
-        (files["persons.csv"], import_persons, "records"),
-    ):
-        step: DemoStep = ListImported(file, what, *importer(engine, file))
-        yield step
-        if not step.ok:
-            return
-    settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
-    step = SettlementsImported(import_settlements(engine, settlements))
-    yield step
-    if not step.ok:
-        return
-    posted = set(books.clearing_periods())
-    for month in map(Month.parse, spec.months):
-        result = None
-        if str(month) not in posted:
-            result = post_period(engine, books, opened.config, opened.chart, month, None)
-        step = PeriodPosted(books, month, result)
-        yield step
-        if not step.ok:
-            return
-    for account, path in _statements(exports):
-        step = import_statement_file(opened, path, account, "generic")
-        yield step
-        if not step.ok:
-            return
-    yield BooksChecked(check_books(books.main, engine, opened.chart))
-
-
-def _statements(exports: Path) -> list[tuple[str, Path]]:
-    """(books account, file) of every generated statement, month by month, as
-    ``bank-accounts.json`` lists them (``bank-<code>-<YYYY-MM>.csv``): in each month the
-    disbursement accounts' first, then the fiscal special account's, whose transfers to them
-    then match the bookings their statements made."""
-    accounts = json.loads((exports / "bank-accounts.json").read_text("utf-8"))
-    listed = sorted(
-        (Month.parse(name[-11:-4]), code == "1003", code, account["account"], name)
-        for account, code in ((a, a["code"]) for a in accounts)
-        for name in account["files"]
-    )
-    return [(account, exports / name) for *_order, account, name in listed]
-
-
 __all__ = [
     "BooksChecked",
     "BooksReady",
+    "ChartMoved",
     "DemoStep",
     "Hold",
     "ListImported",
@@ -581,7 +620,7 @@ __all__ = [
     "check_platform_totals",
     "close_books_month",
     "create_books",
-    "demo",
     "import_statement_file",
+    "migrate_chart",
     "open_books",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,9 +86,26 @@ def batch_parts(rows: Iterable[Row]) -> dict[tuple[str, str, str], tuple[Decimal
     return parts
 
 
-def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]:
-    """Every statement of both accounts against batches grouped here from the settlement rows;
-    counts what was seen ("credit-batch": a batch whose part came back, "interest")."""
+def _agency_lines(
+    lines: list[Line], month: str, parts: dict[Any, Any], remote: dict[str, str], index: int
+) -> list[Line]:
+    """The lines to the clearing agencies: one per agency whose institutions' parts of the
+    month add up to non-zero, in code order, the sum to the fen, to the agency by name."""
+    agencies: dict[str, Decimal] = defaultdict(Decimal)
+    for (m, inst, _clr), p in parts.items():
+        if m == month and inst in remote:
+            agencies[remote[inst]] += p[index]
+    expected = [(agency, total) for agency, total in sorted(agencies.items()) if total]
+    assert [(x.summary, x.name, -x.amount) for x in lines] == [
+        (f"异地就医清算资金 {month} {agency}", f"{AGENCY_NAMES[agency]}医疗保障事务服务中心", total)
+        for agency, total in expected
+    ]
+    return lines
+
+
+def _check_listed(spec: CitySpec, out: Path) -> list[str]:
+    """bank-accounts.json lists each account's statements, months in order; the payment
+    months."""
     listed = json.loads((out / "bank-accounts.json").read_text(encoding="utf-8"))
     pay_months = [next_month(m) for m in spec.months]
     assert listed[:2] == [
@@ -102,6 +120,13 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
             "files": [f"bank-1003-{m}.csv" for m in fiscal_months],
         }
     ]
+    return pay_months
+
+
+def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]:
+    """Every statement of both accounts against batches grouped here from the settlement rows;
+    counts what was seen ("credit-batch": a batch whose part came back, "interest")."""
+    pay_months = _check_listed(spec, out)
     parts = batch_parts(rows)
     remote = {  # institution -> its clearing agency, for those outside the city
         i["fixmedins_code"]: i["admdvs"]
@@ -128,22 +153,11 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
                 for (m, inst, clr), p in sorted(parts.items())
                 if m == month and p[index] != 0 and inst not in remote
             }
-            agencies: dict[str, Decimal] = defaultdict(Decimal)
-            for (m, inst, _clr), p in parts.items():
-                if m == month and inst in remote:
-                    agencies[remote[inst]] += p[index]
             # one line per nonzero batch, in (institution, clr_type) order, its link in 摘要;
             # then one per clearing agency (异地就医) for its institutions' batches
-            assert [x.summary for x in paid] == [f"门诊统筹结算款 {link}" for link in due] + [
-                f"异地就医清算资金 {month} {agency}"
-                for agency in sorted(agencies)
-                if agencies[agency]
-            ]
-            to_agencies = paid[len(due) :]
-            assert [(x.name, -x.amount) for x in to_agencies] == [
-                (f"{AGENCY_NAMES[agency]}医疗保障事务服务中心", agencies[agency])
-                for agency in sorted(agencies)
-                if agencies[agency]
+            to_agencies = _agency_lines(paid[len(due) :], month, parts, remote, index)
+            assert [x.summary for x in paid[: len(due)]] == [
+                f"门诊统筹结算款 {link}" for link in due
             ]
             paid = paid[: len(due)]
             assert sum((x.amount for x in paid), Decimal(0)) == -sum(due.values(), Decimal(0))
@@ -154,7 +168,8 @@ def check_statements(spec: CitySpec, out: Path, rows: list[Row]) -> Counter[str]
                 accounts[x.name].add(x.account)
                 seen["credit-batch"] += part < 0
             out_total = sum(
-                (part for part in (*due.values(), *agencies.values()) if part > 0), Decimal(0)
+                (part for part in (*due.values(), *(-x.amount for x in to_agencies)) if part > 0),
+                Decimal(0),
             )
             topup = (out_total / 10000).to_integral_value(ROUND_CEILING) * 10000
             first = [x for x in lines if x.date == f"{pay}-02"]
