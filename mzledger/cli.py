@@ -499,6 +499,34 @@ def report(
 
 
 @app.command()
+def indicators(
+    year: Annotated[int, typer.Option(min=1900, max=9999, help="The year, YYYY.")],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Institution indicators (Shanxi art. 16): visits, cost per visit and its growth,
+    self-pay, co-pay and examination shares, per institution, year and month; thresholds from
+    the region's policy file. Written to <books>/reports/<year>/indicators-<year>.xlsx|html."""
+    from reports.books.output import report_dir
+    from reports.indicators.output import write_indicator_report
+    from reports.indicators.register import indicator_report, thresholds_of
+
+    with _user_errors():
+        books, config, _chart, engine = _open(books_dir)
+        limits = workflows.books_policy(books, config).indicator_limits
+        found = indicator_report(engine, year, thresholds_of(limits))
+        paths = write_indicator_report(found, report_dir(books.root, f"{year:04d}"))
+    marked = sum(1 for item in found.yearly if item.marks)
+    marked_months = sum(1 for item in found.monthly if item.marks)
+    out.print(
+        f"{year}: {len(found.yearly)} institutions, {len(found.months)} months; above a "
+        f"threshold: {marked} in the year, {marked_months} institution-months",
+        markup=False,
+    )
+    for path in paths:
+        out.print(f"written: {path}", markup=False)
+
+
+@app.command()
 def close(
     month: Annotated[Month, month_parameter(typer.Argument, "The books month, YYYY-MM.", "MONTH")],
     books_dir: BooksOption = Path("."),

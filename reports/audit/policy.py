@@ -28,7 +28,10 @@ TIERS = ("level-1", "level-2", "level-3", "outside")
 SCOPES = ("year", "month")
 RATIO_PLACES = 4
 
-_TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting")
+_TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting", "indicators")
+#: ``[indicators]``: the thresholds above which an institution's indicator is marked (Shanxi
+#: art. 16 names the indicators and gives no figures), each a ratio in quotes.
+INDICATOR_LIMITS = ("cost_growth", "self_pay_share", "co_pay_share", "exam_share")
 _CREDITING_FIELDS = (
     "begins",
     "in_work_share",
@@ -92,6 +95,8 @@ class Policy:
     periods: tuple[PolicyPeriod, ...]
     #: Personal-account crediting (个人账户计入), in date order; none before the first.
     crediting: tuple[CreditingRule, ...] = ()
+    #: Institution indicators' thresholds (``[indicators]``, INDICATOR_LIMITS): a ratio each.
+    indicator_limits: tuple[tuple[str, Decimal], ...] = ()
 
     def period_for(self, day: datetime.date) -> PolicyPeriod | None:
         for period in self.periods:
@@ -277,6 +282,7 @@ def parse_policy(text: str, source: str) -> Policy:
                 periods.append((index, period))
         _check_overlaps(periods, problems)
     crediting = _crediting(raw.get("crediting", []), problems)
+    limits = _indicator_limits(raw.get("indicators", {}), problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -286,6 +292,20 @@ def parse_policy(text: str, source: str) -> Policy:
         med_types=frozenset(med_types_raw),
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
+        indicator_limits=limits,
+    )
+
+
+def _indicator_limits(raw: Any, problems: _Problems) -> tuple[tuple[str, Decimal], ...]:
+    """The ``[indicators]`` table: a ratio per INDICATOR_LIMITS name given."""
+    if not isinstance(raw, dict):
+        problems.add("indicators", "not a table (expected [indicators])")
+        return ()
+    _unknown(raw, INDICATOR_LIMITS, "indicators", problems)
+    return tuple(
+        (name, _decimal(raw[name], f"indicators.{name}", problems, places=4, ratio=True))
+        for name in INDICATOR_LIMITS
+        if name in raw
     )
 
 

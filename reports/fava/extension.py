@@ -9,6 +9,8 @@ Loaded by ``custom "fava-extension" "reports.fava_ext"`` in ``main.beancount``. 
 - ``lookup&setl_id=…|mdtrt_id=…|psn_no=…``: settlements by exact number (结算查询);
 - ``findings``: the audit's findings files ``<books>/audit/*.json`` (稽核发现);
 - ``months``: each month open, closed or locked, failed checks, reopenings (月结状态);
+- ``statements``: 会社保01表 and 会社保02表 of a month or a year (基金会计报表);
+- ``indicators&year=YYYY``: the institutions' assessment indicators (机构考核指标);
 
 and one endpoint, ``/<bfile>/extension/MzLedger/batch_csv?link=clr-…``: the batch as CSV,
 streamed. A bad parameter answers 400 with a short Chinese and English message. The queries
@@ -37,6 +39,7 @@ from ledger.register.readonly import RegisterUnavailable
 from reports.fava import batches, findings, lookup, months, params
 from reports.fava.batches import SORT_KEYS, Batch, BatchTotals, SettlementRow
 from reports.fava.findings import FindingsFile, FindingsSummary, FindingView
+from reports.fava.indicators import indicators_view
 from reports.fava.lookup import SettlementHit
 from reports.fava.months import MonthsOverview
 from reports.fava.params import LABELS, BadRequest, Page
@@ -52,9 +55,10 @@ VIEWS: dict[str, str] = {
     "findings": "稽核发现",
     "months": "月结状态",
     "statements": "基金会计报表",
+    "indicators": "机构考核指标",
 }
 #: Views in the navigation bar (the drill-down is reached from a batch).
-NAV = ("batches", "lookup", "findings", "months", "statements")
+NAV = ("batches", "lookup", "findings", "months", "statements", "indicators")
 
 
 def _plain(status: int, text: str) -> Response:
@@ -281,6 +285,8 @@ class MzLedger(FavaExtensionBase):
                     dict(self.ledger.options),
                     args.get("period"),
                 )
+            elif name == "indicators":
+                content = indicators_view(self.engine(), self.books_root, args.get("year"))
             else:
                 raise BadRequest(
                     f"未知页面：{name[:30]}",
