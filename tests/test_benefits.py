@@ -373,6 +373,7 @@ def test_visit_deductibles_bear_the_deductible_once_per_visit() -> None:
 def test_shipped_policy_has_the_anshan_numbers() -> None:
     assert (ANSHAN.region, ANSHAN.document) == ("210300", "鞍医保发〔2022〕14号")
     assert ANSHAN.med_types == frozenset({"11", "12", "13", "19"})
+    assert ANSHAN.civil_servants == frozenset({"1102", "1202"})  # art. 30: in work, retired
     december, from_2023 = ANSHAN.periods
     assert (december.begins, december.ends, december.scope, december.cap) == (
         datetime.date(2022, 12, 1),
@@ -461,9 +462,14 @@ def test_a_broken_policy_names_every_problem() -> None:
     expected = [
         (
             "colour",
-            "unknown field (expected one of region, name, document, med_types, period, crediting)",
+            "unknown field (expected one of region, name, document, med_types, civil_servants, "
+            "period, crediting)",
         ),
         ("region", "not a region code (found '2103', expected 6 digits)"),
+        (
+            "civil_servants",
+            'not a list of psn_type codes (found nothing, expected ["1102", "1202"])',
+        ),
         ("period[1].scope", "not a known scope (found 'week', expected year or month)"),
         ("period[1].cap", "more than 2 decimals (found '3000.001', expected an amount in quotes"),
         (
@@ -494,6 +500,27 @@ def test_a_broken_policy_names_every_problem() -> None:
     assert str(caught.value).count("\n") == len(caught.value.problems) - 1
 
 
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ('civil_servants = "1102"', "found '1102'"),
+        ("civil_servants = []", "found list []"),
+        ('civil_servants = ["1102", 1202]', "found list ['1102', 1202]"),
+        ('civil_servants = ["公务员"]', "found list ['公务员']"),
+    ],
+)
+def test_civil_servants_are_a_list_of_psn_types(line: str, found: str) -> None:
+    text = resources.files("reports.audit").joinpath("policies/210300.toml").read_text("utf-8")
+    changed = text.replace('civil_servants = ["1102", "1202"]', line)
+    assert changed != text
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(changed, "p.toml")
+    assert caught.value.problems == (
+        f'p.toml: civil_servants: not a list of psn_type codes ({found}, expected ["1102", '
+        '"1202"])',
+    )
+
+
 def test_a_policy_that_is_not_toml_or_is_empty() -> None:
     with pytest.raises(PolicyError, match=r"^x\.toml: not valid TOML"):
         parse_policy("region = ", "x.toml")
@@ -504,6 +531,7 @@ def test_a_policy_that_is_not_toml_or_is_empty() -> None:
         "name",
         "document",
         "med_types",
+        "civil_servants",
         "period",
     ]
 
@@ -514,6 +542,7 @@ region = "140100"
 name = "示例：太原市职工医保普通门诊统筹"
 document = "示例文件"
 med_types = ["11"]
+civil_servants = ["1102"]
 
 [[period]]
 begins = 2023-01-01

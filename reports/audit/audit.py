@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from ledger.month import Month
-from reports.audit.benefits import NoPolicyPeriod, Visit, recompute
+from reports.audit.benefits import Visit, recompute
 from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
@@ -85,17 +85,16 @@ def _audit_person(
     # a refund cancels the settlement it reverses: the pair is left out of every check
     live = [r for r in rows if not r.refd_setl_flag and r.setl_id not in refunded]
     result.settlements += sum(1 for r in rows if r.setl_time.date() >= start)
-    pooled, visits, uncovered = _pooled(live, spans, policy, own_region, start, result)
+    pooled, visits, uncovered, outside = _pooled(live, spans, policy, own_region, start, result)
     try:
         expected = {e.setl_id: e for e in recompute(visits, policy)}
-    except NoPolicyPeriod as exc:
-        result.errors.append(str(exc))
-        return
     except ValueError as exc:  # the engine refuses data it cannot judge: say whose
         result.errors.append(f"psn_no {rows[0].psn_no}: {exc}")
         return
     result.recomputed += sum(1 for r in pooled if r.setl_time.date() >= start)
-    person = Person(live, pooled, visits, expected, uncovered, policy, prescribers)
+    person = Person(
+        live, pooled, visits, expected, uncovered, policy, prescribers, outside_policy=outside
+    )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported
         result.findings.extend(f for f in family(person) if f.setl_time.date() >= start)
@@ -108,16 +107,23 @@ def _pooled(
     own_region: str,
     start: datetime.date,
     result: AuditResult,
-) -> tuple[list[Row], list[Visit], dict[str, str]]:
-    """The settlements the engine recomputes, as its visits, and the rule of each one the fund
-    does not cover; the others (pharmacies, other med_types) counted in the period."""
+) -> tuple[list[Row], list[Visit], dict[str, str], list[Row]]:
+    """The settlements the engine recomputes, as its visits, the rule of each one the fund
+    does not cover, and those it would recompute but no period of the policy applies to
+    (no-policy-period); the others (pharmacies, other med_types) counted in the period."""
     pooled: list[Row] = []
     visits: list[Visit] = []
     uncovered: dict[str, str] = {}
+    outside: list[Row] = []
     for row in live:
+        why = None
         if row.fixmedins_type == "2" or row.med_type not in policy.med_types:
+            why = "pharmacy" if row.fixmedins_type == "2" else f"med_type {row.med_type}"
+        elif policy.period_for(row.setl_time.date()) is None:
+            why = "no policy period"
+            outside.append(row)
+        if why is not None:
             if row.setl_time.date() >= start:
-                why = "pharmacy" if row.fixmedins_type == "2" else f"med_type {row.med_type}"
                 result.not_recomputed[why] += 1
             continue
         tier, reason = classify(row, spans, own_region)
@@ -135,7 +141,7 @@ def _pooled(
                 row.psn_type.startswith("12"),
             )
         )
-    return pooled, visits, uncovered
+    return pooled, visits, uncovered, outside
 
 
 __all__ = ["audit", "parse_period"]

@@ -73,6 +73,43 @@ RULES: dict[str, tuple[str, str, str]] = {
         "同一处方的同一药品在不同医药机构购买",
         "the same drug of one prescription was bought at two institutions",
     ),
+    "prescription-missing": (
+        "晋医保办发〔2022〕27号 第十条、第十一条、第二十六条（二）",
+        "定点药店购药无处方却由统筹基金支付",
+        "pooled payment for a pharmacy purchase without a prescription",
+    ),
+    "prescription-after-purchase": (
+        "晋医保办发〔2022〕27号 第十条、第十一条",
+        "药店购药所凭处方的开具日期晚于购药日期",
+        "the prescription is dated after the pharmacy purchase",
+    ),
+    "amount-consistency": (
+        "晋医保办发〔2022〕27号 第二十条、第二十一条",
+        "符合政策范围金额不等于医疗费总额减全自费、超限价自费和先行自付",
+        "inscp_scp_amt is not medfee_sumamt less the fully self-paid, over-limit and "
+        "first self-paid parts: the benefit was computed on the wrong base",
+    ),
+    "no-policy-period": (
+        "鞍医保发〔2022〕14号 第三十二条",
+        "结算日期不在政策文件任何期间内，无法按政策重算",
+        "the settlement is dated where no period of the policy applies: not recomputed",
+    ),
+    "large-amount-subsidy-outpatient": (
+        "鞍医保发〔2022〕14号 第二十七条",
+        "普通门诊统筹费用由职工大额医疗补助支付",
+        "the large-amount subsidy (hifob_pay) paid on an outpatient-pooling settlement",
+    ),
+    "civil-servant-subsidy-not-civil-servant": (
+        "鞍医保发〔2022〕14号 第三十条",
+        "非公务员人员类别却有公务员医疗补助支出",
+        "a civil-servant subsidy (cvlserv_pay) for a person who is not a civil servant",
+    ),
+    "civil-servant-subsidy-over-scope": (
+        "鞍医保发〔2022〕14号 第三十条",
+        "公务员医疗补助超过统筹基金支付后个人负担的政策范围内费用",
+        "the civil-servant subsidy is more than the policy-scope amount pooling left to the "
+        "person (inscp_scp_amt - hifp_pay)",
+    ),
 }
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

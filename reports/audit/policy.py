@@ -28,7 +28,16 @@ TIERS = ("level-1", "level-2", "level-3", "outside")
 SCOPES = ("year", "month")
 RATIO_PLACES = 4
 
-_TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting", "indicators")
+_TOP_FIELDS = (
+    "region",
+    "name",
+    "document",
+    "med_types",
+    "civil_servants",
+    "period",
+    "crediting",
+    "indicators",
+)
 #: ``[indicators]``: the thresholds above which an institution's indicator is marked (Shanxi
 #: art. 16 names the indicators and gives no figures), each a ratio in quotes.
 INDICATOR_LIMITS = ("cost_growth", "self_pay_share", "co_pay_share", "exam_share")
@@ -91,6 +100,9 @@ class Policy:
     document: str
     #: med_type codes this rule recomputes (e.g. 11 普通门诊); others are not outpatient pooling.
     med_types: frozenset[str]
+    #: psn_type codes of civil servants (公务员), who alone may have a civil-servant subsidy
+    #: (公务员医疗补助, Anshan art. 30).
+    civil_servants: frozenset[str]
     #: In date order, not overlapping.
     periods: tuple[PolicyPeriod, ...]
     #: Personal-account crediting (个人账户计入), in date order; none before the first.
@@ -271,6 +283,7 @@ def parse_policy(text: str, source: str) -> Policy:
         shown = "nothing" if med_types_raw is None else _found(med_types_raw)
         problems.add("med_types", f'not a list of codes (found {shown}, expected ["11", "12"])')
         med_types_raw = []
+    civil_servants = _psn_types(raw, "civil_servants", problems)
     periods_raw = raw.get("period")
     periods: list[tuple[int, PolicyPeriod]] = []
     if not isinstance(periods_raw, list) or not periods_raw:
@@ -290,6 +303,7 @@ def parse_policy(text: str, source: str) -> Policy:
         name=name,
         document=document,
         med_types=frozenset(med_types_raw),
+        civil_servants=civil_servants,
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
         indicator_limits=limits,
@@ -348,6 +362,16 @@ def _crediting(items: Any, problems: _Problems) -> list[CreditingRule]:
         if begins is not None:
             rules.append(CreditingRule(begins, share, monthly, article, frozenset(without)))
     return rules
+
+
+def _psn_types(raw: Mapping[str, Any], key: str, problems: _Problems) -> frozenset[str]:
+    """A required, non-empty list of psn_type codes (人员类别), such as ``civil_servants``."""
+    value = raw.get(key)
+    if isinstance(value, list) and value and all(_is_psn_type(code) for code in value):
+        return frozenset(value)
+    shown = "nothing" if value is None else _found(value)
+    problems.add(key, f'not a list of psn_type codes (found {shown}, expected ["1102", "1202"])')
+    return frozenset()
 
 
 def _is_psn_type(code: object) -> bool:

@@ -31,6 +31,15 @@ class Row:
     act_pay_dedc: Decimal
     hifp_pay: Decimal
     acct_pay: Decimal
+    #: The cost and the parts outside the policy scope (Shanxi arts. 20, 21): 医疗费总额,
+    #: 全自费, 超限价自费, 先行自付.
+    medfee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_selfpay: Decimal
+    preselfpay_amt: Decimal
+    #: Other funds' payments (their own books): 公务员医疗补助, 职工大额医疗补助.
+    cvlserv_pay: Decimal
+    hifob_pay: Decimal
     refd_setl_flag: bool
     init_setl_id: str | None
     emergency_flag: bool | None
@@ -61,7 +70,8 @@ class Span:
 SETTLEMENT_COLUMNS = (
     "setl_id", "mdtrt_id", "psn_no", "psn_type", "med_type", "setl_time", "fixmedins_code",
     "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay", "refd_setl_flag", "init_setl_id",
-    "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code",
+    "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code", "medfee_sumamt",
+    "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "cvlserv_pay", "hifob_pay",
 )  # fmt: skip
 
 

@@ -8,12 +8,20 @@ from collections.abc import Callable, Iterable
 
 from reports.audit.findings import Finding
 from reports.audit.rules.accounts import flexible_worker_personal_account
-from reports.audit.rules.coverage import not_covered
+from reports.audit.rules.amounts import amount_consistency
+from reports.audit.rules.coverage import no_policy_period, not_covered
 from reports.audit.rules.deductible import duplicate_visit_deductible
+from reports.audit.rules.funds import (
+    civil_servant_subsidy_not_civil_servant,
+    civil_servant_subsidy_over_scope,
+    large_amount_subsidy_outpatient,
+)
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
 from reports.audit.rules.person import Person
 from reports.audit.rules.prescriptions import (
+    prescription_after_purchase,
     prescription_expired,
+    prescription_missing,
     prescription_not_designated,
     same_drug_two_institutions,
 )
@@ -22,6 +30,7 @@ Family = Callable[[Person], Iterable[Finding]]
 
 #: Every rule family, in the order the audit runs them.
 FAMILIES: tuple[Family, ...] = (
+    no_policy_period,
     not_covered,
     benefit_mismatch,
     cap_exceeded,
@@ -30,6 +39,12 @@ FAMILIES: tuple[Family, ...] = (
     prescription_expired,
     prescription_not_designated,
     same_drug_two_institutions,
+    prescription_missing,
+    prescription_after_purchase,
+    amount_consistency,
+    large_amount_subsidy_outpatient,
+    civil_servant_subsidy_not_civil_servant,
+    civil_servant_subsidy_over_scope,
 )
 
 __all__ = ["FAMILIES", "Family", "Person"]

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from ledger.money import ZERO
 from reports.audit.findings import Finding
 from reports.audit.rows import Row, Span
-from reports.audit.rules.person import Person, finding
+from reports.audit.rules.person import Person, finding, money
 
 
 def classify(row: Row, spans: Sequence[Span], own_region: str) -> tuple[str | None, str | None]:
@@ -37,4 +37,26 @@ def not_covered(person: Person) -> Iterator[Finding]:
             yield finding(reason, row, reported=row.hifp_pay, expected=ZERO)
 
 
-__all__ = ["classify", "not_covered"]
+def no_policy_period(person: Person) -> Iterator[Finding]:
+    """no-policy-period: a settlement the engine would recompute, dated where no period of the
+    policy applies; it is left out of the recomputation (it bears no deductible and uses no
+    cap) and the person's other settlements are audited as usual."""
+    policy = person.policy
+    periods = ", ".join(f"{p.begins}..{'' if p.ends is None else p.ends}" for p in policy.periods)
+    for row in person.outside_policy:
+        yield finding(
+            "no-policy-period",
+            row,
+            reported=row.hifp_pay,
+            evidence=(
+                ("setl_date", str(row.setl_time.date())),
+                ("policy", f"{policy.region} {policy.document}"),
+                ("policy_periods", periods),
+                ("med_type", row.med_type),
+                ("inscp_scp_amt", money(row.inscp_scp_amt)),
+                ("hifp_pay", money(row.hifp_pay)),
+            ),
+        )
+
+
+__all__ = ["classify", "no_policy_period", "not_covered"]

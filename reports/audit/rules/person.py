@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
 from reports.audit.rows import Row
+
+PHARMACY_PURCHASE = "41"  # med_type 定点药店购药 (national code)
 
 
 @dataclass(frozen=True)
@@ -19,8 +21,10 @@ class Person:
     settlement it reverses, so both are left out of every check). ``pooled``: the live ones the
     engine recomputed (medical institutions, the policy's med_types), with their ``visits`` and
     ``expected`` payments; ``uncovered``: setl_id -> the rule that says the fund does not
-    cover it. Rows dated before the audited period are here for the running totals; the audit
-    keeps only the findings of the period.
+    cover it; ``outside_policy``: the settlements the engine would recompute but that are dated
+    where no period of the policy applies (left out of the recomputation, each a finding).
+    Rows dated before the audited period are here for the running totals; the audit keeps
+    only the findings of the period.
     """
 
     live: list[Row]
@@ -31,6 +35,22 @@ class Person:
     policy: Policy
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
+    outside_policy: list[Row] = field(default_factory=list)
+
+    def outpatient_pooling(self) -> list[Row]:
+        """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
+        recomputed and the pharmacy purchases (定点药店购药) dated within a period of the
+        policy."""
+        pooled = {row.setl_id for row in self.pooled}
+        return [
+            row
+            for row in self.live
+            if row.setl_id in pooled
+            or (
+                row.med_type == PHARMACY_PURCHASE
+                and self.policy.period_for(row.setl_time.date()) is not None
+            )
+        ]
 
 
 def finding(
@@ -55,4 +75,9 @@ def finding(
     )
 
 
-__all__ = ["Person", "finding"]
+def money(value: Decimal) -> str:
+    """An amount as evidence shows it: yuan with two decimals."""
+    return f"{value:.2f}"
+
+
+__all__ = ["PHARMACY_PURCHASE", "Person", "finding", "money"]
