@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from ledger.month import Month
-from reports.audit.benefits import Visit, recompute
+from reports.audit.benefits import CAP_ONLY, Visit, recompute
 from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
@@ -29,6 +29,7 @@ from reports.audit.rows import (
 )
 from reports.audit.rules import FAMILIES, Person
 from reports.audit.rules.coverage import classify
+from reports.audit.rules.person import PHARMACY_PURCHASE
 
 
 def parse_period(text: str) -> tuple[datetime.date, datetime.date]:
@@ -116,11 +117,8 @@ def _pooled(
     uncovered: dict[str, str] = {}
     outside: list[Row] = []
     for row in live:
-        why = None
-        if row.fixmedins_type == "2" or row.med_type not in policy.med_types:
-            why = "pharmacy" if row.fixmedins_type == "2" else f"med_type {row.med_type}"
-        elif policy.period_for(row.setl_time.date()) is None:
-            why = "no policy period"
+        why = _not_recomputed(row, policy)
+        if why == "no policy period":
             outside.append(row)
         if why is not None:
             if row.setl_time.date() >= start:
@@ -129,6 +127,9 @@ def _pooled(
         tier, reason = classify(row, spans, own_region)
         if reason is not None:
             uncovered[row.setl_id] = reason
+        pharmacy = row.fixmedins_type == "2"
+        if pharmacy and reason is None and policy.pharmacy is not None:
+            tier = CAP_ONLY if policy.pharmacy.reading == "cap-only" else policy.pharmacy.tier
         pooled.append(row)
         visits.append(
             Visit(
@@ -139,9 +140,25 @@ def _pooled(
                 row.inscp_scp_amt,
                 tier,
                 row.psn_type.startswith("12"),
+                pharmacy=pharmacy,
+                reported=row.hifp_pay,
             )
         )
     return pooled, visits, uncovered, outside
+
+
+def _not_recomputed(row: Row, policy: Policy) -> str | None:
+    """Why the engine leaves a settlement out, or None: a pharmacy's other than a purchase (41)
+    or without a [pharmacy] reading, a med_type the policy does not recompute, a day no
+    period of the policy applies to (a pharmacy purchase then is not outpatient pooling at
+    all; a medical institution's is a no-policy-period finding)."""
+    dated = policy.period_for(row.setl_time.date()) is not None
+    if row.fixmedins_type == "2":
+        if row.med_type != PHARMACY_PURCHASE or policy.pharmacy is None or not dated:
+            return "pharmacy"
+    elif row.med_type not in policy.med_types:
+        return f"med_type {row.med_type}"
+    return None if dated else "no policy period"
 
 
 __all__ = ["audit", "parse_period"]

@@ -11,7 +11,10 @@ December 2022), on the policy-scope amount E (符合政策范围金额):
   rounded to the fen half up; nothing carries from one key into the next.
 
 A settlement the fund does not cover (no tier) bears no deductible and uses none of the cap.
-A refund cancels the settlement it reverses; the key is recomputed without both.
+A refund cancels the settlement it reverses; the key is recomputed without both. A pharmacy
+purchase follows the policy's [pharmacy] reading: ``cap-only`` (tier CAP_ONLY) takes its
+reported pooled payment up to the cap left, without a deductible, and counts it in the cap;
+``tier`` recomputes it as a visit at that tier.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ledger.money import ZERO, quantize
-from reports.audit.policy import Policy
+from reports.audit.policy import Policy, PolicyPeriod
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class Visit:
     retired: bool
     #: A refund row (退费, 2208): the setl_id it reverses (amounts negative).
     refund_of: str | None = None
+    #: A pharmacy purchase (定点药店购药): judged by the policy's [pharmacy] reading; under
+    #: ``cap-only`` (tier CAP_ONLY) its ``reported`` pooled payment is taken as it is, capped.
+    pharmacy: bool = False
+    reported: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,15 @@ class Expected:
     #: Accumulation key: "2023" (natural year) or "2022-12" (month).
     key: str
     article: str
+    #: A pharmacy purchase's, by the [pharmacy] reading.
+    pharmacy: bool = False
+    #: Pooled payments of pharmacy purchases counted in the key's cap before this settlement.
+    pharmacy_before: Decimal = ZERO
+
+
+#: The tier of a pharmacy purchase under the ``cap-only`` reading: no deductible, no ratio, the
+#: reported payment up to the cap left.
+CAP_ONLY = "pharmacy-cap-only"
 
 
 class NoPolicyPeriod(ValueError):
@@ -104,6 +120,7 @@ def recompute(visits: Sequence[Visit], policy: Policy) -> list[Expected]:
     remaining = sorted(cancel_refunds(visits), key=lambda v: (v.setl_time, v.setl_id))
     borne: dict[str, Decimal] = {}
     paid: dict[str, Decimal] = {}
+    by_pharmacies: dict[str, Decimal] = {}
     result: list[Expected] = []
     for visit in remaining:
         day = visit.setl_time.date()
@@ -117,39 +134,12 @@ def recompute(visits: Sequence[Visit], policy: Policy) -> list[Expected]:
         borne_before = borne.get(key, ZERO)
         # max(): a later period of the same key with a lower cap must not make the cap negative.
         cap_left = quantize(max(ZERO, period.cap - paid.get(key, ZERO)))
-        if visit.tier is None:
-            result.append(
-                Expected(
-                    setl_id=visit.setl_id,
-                    hifp_pay=ZERO,
-                    deductible=ZERO,
-                    ratio=None,
-                    cap_left=cap_left,
-                    deductible_borne_before=borne_before,
-                    tier=None,
-                    key=key,
-                    article=period.article,
-                )
-            )
-            continue
-        terms = period.tiers.get(visit.tier)
-        if terms is None:
-            raise ValueError(
-                f"{visit.setl_id}: unknown tier (found {visit.tier!r}, "
-                f"expected one of {', '.join(period.tiers)} or none)"
-            )
-        amount = visit.inscp_scp_amt
-        if amount < 0:
-            raise ValueError(
-                f"{visit.setl_id}: negative policy-scope amount {amount} on a settlement that "
-                "is not a refund"
-            )
-        deductible = quantize(min(amount, max(ZERO, terms.deductible - borne_before)))
-        ratio = terms.ratio(visit.retired)
-        # cap_left is on the fen, so capping before rounding equals capping after it.
-        pooled = quantize(min((amount - deductible) * ratio, cap_left))
+        pharmacy_before = by_pharmacies.get(key, ZERO)
+        deductible, ratio, pooled = _due(visit, period, borne_before, cap_left)
         borne[key] = borne_before + deductible
         paid[key] = paid.get(key, ZERO) + pooled
+        if visit.pharmacy:
+            by_pharmacies[key] = pharmacy_before + pooled
         result.append(
             Expected(
                 setl_id=visit.setl_id,
@@ -161,9 +151,39 @@ def recompute(visits: Sequence[Visit], policy: Policy) -> list[Expected]:
                 tier=visit.tier,
                 key=key,
                 article=period.article,
+                pharmacy=visit.pharmacy,
+                pharmacy_before=pharmacy_before,
             )
         )
     return result
+
+
+def _due(
+    visit: Visit, period: PolicyPeriod, borne_before: Decimal, cap_left: Decimal
+) -> tuple[Decimal, Decimal | None, Decimal]:
+    """(deductible borne now, ratio, pooled payment) of one settlement: nothing where the fund
+    does not cover it (no tier); a cap-only pharmacy purchase its reported payment up to the
+    cap left; else min(E, deductible left) and (E - that) x ratio up to the cap left."""
+    if visit.tier is None:
+        return ZERO, None, ZERO
+    if visit.tier == CAP_ONLY:
+        return ZERO, None, min(visit.reported, cap_left) if visit.reported > ZERO else ZERO
+    terms = period.tiers.get(visit.tier)
+    if terms is None:
+        raise ValueError(
+            f"{visit.setl_id}: unknown tier (found {visit.tier!r}, "
+            f"expected one of {', '.join(period.tiers)} or none)"
+        )
+    amount = visit.inscp_scp_amt
+    if amount < 0:
+        raise ValueError(
+            f"{visit.setl_id}: negative policy-scope amount {amount} on a settlement that "
+            "is not a refund"
+        )
+    deductible = quantize(min(amount, max(ZERO, terms.deductible - borne_before)))
+    ratio = terms.ratio(visit.retired)
+    # cap_left is on the fen, so capping before rounding equals capping after it.
+    return deductible, ratio, quantize(min((amount - deductible) * ratio, cap_left))
 
 
 def visit_deductibles(

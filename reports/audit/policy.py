@@ -37,7 +37,14 @@ _TOP_FIELDS = (
     "period",
     "crediting",
     "indicators",
+    "pharmacy",
 )
+#: ``[pharmacy]``: how the audit treats a pharmacy purchase's pooled payment (定点药店购药, med_type
+#: 41): the Anshan rules give one annual cap (art. 9) and leave the pharmacy standard to later
+#: (art. 11 "另行制定"). ``cap-only``: the payment is taken as reported and counts toward the
+#: cap; ``tier``: it is recomputed as a visit at ``tier``.
+PHARMACY_READINGS = ("cap-only", "tier")
+_PHARMACY_FIELDS = ("reading", "tier", "article")
 #: ``[indicators]``: the thresholds above which an institution's indicator is marked (Shanxi
 #: art. 16 names the indicators and gives no figures), each a ratio in quotes.
 INDICATOR_LIMITS = ("cost_growth", "self_pay_share", "co_pay_share", "exam_share")
@@ -94,6 +101,19 @@ class PolicyPeriod:
 
 
 @dataclass(frozen=True)
+class PharmacyReading:
+    """How a pharmacy purchase's pooled payment is judged (``[pharmacy]``, PHARMACY_READINGS)."""
+
+    reading: str  # cap-only | tier
+    tier: str | None  # the tier of the ``tier`` reading
+    article: str  # why: what the policy file says the reading rests on
+
+    def describe(self) -> str:
+        how = "cap only" if self.reading == "cap-only" else f"as {self.tier}"
+        return f"pharmacy reading: {how} (policy [pharmacy]; {self.article})"
+
+
+@dataclass(frozen=True)
 class Policy:
     region: str
     name: str
@@ -109,6 +129,9 @@ class Policy:
     crediting: tuple[CreditingRule, ...] = ()
     #: Institution indicators' thresholds (``[indicators]``, INDICATOR_LIMITS): a ratio each.
     indicator_limits: tuple[tuple[str, Decimal], ...] = ()
+    #: The reading of pharmacy purchases (``[pharmacy]``); None: the policy file has none, and
+    #: pharmacy purchases are not recomputed (a file made before it).
+    pharmacy: PharmacyReading | None = None
 
     def period_for(self, day: datetime.date) -> PolicyPeriod | None:
         for period in self.periods:
@@ -296,6 +319,7 @@ def parse_policy(text: str, source: str) -> Policy:
         _check_overlaps(periods, problems)
     crediting = _crediting(raw.get("crediting", []), problems)
     limits = _indicator_limits(raw.get("indicators", {}), problems)
+    pharmacy = _pharmacy(raw.get("pharmacy"), {t for _i, p in periods for t in p.tiers}, problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -307,7 +331,36 @@ def parse_policy(text: str, source: str) -> Policy:
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
         indicator_limits=limits,
+        pharmacy=pharmacy,
     )
+
+
+def _pharmacy(raw: Any, tiers: set[str], problems: _Problems) -> PharmacyReading | None:
+    """The ``[pharmacy]`` table, or None when the file has none."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add("pharmacy", "not a table (expected [pharmacy])")
+        return None
+    _unknown(raw, _PHARMACY_FIELDS, "pharmacy", problems)
+    reading = raw.get("reading")
+    if reading not in PHARMACY_READINGS:
+        problems.add(
+            "pharmacy.reading",
+            f"not a reading (found {'nothing' if reading is None else _found(reading)}, "
+            "expected one of "
+            f"{', '.join(PHARMACY_READINGS)})",
+        )
+        return None
+    tier = raw.get("tier")
+    if reading == "tier" and tier not in tiers:
+        known = ", ".join(sorted(tiers))
+        shown = "nothing" if tier is None else _found(tier)
+        problems.add("pharmacy.tier", f"not a tier (found {shown}, expected one of {known})")
+    if reading == "cap-only" and tier is not None:
+        problems.add("pharmacy.tier", "given with the cap-only reading, which uses no tier")
+    article = _text(raw, "article", "pharmacy.article", problems)
+    return PharmacyReading(str(reading), str(tier) if reading == "tier" else None, article)
 
 
 def _indicator_limits(raw: Any, problems: _Problems) -> tuple[tuple[str, Decimal], ...]:

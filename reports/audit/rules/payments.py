@@ -25,7 +25,7 @@ def benefit_mismatch(person: Person) -> Iterator[Finding]:
                 row,
                 reported=row.hifp_pay,
                 expected=calc.hifp_pay,
-                evidence=_evidence(calc, row),
+                evidence=_evidence(calc, row) + _pharmacy_evidence(person, calc),
             )
 
 
@@ -33,10 +33,13 @@ def cap_exceeded(person: Person) -> Iterator[Finding]:
     """annual-cap-exceeded / monthly-cap-exceeded (最高支付限额): the settlement at which the
     person's *reported* pooled payments in the accumulation key first pass the cap."""
     reported_total: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    by_pharmacies: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for row in person.pooled:
         calc = person.expected[row.setl_id]
         before = reported_total[calc.key]
         after = reported_total[calc.key] = before + row.hifp_pay
+        if calc.pharmacy:
+            by_pharmacies[calc.key] += row.hifp_pay
         period = person.policy.period_for(row.setl_time.date())
         cap = period.cap if period is not None else ZERO
         if before <= cap < after:
@@ -51,8 +54,27 @@ def cap_exceeded(person: Person) -> Iterator[Finding]:
                     ("cap", f"{cap:.2f}"),
                     ("paid_before", f"{before:.2f}"),
                     ("paid_after", f"{after:.2f}"),
+                    *_pharmacies_in_cap(person, by_pharmacies[calc.key]),
                 ),
             )
+
+
+def _pharmacy_evidence(person: Person, calc: Expected) -> tuple[tuple[str, str], ...]:
+    """What a finding owes to the policy's pharmacy reading: a pharmacy purchase's own, or a
+    later settlement whose cap left pharmacy purchases used."""
+    reading = person.policy.pharmacy
+    if reading is None or not (calc.pharmacy or calc.pharmacy_before):
+        return ()
+    used = (("pharmacy_paid_before", f"{calc.pharmacy_before:.2f}"),)
+    return (*(used if calc.pharmacy_before else ()), ("pharmacy_reading", reading.describe()))
+
+
+def _pharmacies_in_cap(person: Person, paid: Decimal) -> tuple[tuple[str, str], ...]:
+    """The pharmacy purchases' part of the reported payments a cap finding adds up."""
+    reading = person.policy.pharmacy
+    if reading is None or paid == ZERO:
+        return ()
+    return (("pharmacy_paid", f"{paid:.2f}"), ("pharmacy_reading", reading.describe()))
 
 
 def _evidence(calc: Expected, row: Row) -> tuple[tuple[str, str], ...]:
