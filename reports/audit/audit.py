@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 
 from ledger.month import Month
-from reports.audit.benefits import CAP_ONLY, Visit, recompute
+from reports.audit.benefits import CAP_ONLY, Expected, Visit, due_when_paid, recompute
 from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
@@ -89,16 +89,46 @@ def _audit_person(
     pooled, visits, uncovered, outside = _pooled(live, spans, policy, own_region, start, result)
     try:
         expected = {e.setl_id: e for e in recompute(visits, policy)}
+        as_of = _as_of(rows, refunded, visits, expected, (spans, policy, own_region, start))
     except ValueError as exc:  # the engine refuses data it cannot judge: say whose
         result.errors.append(f"psn_no {rows[0].psn_no}: {exc}")
         return
     result.recomputed += sum(1 for r in pooled if r.setl_time.date() >= start)
     person = Person(
-        live, pooled, visits, expected, uncovered, policy, prescribers, outside_policy=outside
+        live,
+        pooled,
+        visits,
+        expected,
+        uncovered,
+        policy,
+        prescribers,
+        outside_policy=outside,
+        as_of=as_of,
     )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported
         result.findings.extend(f for f in family(person) if f.setl_time.date() >= start)
+
+
+def _as_of(
+    rows: Sequence[Row],
+    refunded: frozenset[str | None],
+    visits: list[Visit],
+    expected: dict[str, Expected],
+    context: tuple[Sequence[Span], Policy, str, datetime.date],
+) -> dict[str, tuple[Expected, tuple[str, ...]]]:
+    """``benefits.due_when_paid`` for a person with refunded settlements: what each later
+    settlement was due while they still stood (refund-out-of-order)."""
+    originals = [r for r in rows if not r.refd_setl_flag and r.setl_id in refunded]
+    if not originals:
+        return {}
+    spans, policy, own_region, start = context
+    _rows, standing, _uncovered, _outside = _pooled(
+        originals, spans, policy, own_region, start, AuditResult("")
+    )
+    refund_times = {r.init_setl_id: r.setl_time for r in rows if r.refd_setl_flag}
+    pairs = [(visit, refund_times.get(visit.setl_id)) for visit in standing]
+    return due_when_paid(visits, pairs, policy, expected)
 
 
 def _pooled(

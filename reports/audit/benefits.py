@@ -186,6 +186,33 @@ def _due(
     return deductible, ratio, quantize(min((amount - deductible) * ratio, cap_left))
 
 
+def due_when_paid(
+    live: Sequence[Visit],
+    refunded: Sequence[tuple[Visit, datetime | None]],
+    policy: Policy,
+    expected: dict[str, Expected],
+) -> dict[str, tuple[Expected, tuple[str, ...]]]:
+    """What each live settlement was due when it was made, where a settlement refunded only
+    after it (``refunded``: each with its refund's time, None when the refund is not among
+    the rows read) still stood then and that changes the payment: setl_id -> (the expected
+    payment as of then, the refunded setl_ids it relied on). ``expected``: the final one."""
+    found: dict[str, tuple[Expected, tuple[str, ...]]] = {}
+    ordered = sorted(live, key=lambda v: (v.setl_time, v.setl_id))
+    for index, visit in enumerate(ordered):
+        standing = [
+            original
+            for original, refunded_at in refunded
+            if original.setl_time < visit.setl_time
+            and (refunded_at is None or refunded_at > visit.setl_time)
+        ]
+        if not standing or visit.setl_id not in expected:
+            continue
+        then = {e.setl_id: e for e in recompute([*ordered[: index + 1], *standing], policy)}
+        if then[visit.setl_id].hifp_pay != expected[visit.setl_id].hifp_pay:
+            found[visit.setl_id] = (then[visit.setl_id], tuple(v.setl_id for v in standing))
+    return found
+
+
 def visit_deductibles(
     expected: Sequence[Expected], visits: Sequence[Visit]
 ) -> dict[tuple[str, str], Decimal]:

@@ -18,6 +18,13 @@ from typing import Any
 
 #: rule -> (article, Chinese explanation, English explanation)
 RULES: dict[str, tuple[str, str, str]] = {
+    "refund-out-of-order": (
+        "鞍医保发〔2022〕14号 第九条（起付标准年度内累计计算、年度最高支付限额）",
+        "此前一笔结算在本笔结算之后才退费：本笔结算按当时的起付线和限额使用计算无误，"
+        "退费后应付金额随之改变（非本笔结算之过）",
+        "an earlier settlement was refunded only after this one: this payment was right by the "
+        "deductible and cap that settlement had used, and the refund changed what it should be",
+    ),
     "benefit-mismatch": (
         "鞍医保发〔2022〕14号 第九条、第十条、第三十二条",
         "统筹基金支付额与按政策重算结果不符",

@@ -16,7 +16,7 @@ from reports.audit.rules.funds import (
     civil_servant_subsidy_over_scope,
     large_amount_subsidy_outpatient,
 )
-from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
+from reports.audit.rules.payments import benefit_mismatch, cap_exceeded, refund_out_of_order
 from reports.audit.rules.person import Person
 from reports.audit.rules.prescriptions import (
     prescription_after_purchase,
@@ -33,6 +33,7 @@ FAMILIES: tuple[Family, ...] = (
     no_policy_period,
     not_covered,
     benefit_mismatch,
+    refund_out_of_order,
     cap_exceeded,
     duplicate_visit_deductible,
     flexible_worker_personal_account,

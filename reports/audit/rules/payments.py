@@ -19,7 +19,7 @@ def benefit_mismatch(person: Person) -> Iterator[Finding]:
     computation (tier, deductible borne before and now, ratio, cap left)."""
     for row in person.pooled:
         calc = person.expected[row.setl_id]
-        if row.hifp_pay != calc.hifp_pay:
+        if row.hifp_pay != calc.hifp_pay and not _paid_as_of(person, row):
             yield finding(
                 "benefit-mismatch",
                 row,
@@ -27,6 +27,39 @@ def benefit_mismatch(person: Person) -> Iterator[Finding]:
                 expected=calc.hifp_pay,
                 evidence=_evidence(calc, row) + _pharmacy_evidence(person, calc),
             )
+
+
+def _paid_as_of(person: Person, row: Row) -> bool:
+    """The payment is what the settlement was due when it was made (``Person.as_of``)."""
+    then = person.as_of.get(row.setl_id)
+    return then is not None and row.hifp_pay == then[0].hifp_pay
+
+
+def refund_out_of_order(person: Person) -> Iterator[Finding]:
+    """refund-out-of-order: a settlement paid right by the deductible and cap an earlier
+    settlement had used, which was refunded only after it; expected is what it is due now,
+    the evidence what it was due then and the refunded settlements it relied on (instead of a
+    plain benefit-mismatch)."""
+    for row in person.pooled:
+        if not _paid_as_of(person, row):
+            continue
+        then, relied = person.as_of[row.setl_id]
+        now = person.expected[row.setl_id]
+        yield finding(
+            "refund-out-of-order",
+            row,
+            reported=row.hifp_pay,
+            expected=now.hifp_pay,
+            evidence=(
+                ("relied_on", ", ".join(relied)),
+                ("due_when_paid", f"{then.hifp_pay:.2f}"),
+                ("deductible_borne_before_then", f"{then.deductible_borne_before:.2f}"),
+                ("deductible_borne_before_now", f"{now.deductible_borne_before:.2f}"),
+                ("cap_left_then", f"{then.cap_left:.2f}"),
+                ("cap_left_now", f"{now.cap_left:.2f}"),
+                ("key", now.key),
+            ),
+        )
 
 
 def cap_exceeded(person: Person) -> Iterator[Finding]:
@@ -91,4 +124,4 @@ def _evidence(calc: Expected, row: Row) -> tuple[tuple[str, str], ...]:
     )
 
 
-__all__ = ["benefit_mismatch", "cap_exceeded"]
+__all__ = ["benefit_mismatch", "cap_exceeded", "refund_out_of_order"]

@@ -36,6 +36,10 @@ class Person:
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
     outside_policy: list[Row] = field(default_factory=list)
+    #: setl_id -> what the settlement should have been paid when it was made, while earlier
+    #: settlements refunded only after it still stood, and those settlements' setl_ids
+    #: (``refund-out-of-order``); only where that differs from ``expected``.
+    as_of: dict[str, tuple[Expected, tuple[str, ...]]] = field(default_factory=dict)
 
     def outpatient_pooling(self) -> list[Row]:
         """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
