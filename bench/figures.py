@@ -28,6 +28,7 @@ BEAN_CHECK_TARGET = 10.0
 FAVA_API_TARGET = 1.0
 LOOKUP_TARGET = 0.050
 MEMORY_TARGET = 500.0  # MB
+AUDIT_TARGET = 60.0  # seconds for the city-year (issue 14), within MEMORY_TARGET
 
 
 def _rate(rows: int, seconds: float) -> float:
@@ -100,7 +101,28 @@ def figures(
         *post_figures(results["sqlite"]["posts"], results["postgresql"], per),
         *check_figures(results, spec, per, total_rows),
         *fava_figures(results["fava"], per, total_rows),
+        *audit_figures(results.get("audit"), per),
         memory_figure(steps, floor, naive),
+    ]
+
+
+def audit_figures(audit: dict[str, Any] | None, per: PerRow) -> list[Figure]:
+    """``mzledger audit`` of the year over every row of the register: its time (judged), its
+    ratio to csv.reader over as many rows, and its peak memory."""
+    if audit is None:
+        return [Figure("audit of the year", f"≤ {AUDIT_TARGET:.0f} s", "not run")]
+    rows, seconds = int(audit["register_rows"]), float(audit["seconds"])
+    return [
+        Figure(
+            f"audit --period {audit['year']} over the register's {rows:,} rows (every rule), "
+            f"peak {float(audit['peak_rss_mb']):,.0f} MB",
+            f"≤ {AUDIT_TARGET:.0f} s and ≤ {MEMORY_TARGET:.0f} MB",
+            f"{seconds:.1f} s ({_n(_rate(rows, seconds))} rows/s)",
+            seconds,
+            AUDIT_TARGET,
+            False,
+            *per.vs(seconds, rows),
+        )
     ]
 
 

@@ -166,7 +166,25 @@ class Bench:
             "posts": posts,
             "check_seconds": checked.seconds,
         }
+        self.results["audit"] = self.audit(data, total_rows)
         self.results["bean_check"] = self.bean_check(books)
+
+    def audit(self, data: Dataset, total_rows: int) -> dict[str, Any]:
+        """``mzledger audit`` of the data's last year over the SQLite register of every row
+        (the audit reads from the year's first day: the cap and deductible accumulate)."""
+        year = _month(data.settlements[-1])[:4]
+        out = self.run_dir / f"audit-{year}.json"
+        measured = self.step(
+            f"audit --period {year} (every rule, JSON)",
+            "audit", "--period", year, "--format", "json", "--out", str(out), "--books", "books",
+        )  # fmt: skip
+        return {
+            "year": year,
+            "register_rows": total_rows,
+            "seconds": measured.seconds,
+            "peak_rss_mb": measured.peak_rss_mb,
+            "summary": measured.stdout.strip().splitlines()[-1:],
+        }
 
     def bean_check(self, books: Path) -> dict[str, Any]:
         """``bean-check`` on the books with Beancount's pickle cache out of the way: any cache
