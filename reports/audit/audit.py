@@ -20,9 +20,11 @@ from reports.audit.benefits import NoPolicyPeriod, Visit, recompute
 from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
+    Binding,
     Row,
     Span,
     designated_medical_institutions,
+    read_bindings,
     read_rows,
     read_spans,
     refunded_settlements,
@@ -53,6 +55,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
         if opening.scope == "month":
             read_from = start
     spans = read_spans(engine)
+    bindings = read_bindings(engine)
     prescribers = designated_medical_institutions(engine)
     refunded = refunded_settlements(engine)
     for psn_no, rows in itertools.groupby(
@@ -61,6 +64,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
         _audit_person(
             list(rows),
             spans.get(psn_no, []),
+            bindings.get(psn_no, []),
             policy,
             own_region,
             prescribers,
@@ -75,6 +79,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
 def _audit_person(
     rows: list[Row],
     spans: Sequence[Span],
+    bindings: Sequence[Binding],
     policy: Policy,
     own_region: str,
     prescribers: frozenset[str],
@@ -95,7 +100,7 @@ def _audit_person(
         result.errors.append(f"psn_no {rows[0].psn_no}: {exc}")
         return
     result.recomputed += sum(1 for r in pooled if r.setl_time.date() >= start)
-    person = Person(live, pooled, visits, expected, uncovered, policy, prescribers)
+    person = Person(live, pooled, visits, expected, uncovered, policy, prescribers, bindings)
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported
         result.findings.extend(f for f in family(person) if f.setl_time.date() >= start)

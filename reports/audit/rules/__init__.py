@@ -10,6 +10,7 @@ from reports.audit.findings import Finding
 from reports.audit.rules.accounts import flexible_worker_personal_account
 from reports.audit.rules.coverage import not_covered
 from reports.audit.rules.deductible import duplicate_visit_deductible
+from reports.audit.rules.mutual_aid import mutual_aid
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
 from reports.audit.rules.person import Person
 from reports.audit.rules.prescriptions import (
@@ -27,6 +28,7 @@ FAMILIES: tuple[Family, ...] = (
     cap_exceeded,
     duplicate_visit_deductible,
     flexible_worker_personal_account,
+    mutual_aid,
     prescription_expired,
     prescription_not_designated,
     same_drug_two_institutions,

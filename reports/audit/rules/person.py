@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
-from reports.audit.rows import Row
+from reports.audit.rows import Binding, Row
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,8 @@ class Person:
     settlement it reverses, so both are left out of every check). ``pooled``: the live ones the
     engine recomputed (medical institutions, the policy's med_types), with their ``visits`` and
     ``expected`` payments; ``uncovered``: setl_id -> the rule that says the fund does not
-    cover it. Rows dated before the audited period are here for the running totals; the audit
+    cover it; ``bindings``: the family bindings (家庭共济) with the person as their user. Rows
+    dated before the audited period are here for the running totals; the audit
     keeps only the findings of the period.
     """
 
@@ -31,6 +33,7 @@ class Person:
     policy: Policy
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
+    bindings: Sequence[Binding] = ()
 
 
 def finding(
