@@ -6,6 +6,7 @@ is checked before the register is touched.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,42 @@ def begin_file(conn: Connection, kind: str, listed: ListFile, user: str | None) 
         rows=listed.rows,
         user=user,
     )
+
+
+def _iso_date(text: str) -> datetime.date:
+    if len(text) != 10:
+        raise ValueError(text)
+    return datetime.date.fromisoformat(text)
+
+
+def date_span(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
+    """A row's ``begndate`` (required) and ``enddate`` (empty: open), ISO dates, the end
+    inclusive and not before the beginning; pure."""
+    problems: list[Problem] = []
+    span: dict[str, Any] = {}
+    for name, required in (("begndate", True), ("enddate", False)):
+        value = raw.get(name)
+        text = "" if value is None else str(value).strip()
+        span[name] = None
+        if not text:
+            if required:
+                problems.append(Problem(location, name, "required date is empty", "", "yyyy-MM-dd"))
+            continue
+        try:
+            span[name] = _iso_date(text)
+        except ValueError:
+            problems.append(Problem(location, name, "not a date", text, "yyyy-MM-dd"))
+    if span["begndate"] and span["enddate"] and span["enddate"] < span["begndate"]:
+        problems.append(
+            Problem(
+                location,
+                "enddate",
+                "ends before it begins",
+                str(span["enddate"]),
+                f"{span['begndate']} or later",
+            )
+        )
+    return span, problems
 
 
 def line_of(location: str) -> int:

@@ -7,24 +7,17 @@ already in the register is skipped; nothing is deleted by a later file.
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
 from importers.fields import code_problem
-from importers.lists import ListImport, begin_file, end_file, read_list
+from importers.lists import ListImport, begin_file, date_span, end_file, read_list
 from ledger.problems import Problem
 from ledger.register.models import PERSON_RECORDS, PersonRecord
 
 REQUIRED = ("psn_no", "record", "begndate", "enddate")
-
-
-def _date(text: str) -> datetime.date:
-    if len(text) != 10:
-        raise ValueError(text)
-    return datetime.date.fromisoformat(text)
 
 
 def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -54,27 +47,9 @@ def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, A
                 ", ".join(PERSON_RECORDS),
             )
         )
-    for name, required in (("begndate", True), ("enddate", False)):
-        value = text(name)
-        record[name] = None
-        if not value:
-            if required:
-                problems.append(Problem(location, name, "required date is empty", "", "yyyy-MM-dd"))
-            continue
-        try:
-            record[name] = _date(value)
-        except ValueError:
-            problems.append(Problem(location, name, "not a date", value, "yyyy-MM-dd"))
-    if record["begndate"] and record["enddate"] and record["enddate"] < record["begndate"]:
-        problems.append(
-            Problem(
-                location,
-                "enddate",
-                "ends before it begins",
-                str(record["enddate"]),
-                f"{record['begndate']} or later",
-            )
-        )
+    dates, date_problems = date_span(raw, location)
+    record.update(dates)
+    problems += date_problems
     return record, problems
 
 

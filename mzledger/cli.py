@@ -21,6 +21,7 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from importers.family_bindings import import_family_bindings
 from importers.institutions import import_institutions
 from importers.lists import ListImport
 from importers.persons import import_persons
@@ -335,6 +336,20 @@ def import_persons_command(
 ) -> None:
     """Import person records: long-term residence, referral, arrears (psn_no, record, dates)."""
     _import_list(books_dir, file, import_persons, "records", "import persons")
+
+
+@import_app.command("family-bindings")
+def import_family_bindings_command(
+    file: Annotated[
+        Path,
+        file_argument(
+            "Family bindings (CSV or XLSX): holder_psn_no,user_psn_no,relation,begndate,enddate."
+        ),
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import family bindings (家庭共济, Anshan art. 13): whose personal account pays for whom."""
+    _import_list(books_dir, file, import_family_bindings, "bindings", "import family-bindings")
 
 
 @import_app.command("platform-totals")

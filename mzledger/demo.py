@@ -36,6 +36,7 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     (cleared, unpaid), the bank statements imported month by month (they pay the batches),
     the books checked. Each step is yielded when done; a refused one ends the demo. Run
     again, it finds everything done and changes nothing."""
+    from importers.family_bindings import import_family_bindings
     from importers.institutions import import_institutions
     from importers.persons import import_persons
     from importers.settlements.loader import import_settlements
@@ -72,6 +73,8 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
     for file, importer, what in (
         (files["institutions.csv"], import_institutions, "institutions"),
         (files["persons.csv"], import_persons, "records"),
+        # whose personal account pays for whom (家庭共济): the settlements' acct_mulaid_pay
+        (exports / synth.FAMILY_BINDINGS_FILE, import_family_bindings, "bindings"),
     ):
         step: DemoStep = ListImported(file, what, *importer(engine, file))
         yield step

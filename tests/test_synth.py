@@ -227,6 +227,7 @@ def test_files_deterministic_and_equal_to_stream(tmp_path: Path, city: City) -> 
         "planted.json",
         "bank-accounts.json",
         "opening-balances.csv",
+        "family-bindings.csv",
         *(f"contributions-{m}.csv" for m in months if m >= "2023-01"),
     )
     for pa, pb in zip(

@@ -400,6 +400,41 @@ class PersonRecord(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
 
 
+#: A family binding's relation (家庭共济, Anshan art. 13): what the user is to the holder.
+#: Art. 13 lets an account pay for the holder's spouse, parents and children; "other" is kept
+#: as the file has it and judged by the audit.
+FAMILY_RELATIONS = ("spouse", "parent", "child", "other")
+
+
+class FamilyBinding(Base):
+    """A family mutual-aid binding (家庭共济绑定, Anshan art. 13): from ``begndate`` to
+    ``enddate`` (inclusive; None = open) the holder's (账户持有人) personal account may pay the
+    user's (使用人) personal part of a settlement, ``acct_mulaid_pay`` (migration 0013)."""
+
+    __tablename__ = "family_bindings"
+    __table_args__ = (
+        Index(
+            "ix_family_bindings_key",
+            "user_psn_no",
+            "holder_psn_no",
+            "relation",
+            "begndate",
+            "enddate",
+            unique=True,
+        ),
+        Index("ix_family_bindings_holder", "holder_psn_no"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_psn_no: Mapped[str] = mapped_column(String(40))
+    user_psn_no: Mapped[str] = mapped_column(String(40))
+    relation: Mapped[str] = mapped_column(String(10))  # one of FAMILY_RELATIONS
+    begndate: Mapped[datetime.date] = mapped_column(Date)
+    enddate: Mapped[datetime.date | None] = mapped_column(Date)  # inclusive; None = open
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    line: Mapped[int] = mapped_column(Integer)  # where in that file
+
+
 class BankStatement(Base):
     """An imported bank statement (银行对账单) of one disbursement account."""
 

@@ -12,7 +12,8 @@ listed in ``planted.json`` beside the exports: the audit's known answer.
 The city: designated hospitals and pharmacies (``institutions.csv``), two hospitals outside the
 city where a few insured persons are treated (long-term residence elsewhere, referral, emergency
 or none of these), person records (``persons.csv``: residence, referral, arrears periods) and one
-settlement file per month, with pharmacy purchases carrying their prescription.
+settlement file per month, with pharmacy purchases carrying their prescription, and the family
+bindings (``family-bindings.csv``, 家庭共济) the settlements' mutual-aid payments use.
 
 The bank side: the agency pays each month's clearing batches (settlements grouped by month,
 institution and clr_type) on the 10th of the next month, the pooled part (hifp_pay) from the
@@ -36,9 +37,10 @@ The modules, by what they write: ``spec`` (the city's shape, its months), ``popu
 institution list and the persons with their records), ``settlements`` (the month files, the
 rows streamed), ``bank`` (the disbursement accounts' statements and bank-accounts.json),
 ``fiscal`` (the fiscal special account's statements), ``contributions`` (the collections),
-``opening`` (the opening trial balance), ``city`` (``write_city``: all of them and
-planted.json); beside them ``rules`` (the benefit rule in fen), ``plants`` (the
-planted mistakes), ``draws`` (seeded draws, money strings) and ``output`` (atomic files).
+``opening`` (the opening trial balance), ``family`` (the family bindings), ``city``
+(``write_city``: all of them and planted.json); beside them ``rules`` (the benefit rule in
+fen), ``plants`` (the planted mistakes), ``draws`` (seeded draws, money strings) and
+``output`` (atomic files).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from __future__ import annotations
 from mzledger.synth.bank import BANK_ACCOUNTS, BANK_HEADER, FISCAL_ACCOUNT_NAME, fiscal_account_name
 from mzledger.synth.city import write_city
 from mzledger.synth.contributions import RECEIVED_DAY
+from mzledger.synth.family import FAMILY_BINDINGS_FILE, FAMILY_HEADER, family_rows
 from mzledger.synth.plants import PLANTED_RULES
 from mzledger.synth.population import (
     INSTITUTION_HEADER,
@@ -60,6 +63,8 @@ from mzledger.synth.spec import MAX_PERSONS, CitySpec, _month_counts, parse_mont
 __all__ = [
     "BANK_ACCOUNTS",
     "BANK_HEADER",
+    "FAMILY_BINDINGS_FILE",
+    "FAMILY_HEADER",
     "FISCAL_ACCOUNT_NAME",
     "INSTITUTION_HEADER",
     "MAX_PERSONS",
@@ -70,6 +75,7 @@ __all__ = [
     "SETTLEMENT_HEADER",
     "CitySpec",
     "_month_counts",
+    "family_rows",
     "fiscal_account_name",
     "institution_rows",
     "iter_settlement_rows",

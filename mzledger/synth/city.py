@@ -11,6 +11,7 @@ from typing import IO
 from mzledger.synth.bank import _write_statements, write_bank_accounts
 from mzledger.synth.contributions import write_contributions
 from mzledger.synth.draws import ZERO
+from mzledger.synth.family import FAMILY_BINDINGS_FILE, write_family_bindings
 from mzledger.synth.fiscal import write_fiscal_statements
 from mzledger.synth.opening import reserves, write_opening
 from mzledger.synth.output import _write_atomic, _write_csv
@@ -38,13 +39,14 @@ def write_city(
     of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
     in GB18030; and the fiscal special account's, 1003, of each month it moves money, UTF-8),
     out_dir/bank-accounts.json (books account, code and statement files of each account),
-    out_dir/opening-balances.csv (the opening trial balance, GB18030) and
-    out_dir/contributions-YYYY-MM.csv (each month's collection from 2023-01), not among the
-    returned paths, and out_dir/planted.json (the planted mistakes, sorted by rule and setl_id; an
-    empty list when none are planted). Returns the paths of the CSV files: institutions,
-    persons, the settlement months in order, then the statements (100401's months in order,
-    then 100402's, then 1003's). ``report(path, rows)`` is called as each CSV file is written
-    (rows without the header)."""
+    out_dir/opening-balances.csv (the opening trial balance, GB18030),
+    out_dir/contributions-YYYY-MM.csv (each month's collection from 2023-01) and
+    out_dir/family-bindings.csv (家庭共济: a binding for each person whose settlements used
+    mutual aid), not among the returned paths, and out_dir/planted.json (the planted
+    mistakes, sorted by rule and setl_id; an empty list when none are planted). Returns the
+    paths of the CSV files: institutions, persons, the settlement months in order, then the
+    statements (100401's months in order, then 100402's, then 1003's). ``report(path, rows)``
+    is called as each CSV file is written (rows without the header)."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     institutions = institution_rows(spec)
@@ -60,6 +62,11 @@ def write_city(
         path, count = _write_settlements(out_dir / f"settlements-{month}.csv", rows)
         paths.append(path)
         report(path, count)
+    # the bindings of those whose settlements used a family member's account (家庭共济)
+    family, count = write_family_bindings(
+        spec, pop, stream.mutual_aid, out_dir / FAMILY_BINDINGS_FILE
+    )
+    report(family, count)
     statements, topups, accounts = _write_statements(spec, stream, out_dir, report)
     paths += statements
     write_opening(stream, out_dir)

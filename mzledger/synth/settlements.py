@@ -122,6 +122,9 @@ class _Stream:
         self.closed: dict[int, str] = {}
         self.reserved: set[int] = set()
         self.planted: list[dict[str, str]] = []
+        # Persons whose settlements used a family member's account (家庭共济): the day of the
+        # first, for their binding (``mzledger.synth.family``).
+        self.mutual_aid: dict[int, int] = {}
         if spec.plant_mistakes:
             if TRANSITION in self.months:
                 self.slots["monthly-cap"] = (_first_day(TRANSITION) * DAY, DEC_2022)
@@ -353,6 +356,7 @@ class _Stream:
             if acct and w // 100_000 % 100 < 4:  # family mutual-aid account pays part
                 mulaid = 1 + bits(30) % acct
                 acct -= mulaid
+                self.mutual_aid.setdefault(pi, day)
         elif "flexible" in kinds and not found and part > 0:
             acct = 1 + bits(30) % part
             found, plant = _flexible(ptype, acct), "flexible"

@@ -20,9 +20,11 @@ from reports.audit.benefits import CAP_ONLY, Expected, Visit, due_when_paid, rec
 from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
+    Binding,
     Row,
     Span,
     designated_medical_institutions,
+    read_bindings,
     read_rows,
     read_spans,
     refunded_settlements,
@@ -54,6 +56,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
         if opening.scope == "month":
             read_from = start
     spans = read_spans(engine)
+    bindings = read_bindings(engine)
     prescribers = designated_medical_institutions(engine)
     refunded = refunded_settlements(engine)
     for psn_no, rows in itertools.groupby(
@@ -62,6 +65,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
         _audit_person(
             list(rows),
             spans.get(psn_no, []),
+            bindings.get(psn_no, []),
             policy,
             own_region,
             prescribers,
@@ -76,6 +80,7 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
 def _audit_person(
     rows: list[Row],
     spans: Sequence[Span],
+    bindings: Sequence[Binding],
     policy: Policy,
     own_region: str,
     prescribers: frozenset[str],
@@ -104,6 +109,7 @@ def _audit_person(
         prescribers,
         outside_policy=outside,
         as_of=as_of,
+        bindings=bindings,
     )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported

@@ -60,6 +60,17 @@ RULES: dict[str, tuple[str, str, str]] = {
         "灵活就业人员不建立个人账户，却有个人账户支出",
         "a flexible worker has no personal account, yet acct_pay is not 0",
     ),
+    "mutual-aid-without-family-binding": (
+        "鞍医保发〔2022〕14号 第十三条",
+        "个人账户共济支付的使用人在结算日没有与配偶、父母或子女的有效家庭共济绑定",
+        "mutual-aid payment without a binding in force that day to a spouse, parent or child",
+    ),
+    "mutual-aid-no-personal-account": (
+        "鞍医保发〔2022〕14号 第十二条、第十三条、第二十六条",
+        "无个人账户人员（灵活就业人员等）作为家庭共济的使用人或账户持有人",
+        "a person without a personal account (flexible worker) is the user or the holder of "
+        "a mutual-aid payment",
+    ),
     "duplicate-visit-deductible": (
         "晋医保办发〔2022〕27号 第二十二条",
         "同一就诊流水号在同一医疗机构重复计算起付标准",

@@ -1,19 +1,29 @@
 """What the audit reads of the register: settlements (结算) with their institution and batch,
-ordered by person and time and streamed; person records (备案, 欠费) as date spans; the
-designated medical institutions; the settlements a refund (退费) reverses."""
+ordered by person and time and streamed; person records (备案, 欠费) as date spans; family
+bindings (家庭共济) with what the register says of each holder's psn_type; the designated
+medical institutions; the settlements a refund (退费) reverses."""
 
 from __future__ import annotations
 
+import bisect
 import datetime
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
+from ledger.month import Month
 from ledger.register.batching import batch_member
-from ledger.register.models import ClearingBatch, Institution, PersonRecord, Settlement
+from ledger.register.models import (
+    ClearingBatch,
+    ContributionRow,
+    FamilyBinding,
+    Institution,
+    PersonRecord,
+    Settlement,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Row:
     act_pay_dedc: Decimal
     hifp_pay: Decimal
     acct_pay: Decimal
+    acct_mulaid_pay: Decimal
     #: The cost and the parts outside the policy scope (Shanxi arts. 20, 21): 医疗费总额,
     #: 全自费, 超限价自费, 先行自付.
     medfee_sumamt: Decimal
@@ -67,11 +78,37 @@ class Span:
         return self.since <= day and (self.until is None or day <= self.until)
 
 
+@dataclass(frozen=True)
+class Binding:
+    """A family binding of a user (家庭共济): the holder whose account pays, the user's relation
+    to them, its dates (inclusive, open end when ``until`` is None), and the holder's psn_types
+    as the register shows them: (the first day each is seen, psn_type), in date order, from
+    the holder's own settlements and contribution rows; empty when the register has neither."""
+
+    holder_psn_no: str
+    relation: str
+    since: datetime.date
+    until: datetime.date | None
+    holder_types: tuple[tuple[datetime.date, str], ...] = ()
+
+    def covers(self, day: datetime.date) -> bool:
+        return self.since <= day and (self.until is None or day <= self.until)
+
+    def holder_psn_type(self, day: datetime.date) -> str | None:
+        """The holder's psn_type on ``day``: the last one first seen by then, else the first
+        one seen after it; None when the register has none."""
+        if not self.holder_types:
+            return None
+        index = bisect.bisect_right(self.holder_types, day, key=lambda seen: seen[0])
+        return self.holder_types[max(index - 1, 0)][1]
+
+
 SETTLEMENT_COLUMNS = (
     "setl_id", "mdtrt_id", "psn_no", "psn_type", "med_type", "setl_time", "fixmedins_code",
-    "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay", "refd_setl_flag", "init_setl_id",
-    "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code", "medfee_sumamt",
-    "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "cvlserv_pay", "hifob_pay",
+    "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay", "acct_mulaid_pay", "refd_setl_flag",
+    "init_setl_id", "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code",
+    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "cvlserv_pay",
+    "hifob_pay",
 )  # fmt: skip
 
 
@@ -118,6 +155,63 @@ def read_spans(engine: Engine) -> dict[str, list[Span]]:
     return spans
 
 
+#: Holders looked up per query: bound parameters, never a join across the tables (on
+#: PostgreSQL settlements.psn_no sorts in "C", the other tables' numbers in the database's own).
+HOLDERS_PER_QUERY = 500
+
+
+def read_bindings(engine: Engine) -> dict[str, list[Binding]]:
+    """Every family binding, by the user's psn_no, in (begndate, holder) order, each with its
+    holder's psn_types (:class:`Binding`)."""
+    with engine.connect() as conn:
+        listed = conn.execute(
+            select(
+                FamilyBinding.user_psn_no,
+                FamilyBinding.holder_psn_no,
+                FamilyBinding.relation,
+                FamilyBinding.begndate,
+                FamilyBinding.enddate,
+            ).order_by(
+                FamilyBinding.user_psn_no, FamilyBinding.begndate, FamilyBinding.holder_psn_no
+            )
+        ).all()
+        first_seen = _holder_types(conn, sorted({holder for _user, holder, *_ in listed}))
+    bindings: dict[str, list[Binding]] = defaultdict(list)
+    for user, holder, relation, since, until in listed:
+        types = sorted((day, psn_type) for psn_type, day in first_seen[holder].items())
+        bindings[user].append(Binding(holder, relation, since, until, tuple(types)))
+    return bindings
+
+
+def _holder_types(conn: Connection, holders: Sequence[str]) -> dict[str, dict[str, datetime.date]]:
+    """holder -> psn_type -> the first day the register shows it: the holder's settlements
+    (their day) and contribution rows (their month's first day)."""
+    first_seen: dict[str, dict[str, datetime.date]] = defaultdict(dict)
+
+    def seen(psn_no: str, psn_type: str, day: datetime.date) -> None:
+        known = first_seen[psn_no].get(psn_type)
+        if known is None or day < known:
+            first_seen[psn_no][psn_type] = day
+
+    for start in range(0, len(holders), HOLDERS_PER_QUERY):
+        chunk = holders[start : start + HOLDERS_PER_QUERY]
+        for psn_no, psn_type, first in conn.execute(
+            select(Settlement.psn_no, Settlement.psn_type, func.min(Settlement.setl_time))
+            .where(Settlement.psn_no.in_(chunk))
+            .group_by(Settlement.psn_no, Settlement.psn_type)
+        ):
+            seen(psn_no, psn_type, first.date())
+        for psn_no, psn_type, period in conn.execute(
+            select(
+                ContributionRow.psn_no, ContributionRow.psn_type, func.min(ContributionRow.period)
+            )
+            .where(ContributionRow.psn_no.in_(chunk))
+            .group_by(ContributionRow.psn_no, ContributionRow.psn_type)
+        ):
+            seen(psn_no, psn_type, Month.parse(period).first)
+    return first_seen
+
+
 def designated_medical_institutions(engine: Engine) -> frozenset[str]:
     """The listed medical institutions (门诊统筹定点医疗机构): who may write a prescription."""
     with engine.connect() as conn:
@@ -143,9 +237,11 @@ def refunded_settlements(engine: Engine) -> frozenset[str | None]:
 
 __all__ = [
     "SETTLEMENT_COLUMNS",
+    "Binding",
     "Row",
     "Span",
     "designated_medical_institutions",
+    "read_bindings",
     "read_rows",
     "read_spans",
     "refunded_settlements",

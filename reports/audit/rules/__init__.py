@@ -16,6 +16,7 @@ from reports.audit.rules.funds import (
     civil_servant_subsidy_over_scope,
     large_amount_subsidy_outpatient,
 )
+from reports.audit.rules.mutual_aid import mutual_aid
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded, refund_out_of_order
 from reports.audit.rules.person import Person
 from reports.audit.rules.prescriptions import (
@@ -37,6 +38,7 @@ FAMILIES: tuple[Family, ...] = (
     cap_exceeded,
     duplicate_visit_deductible,
     flexible_worker_personal_account,
+    mutual_aid,
     prescription_expired,
     prescription_not_designated,
     same_drug_two_institutions,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
-from reports.audit.rows import Row
+from reports.audit.rows import Binding, Row
 
 PHARMACY_PURCHASE = "41"  # med_type 定点药店购药 (national code)
 
@@ -23,6 +24,7 @@ class Person:
     ``expected`` payments; ``uncovered``: setl_id -> the rule that says the fund does not
     cover it; ``outside_policy``: the settlements the engine would recompute but that are dated
     where no period of the policy applies (left out of the recomputation, each a finding).
+    ``bindings``: the family bindings (家庭共济) with the person as their user.
     Rows dated before the audited period are here for the running totals; the audit keeps
     only the findings of the period.
     """
@@ -36,6 +38,7 @@ class Person:
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
     outside_policy: list[Row] = field(default_factory=list)
+    bindings: Sequence[Binding] = ()
     #: setl_id -> what the settlement should have been paid when it was made, while earlier
     #: settlements refunded only after it still stood, and those settlements' setl_ids
     #: (``refund-out-of-order``); only where that differs from ``expected``.
