@@ -133,11 +133,18 @@ class Policy:
     #: pharmacy purchases are not recomputed (a file made before it).
     pharmacy: PharmacyReading | None = None
 
+    #: Each day's period once looked up: the audit asks for every settlement, several times.
+    _by_day: dict[datetime.date, PolicyPeriod | None] = field(
+        default_factory=dict, compare=False, repr=False, hash=False
+    )
+
     def period_for(self, day: datetime.date) -> PolicyPeriod | None:
-        for period in self.periods:
-            if period.covers(day):
-                return period
-        return None
+        try:
+            return self._by_day[day]
+        except KeyError:
+            found = next((p for p in self.periods if p.covers(day)), None)
+            self._by_day[day] = found
+            return found
 
 
 class _Problems:

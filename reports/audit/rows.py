@@ -6,16 +6,17 @@ medical institutions; the settlements a refund (退费) reverses."""
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import BigInteger, Connection, Engine, String, func, select, type_coerce
 
 from ledger.month import Month
-from ledger.register.batching import batch_member
 from ledger.register.models import (
     ClearingBatch,
     ContributionRow,
@@ -112,31 +113,96 @@ SETTLEMENT_COLUMNS = (
 )  # fmt: skip
 
 
+#: The Row fields read from the institution; the batch is worked out from the batches' keys.
+INSTITUTION_COLUMNS = ("fixmedins_type", "medins_lv", "spec_hosp", "admdvs", "listed")
+#: Money fields, read as the stored integer fen and made Decimal here (``_yuan``): the
+#: register's type would build a Decimal through ``scaleb`` for every one, zeros included.
+MONEY_COLUMNS = frozenset(f.name for f in dataclasses.fields(Row) if f.type in ("Decimal", Decimal))
+
+
+def _column(name: str, sqlite: bool) -> Any:
+    if name in INSTITUTION_COLUMNS:
+        return getattr(Institution, name)
+    column = getattr(Settlement, name)
+    if name in MONEY_COLUMNS:
+        return type_coerce(column, BigInteger)
+    if sqlite and name in ("setl_time", "rx_date"):
+        # SQLite keeps them as ISO text; fromisoformat reads it faster than the type's regex
+        return type_coerce(column, String)
+    return column
+
+
+_YUAN: dict[int, Decimal] = {}
+
+
+def _yuan(fen: int) -> Decimal:
+    """Integer fen as Decimal yuan, exact; the values repeat, so they are kept once made."""
+    found = _YUAN.get(fen)
+    if found is None:
+        found = Decimal(fen).scaleb(-2)
+        if len(_YUAN) < 65_536:
+            _YUAN[fen] = found
+    return found
+
+
+def _batch_links(conn: Connection) -> dict[tuple[str, str, str], tuple[int, str]]:
+    """(period, institution, clr_type) -> (the batch's file watermark, its link): a settlement
+    of that key from a file up to the watermark is the batch's (ledger.register.batching)."""
+    return {
+        (period, code, clr_type): (last_file_id, link)
+        for period, code, clr_type, last_file_id, link in conn.execute(
+            select(
+                ClearingBatch.period,
+                ClearingBatch.fixmedins_code,
+                ClearingBatch.clr_type,
+                ClearingBatch.last_file_id,
+                ClearingBatch.link,
+            )
+        )
+    }
+
+
 def read_rows(engine: Engine, since: datetime.date, until: datetime.date) -> Iterator[Row]:
-    """The settlements dated from ``since`` to ``until`` inclusive, by person, time, setl_id."""
+    """The settlements dated from ``since`` to ``until`` inclusive, by person, time, setl_id.
+
+    The hot path of the audit: one ordered query streamed in blocks, money as integer fen made
+    Decimal once per distinct value, each Row built positionally."""
+    sqlite = engine.dialect.name == "sqlite"
+    names = [f.name for f in dataclasses.fields(Row) if f.name != "batch"]
     query = (
         select(
-            *(getattr(Settlement, name) for name in SETTLEMENT_COLUMNS),
-            Institution.fixmedins_type,
-            Institution.medins_lv,
-            Institution.spec_hosp,
-            Institution.admdvs,
-            Institution.listed,
-            ClearingBatch.link.label("batch"),
+            *(_column(name, sqlite) for name in names),
+            Settlement.setl_period,
+            Settlement.clr_type,
+            Settlement.file_id,
         )
         .join(Institution, Institution.code == Settlement.fixmedins_code)
-        .outerjoin(ClearingBatch, batch_member(Settlement, ClearingBatch))
         .where(
             Settlement.setl_time >= datetime.datetime.combine(since, datetime.time()),
             Settlement.setl_time
             < datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time()),
         )
         .order_by(Settlement.psn_no, Settlement.setl_time, Settlement.setl_id)
-        .execution_options(yield_per=5000)
+        .execution_options(yield_per=20_000)
     )
+    money = [index for index, name in enumerate(names) if name in MONEY_COLUMNS]
+    time_at, date_at = names.index("setl_time"), names.index("rx_date")
+    code_at = names.index("fixmedins_code")
+    parse_time, parse_date = datetime.datetime.fromisoformat, datetime.date.fromisoformat
     with engine.connect() as conn:
+        batches = _batch_links(conn)
         for values in conn.execute(query):
-            yield Row(**values._mapping)
+            *fields, period, clr_type, file_id = values
+            for index in money:
+                fields[index] = _yuan(fields[index])
+            if sqlite:
+                fields[time_at] = parse_time(fields[time_at])
+                if fields[date_at] is not None:
+                    fields[date_at] = parse_date(fields[date_at][:10])
+            batch = batches.get((period, fields[code_at], clr_type))
+            link = batch[1] if batch is not None and file_id <= batch[0] else None
+            fields.append(link)
+            yield Row(*fields)
 
 
 def read_spans(engine: Engine) -> dict[str, list[Span]]:
