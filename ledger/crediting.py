@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+#: 灵活就业 in work (1103) and retired (1203) in the national psn_type list: no personal account;
+#: a policy file's ``no_personal_account`` says it for its region (and may add a local code).
+FLEXIBLE_WORKERS = frozenset({"1103", "1203"})
+
 
 @dataclass(frozen=True)
 class CreditingRule:
@@ -24,7 +28,7 @@ class CreditingRule:
     in_work_share: Decimal
     retiree_monthly: Decimal
     article: str
-    no_personal_account: frozenset[str] = frozenset({"1103", "1203"})
+    no_personal_account: frozenset[str] = FLEXIBLE_WORKERS
 
     def has_personal_account(self, psn_type: str) -> bool:
         return psn_type not in self.no_personal_account
@@ -36,4 +40,4 @@ def rule_for(rules: Sequence[CreditingRule], day: datetime.date) -> CreditingRul
     return max(in_force, key=lambda rule: rule.begins) if in_force else None
 
 
-__all__ = ["CreditingRule", "rule_for"]
+__all__ = ["FLEXIBLE_WORKERS", "CreditingRule", "rule_for"]

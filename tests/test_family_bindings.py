@@ -16,7 +16,7 @@ from ledger.register.opening import resolve_url
 from mzledger.synth import FAMILY_BINDINGS_FILE, CitySpec, write_city
 from reports.audit.policy import shipped_policy
 from reports.audit.rows import Binding
-from reports.audit.rules.mutual_aid import without_personal_account
+from reports.audit.rules.accounts import without_personal_account
 from tests.conftest import Cli, settlement, write_csv
 
 GOLDEN = Path(__file__).parent / "golden" / "family_bindings"

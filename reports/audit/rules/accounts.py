@@ -1,20 +1,35 @@
-"""The personal account (个人账户): flexible workers have none (Anshan art. 12)."""
+"""The personal account (个人账户): who has none is the region's policy data
+(``no_personal_account`` of its ``[[crediting]]``: flexible workers, Anshan art. 12)."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 
+from ledger.crediting import FLEXIBLE_WORKERS, rule_for
 from ledger.money import ZERO
 from reports.audit.findings import Finding
+from reports.audit.policy import Policy
 from reports.audit.rules.person import Person, finding
 
-FLEXIBLE_WORKERS = frozenset({"1103", "1203"})  # 灵活就业: no personal account (Anshan art. 12)
+
+def without_personal_account(policy: Policy, day: datetime.date) -> frozenset[str]:
+    """The psn_types with no personal account on ``day``: the crediting rule in force then;
+    before the first, the first one's (art. 26: those persons had none when the rules took
+    effect either); a policy without crediting rules: the national flexible workers."""
+    rule = rule_for(policy.crediting, day)
+    if rule is None and policy.crediting:
+        rule = policy.crediting[0]
+    return FLEXIBLE_WORKERS if rule is None else rule.no_personal_account
 
 
 def flexible_worker_personal_account(person: Person) -> Iterator[Finding]:
-    """flexible-worker-personal-account: a flexible worker's settlement with acct_pay not 0."""
+    """flexible-worker-personal-account: a settlement paid from the personal account
+    (acct_pay not 0) by a person of a psn_type without one."""
     for row in person.live:
-        if row.psn_type in FLEXIBLE_WORKERS and row.acct_pay != ZERO:
+        if row.acct_pay != ZERO and row.psn_type in without_personal_account(
+            person.policy, row.setl_time.date()
+        ):
             yield finding(
                 "flexible-worker-personal-account",
                 row,
@@ -22,4 +37,4 @@ def flexible_worker_personal_account(person: Person) -> Iterator[Finding]:
             )
 
 
-__all__ = ["FLEXIBLE_WORKERS", "flexible_worker_personal_account"]
+__all__ = ["flexible_worker_personal_account", "without_personal_account"]

@@ -20,25 +20,15 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator, Sequence
 
-from ledger.crediting import rule_for
 from ledger.money import ZERO
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
 from reports.audit.rows import Binding, Row
+from reports.audit.rules.accounts import without_personal_account
 from reports.audit.rules.person import Person, finding
 
 #: The relations art. 13 names: 配偶、父母、子女.
 FAMILY = frozenset({"spouse", "parent", "child"})
-
-
-def without_personal_account(policy: Policy, day: datetime.date) -> frozenset[str]:
-    """The psn_types with no personal account on ``day``: the crediting rule in force then;
-    before the first, the first one's (art. 26: those persons had none when the rules took
-    effect either); none when the policy has no crediting rule."""
-    rule = rule_for(policy.crediting, day)
-    if rule is None and policy.crediting:
-        rule = policy.crediting[0]
-    return frozenset() if rule is None else rule.no_personal_account
 
 
 def _shown(bindings: Sequence[Binding], day: datetime.date) -> str:
@@ -83,4 +73,4 @@ def _judge(row: Row, bindings: Sequence[Binding], policy: Policy) -> Iterator[Fi
         )
 
 
-__all__ = ["FAMILY", "mutual_aid", "without_personal_account"]
+__all__ = ["FAMILY", "mutual_aid"]
