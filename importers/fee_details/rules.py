@@ -33,7 +33,8 @@ QUANTITY_DIGITS = 12  # at most, before the point (the platform's 16,4 less its 
 FEE_FIELDS = frozenset(
     [f.name for f in FEE_TEXT_FIELDS] + list(FEE_MONEY_FIELDS) + [q[0] for q in QUANTITIES]
 )
-REQUIRED_COLUMNS = tuple(f.name for f in FEE_TEXT_FIELDS if f.required) + (
+REQUIRED_COLUMNS = (
+    *(f.name for f in FEE_TEXT_FIELDS if f.required),
     *REQUIRED_FEE_MONEY,
     "cnt",
     "pric",

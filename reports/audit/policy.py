@@ -28,7 +28,16 @@ TIERS = ("level-1", "level-2", "level-3", "outside")
 SCOPES = ("year", "month")
 RATIO_PLACES = 4
 
-_TOP_FIELDS = ("region", "name", "document", "med_types", "period", "crediting")
+_TOP_FIELDS = (
+    "region",
+    "name",
+    "document",
+    "med_types",
+    "period",
+    "crediting",
+    "prescription_days",
+)
+_PRESCRIPTION_FIELDS = ("usual", "longest", "reason_med_types", "reason_drugs", "article")
 _CREDITING_FIELDS = (
     "begins",
     "in_work_share",
@@ -82,6 +91,20 @@ class PolicyPeriod:
 
 
 @dataclass(frozen=True)
+class PrescriptionDays:
+    """How many days of drugs one prescription may supply (处方量, Anshan art. 23): ``usual``
+    (7), up to ``longest`` (three months, 90) only with a long-prescription reason: a visit of
+    one of ``reason_med_types`` (the settlement's med_type) or a drug (med_list_codg) of
+    ``reason_drugs``. The register has no field for the reason itself."""
+
+    usual: int = 7
+    longest: int = 90
+    reason_med_types: frozenset[str] = frozenset({"14"})
+    reason_drugs: frozenset[str] = frozenset()
+    article: str = "鞍医保发〔2022〕14号 第二十三条"
+
+
+@dataclass(frozen=True)
 class Policy:
     region: str
     name: str
@@ -92,6 +115,8 @@ class Policy:
     periods: tuple[PolicyPeriod, ...]
     #: Personal-account crediting (个人账户计入), in date order; none before the first.
     crediting: tuple[CreditingRule, ...] = ()
+    #: The supply days of a prescription (Anshan art. 23), read by the fee-detail rules.
+    prescription_days: PrescriptionDays = PrescriptionDays()
 
     def period_for(self, day: datetime.date) -> PolicyPeriod | None:
         for period in self.periods:
@@ -277,6 +302,7 @@ def parse_policy(text: str, source: str) -> Policy:
                 periods.append((index, period))
         _check_overlaps(periods, problems)
     crediting = _crediting(raw.get("crediting", []), problems)
+    days = _prescription_days(raw.get("prescription_days", {}), problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -286,6 +312,57 @@ def parse_policy(text: str, source: str) -> Policy:
         med_types=frozenset(med_types_raw),
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
+        prescription_days=days,
+    )
+
+
+def _codes(
+    raw: Mapping[str, Any], key: str, where: str, default: frozenset[str], p: _Problems
+) -> frozenset[str]:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        p.add(f"{where}.{key}", f'not a list of codes (found {_found(value)}, expected ["14"])')
+        return default
+    return frozenset(value)
+
+
+def _prescription_days(raw: Any, problems: _Problems) -> PrescriptionDays:
+    """``[prescription_days]``: whole days, usual below longest, lists of codes."""
+    where, default = "prescription_days", PrescriptionDays()
+    if not isinstance(raw, dict):
+        problems.add(where, "not a table (expected [prescription_days])")
+        return default
+    _unknown(raw, _PRESCRIPTION_FIELDS, where, problems)
+    days = {}
+    for key in ("usual", "longest"):
+        value = raw.get(key, getattr(default, key))
+        if type(value) is not int or value < 1:
+            problems.add(
+                f"{where}.{key}",
+                f"not a number of days (found {_found(value)}, expected a whole number such as 7)",
+            )
+            value = getattr(default, key)
+        days[key] = value
+    if days["usual"] > days["longest"]:
+        problems.add(
+            f"{where}.usual",
+            f"more than longest (found {days['usual']}, expected at most {days['longest']})",
+        )
+    article = raw.get("article", default.article)
+    if not isinstance(article, str) or not article.strip():
+        problems.add(
+            f"{where}.article",
+            f"missing or empty (found {_found(article)}, expected a text in quotes)",
+        )
+        article = default.article
+    return PrescriptionDays(
+        days["usual"],
+        days["longest"],
+        _codes(raw, "reason_med_types", where, default.reason_med_types, problems),
+        _codes(raw, "reason_drugs", where, default.reason_drugs, problems),
+        article,
     )
 
 

@@ -1,6 +1,6 @@
 """What the audit reads of the register: settlements (结算) with their institution and batch,
-ordered by person and time and streamed; person records (备案, 欠费) as date spans; family
-bindings (家庭共济) with what the register says of each holder's psn_type; the designated
+ordered by person and time and streamed; fee details (费用明细) the same way; person records
+(备案, 欠费) as date spans; family bindings (家庭共济) with what the register says of each holder's psn_type; the designated
 medical institutions; the settlements a refund (退费) reverses."""
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, and_, exists, func, or_, select
 
 from ledger.month import Month
 from ledger.register.batching import batch_member
@@ -20,6 +21,7 @@ from ledger.register.models import (
     ClearingBatch,
     ContributionRow,
     FamilyBinding,
+    FeeDetail,
     Institution,
     PersonRecord,
     Settlement,
@@ -40,6 +42,10 @@ class Row:
     inscp_scp_amt: Decimal
     act_pay_dedc: Decimal
     hifp_pay: Decimal
+    medfee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_selfpay: Decimal
+    preselfpay_amt: Decimal
     acct_pay: Decimal
     acct_mulaid_pay: Decimal
     refd_setl_flag: bool
@@ -96,7 +102,8 @@ class Binding:
 
 SETTLEMENT_COLUMNS = (
     "setl_id", "mdtrt_id", "psn_no", "psn_type", "med_type", "setl_time", "fixmedins_code",
-    "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay", "acct_mulaid_pay", "refd_setl_flag",
+    "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "medfee_sumamt", "fulamt_ownpay_amt",
+    "overlmt_selfpay", "preselfpay_amt", "acct_pay", "acct_mulaid_pay", "refd_setl_flag",
     "init_setl_id", "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code",
 )  # fmt: skip
 
@@ -126,6 +133,80 @@ def read_rows(engine: Engine, since: datetime.date, until: datetime.date) -> Ite
     with engine.connect() as conn:
         for values in conn.execute(query):
             yield Row(**values._mapping)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One fee detail (费用明细) with its institution's type (None: not in the register's
+    institutions) and whether any settlement of its visit is in the register at all."""
+
+    feedetl_sn: str
+    mdtrt_id: str
+    psn_no: str
+    fixmedins_code: str
+    fee_ocur_time: datetime.datetime
+    med_list_codg: str
+    med_chrgitm_type: str
+    rxno: str | None
+    det_item_fee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_amt: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+    prd_days: Decimal | None
+    fixmedins_type: str | None
+    settled: bool
+
+    @property
+    def visit(self) -> tuple[str, str]:
+        return self.mdtrt_id, self.fixmedins_code
+
+
+ITEM_COLUMNS = (
+    "feedetl_sn", "mdtrt_id", "psn_no", "fixmedins_code", "fee_ocur_time", "med_list_codg",
+    "med_chrgitm_type", "rxno", "det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_amt",
+    "preselfpay_amt", "inscp_scp_amt", "prd_days",
+)  # fmt: skip
+
+
+def _of_visit(
+    since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> Any:
+    """A settlement of the fee detail's visit (the same mdtrt_id and institution) exists, set
+    between ``since`` and ``until`` when given."""
+    where = [
+        Settlement.mdtrt_id == FeeDetail.mdtrt_id,
+        Settlement.fixmedins_code == FeeDetail.fixmedins_code,
+    ]
+    if since is not None and until is not None:
+        where += [Settlement.setl_time >= since, Settlement.setl_time < until]
+    return exists(select(Settlement.id).where(and_(*where)))
+
+
+def read_items(engine: Engine, since: datetime.date, until: datetime.date) -> Iterator[Item]:
+    """The fee details of the days ``since`` to ``until`` inclusive and every item of a visit
+    settled on those days (wherever its own time falls), by person, time, feedetl_sn."""
+    start = datetime.datetime.combine(since, datetime.time())
+    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time())
+    query = (
+        select(
+            *(getattr(FeeDetail, name) for name in ITEM_COLUMNS),
+            Institution.fixmedins_type,
+            _of_visit().label("settled"),
+        )
+        .outerjoin(Institution, Institution.code == FeeDetail.fixmedins_code)
+        .where(
+            or_(
+                and_(FeeDetail.fee_ocur_time >= start, FeeDetail.fee_ocur_time < end),
+                _of_visit(start, end),
+            )
+        )
+        .order_by(FeeDetail.psn_no, FeeDetail.fee_ocur_time, FeeDetail.feedetl_sn)
+        .execution_options(yield_per=5000)
+    )
+    with engine.connect() as conn:
+        for values in conn.execute(query):
+            yield Item(**{**values._mapping, "settled": bool(values.settled)})
 
 
 def read_spans(engine: Engine) -> dict[str, list[Span]]:
@@ -225,12 +306,15 @@ def refunded_settlements(engine: Engine) -> frozenset[str | None]:
 
 
 __all__ = [
+    "ITEM_COLUMNS",
     "SETTLEMENT_COLUMNS",
     "Binding",
+    "Item",
     "Row",
     "Span",
     "designated_medical_institutions",
     "read_bindings",
+    "read_items",
     "read_rows",
     "read_spans",
     "refunded_settlements",

@@ -10,6 +10,12 @@ from reports.audit.findings import Finding
 from reports.audit.rules.accounts import flexible_worker_personal_account
 from reports.audit.rules.coverage import not_covered
 from reports.audit.rules.deductible import duplicate_visit_deductible
+from reports.audit.rules.fee_details import (
+    exam_elsewhere,
+    fee_details_mismatch,
+    item_same_drug_two_institutions,
+    supply_days,
+)
 from reports.audit.rules.mutual_aid import mutual_aid
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
 from reports.audit.rules.person import Person
@@ -32,6 +38,10 @@ FAMILIES: tuple[Family, ...] = (
     prescription_expired,
     prescription_not_designated,
     same_drug_two_institutions,
+    fee_details_mismatch,
+    item_same_drug_two_institutions,
+    supply_days,
+    exam_elsewhere,
 )
 
 __all__ = ["FAMILIES", "Family", "Person"]

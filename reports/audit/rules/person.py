@@ -9,7 +9,7 @@ from decimal import Decimal
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
-from reports.audit.rows import Binding, Row
+from reports.audit.rows import Binding, Item, Row
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,27 @@ class Person:
     #: The designated medical institutions: who may write a prescription.
     prescribers: frozenset[str]
     bindings: Sequence[Binding] = ()
+    #: The person's fee details (费用明细), in time order: every item of a visit settled in
+    #: the rows' days, and every item of those days; ``rows``: every settlement read, the
+    #: refunded pairs too (the fee-detail rules join items to visits by all of them).
+    items: Sequence[Item] = ()
+    rows: Sequence[Row] = ()
+
+
+def item_finding(
+    rule: str,
+    item: Item,
+    settlement: Row | None,
+    evidence: tuple[tuple[str, str], ...],
+) -> Finding:
+    """The finding of ``rule`` about a fee detail: of its settlement when the visit has one
+    (its setl_id, time and batch), else of the item alone (no setl_id, the item's time)."""
+    if settlement is None:
+        return Finding(
+            rule, "", item.psn_no, item.fixmedins_code, item.fee_ocur_time, None,
+            evidence=evidence,
+        )  # fmt: skip
+    return finding(rule, settlement, evidence=evidence)
 
 
 def finding(
@@ -58,4 +79,4 @@ def finding(
     )
 
 
-__all__ = ["Person", "finding"]
+__all__ = ["Person", "finding", "item_finding"]
