@@ -1,7 +1,8 @@
 """What the audit reads of the register: settlements (结算) with their institution and batch,
 ordered by person and time and streamed; fee details (费用明细) the same way; person records
-(备案, 欠费) as date spans; family bindings (家庭共济) with what the register says of each holder's psn_type; the designated
-medical institutions; the settlements a refund (退费) reverses."""
+(备案, 欠费) as date spans; family bindings (家庭共济) with what the register says of each
+holder's psn_type; the designated medical institutions; the settlements a refund (退费)
+reverses."""
 
 from __future__ import annotations
 
