@@ -51,7 +51,10 @@ def item(
     }
 
 
-def visit(setl: str, psn: str, at: str, time: str, *items: tuple[str, str], **more: str) -> tuple[dict[str, str], list[dict[str, str]]]:  # fmt: skip
+Made = tuple[dict[str, str], list[dict[str, str]]]
+
+
+def visit(setl: str, psn: str, at: str, time: str, *items: tuple[str, str], **more: str) -> Made:
     """A settlement and its items, (kind, amount) each, which add up to it."""
     from decimal import Decimal
 
@@ -68,7 +71,7 @@ def visit(setl: str, psn: str, at: str, time: str, *items: tuple[str, str], **mo
 def _case() -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     rows, items = [], []
 
-    def add(made: tuple[dict[str, str], list[dict[str, str]]]) -> list[dict[str, str]]:
+    def add(made: Made) -> list[dict[str, str]]:
         rows.append(made[0])
         items.extend(made[1])
         return made[1]
@@ -180,3 +183,25 @@ def test_the_settlement_arriving_silences_the_item_without_one(books: Path, cli:
     )
     rules = {(f["rule"], f["setl_id"]) for f in json.loads(out)}
     assert rules == PLANTED - {("fee-details-without-settlement", "")}
+
+
+def test_exam_fen_per_institution_and_span(books: Path, cli: Cli) -> None:
+    """The indicators' examination cost: 03 and 04 items per institution and month (or year);
+    a span without items has no entry."""
+    from ledger.books import Books
+    from ledger.register.fee_totals import exam_fen
+    from ledger.register.opening import open_register, resolve_url
+
+    _audit(books, cli)
+    engine = open_register(resolve_url(Books(books).read_config().db_url, books))
+    try:
+        with engine.connect() as conn:
+            monthly = exam_fen(conn, ["2023-03"], by_month=True)
+            yearly = exam_fen(conn, ["2023-02", "2023-03"], by_month=False)
+            none = exam_fen(conn, ["2023-04"], by_month=True)
+    finally:
+        engine.dispose()
+    # H1: S1 40.00 (03) + S2 30.00 (04) + S12 12.00 (03); H3: S11 35.00; P1: S9 15.00
+    assert monthly == {("H1", "2023-03"): 8200, ("H3", "2023-03"): 3500, ("P1", "2023-03"): 1500}
+    assert yearly == {("H1", "2023"): 8200, ("H3", "2023"): 3500, ("P1", "2023"): 1500}
+    assert none == {}
