@@ -461,7 +461,8 @@ def test_a_broken_policy_names_every_problem() -> None:
     expected = [
         (
             "colour",
-            "unknown field (expected one of region, name, document, med_types, period, crediting)",
+            "unknown field (expected one of region, name, document, med_types, period, crediting, "
+            "prescription_days)",
         ),
         ("region", "not a region code (found '2103', expected 6 digits)"),
         ("period[1].scope", "not a known scope (found 'week', expected year or month)"),
