@@ -205,3 +205,24 @@ def test_exam_fen_per_institution_and_span(books: Path, cli: Cli) -> None:
     assert monthly == {("H1", "2023-03"): 8200, ("H3", "2023-03"): 3500, ("P1", "2023-03"): 1500}
     assert yearly == {("H1", "2023"): 8200, ("H3", "2023"): 3500, ("P1", "2023"): 1500}
     assert none == {}
+
+
+def test_prescription_days_are_read_strictly() -> None:
+    """The shipped thresholds; a broken [prescription_days] names every key at fault."""
+    import pytest
+
+    from reports.audit.policy import PolicyError, parse_policy, shipped_policy
+
+    shipped = shipped_policy("210300").prescription_days
+    assert (shipped.usual, shipped.longest, shipped.reason_med_types) == (7, 90, {"14"})
+    text = (Path(__file__).parent.parent / "reports/audit/policies/210300.toml").read_text("utf-8")
+    broken = text.replace("usual = 7", 'usual = "7"').replace(
+        "reason_drugs = []", "reason_drugs = [1]\ncolour = 1"
+    )
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(broken, "bad.toml")
+    assert [p.split(":")[1].strip() for p in caught.value.problems] == [
+        "prescription_days.colour",
+        "prescription_days.usual",
+        "prescription_days.reason_drugs",
+    ]
