@@ -214,7 +214,7 @@ def test_prescription_days_are_read_strictly() -> None:
     from reports.audit.policy import PolicyError, parse_policy, shipped_policy
 
     shipped = shipped_policy("210300").prescription_days
-    assert (shipped.usual, shipped.longest, shipped.reason_med_types) == (7, 90, {"14"})
+    assert (shipped.usual, shipped.longest, shipped.reason_med_types) == (7, 90, frozenset({"14"}))
     text = (Path(__file__).parent.parent / "reports/audit/policies/210300.toml").read_text("utf-8")
     broken = text.replace("usual = 7", 'usual = "7"').replace(
         "reason_drugs = []", "reason_drugs = [1]\ncolour = 1"
