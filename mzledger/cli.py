@@ -352,6 +352,23 @@ def import_family_bindings_command(
     _import_list(books_dir, file, import_family_bindings, "bindings", "import family-bindings")
 
 
+@import_app.command("fee-details")
+def import_fee_details_command(
+    files: Annotated[
+        list[Path],
+        file_argument("Fee details (费用明细, 2204), CSV or JSON Lines, one row per item."),
+    ],
+    books_dir: BooksOption = Path("."),
+) -> None:
+    """Import fee details (费用明细): the items of each visit, checked, in one transaction."""
+    from importers.fee_details.loader import import_fee_details
+
+    with _user_errors():
+        _books, _config, _chart, engine = _open(books_dir, writing="import fee-details")
+        result = import_fee_details(engine, files, user=getpass.getuser())
+    _report(workflows.FeeDetailsImported(result))
+
+
 @import_app.command("platform-totals")
 def import_platform_totals_command(
     file: Annotated[Path, file_argument("The platform's 3201 totals (CSV).")],

@@ -32,6 +32,7 @@ from mzledger import workflows
 
 if TYPE_CHECKING:
     from importers.contributions import ContributionsImport
+    from importers.fee_details.loader import FeeDetailsImport
     from importers.opening_balances import OpeningImport
     from importers.settlements.held import HeldListing
     from postings.contributions import Collection
@@ -92,6 +93,8 @@ def show(step: workflows.Step) -> None:
                 out.print(line, markup=False)
         case workflows.SettlementsImported(result=result):
             _show_import(result)
+        case workflows.FeeDetailsImported(result=result) if step.ok:
+            _show_fee_details(result)
         case workflows.OpeningImported(file=file, result=result) if step.ok:
             _show_opening(file, result)
         case workflows.ContributionsImported(file=file, result=result) if step.ok:
@@ -126,6 +129,9 @@ def refusal(step: workflows.Step) -> list[str]:
             verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
         case workflows.SettlementsImported(result=result) if not result.ok:
             return _import_problems(result)
+        case workflows.FeeDetailsImported(result=result):
+            problems = result.problems
+            verdict = f"refused: {plural(len(problems), 'problem')}; nothing was imported"
         case workflows.PeriodPosted(month=month, result=result) if result is not None:
             problems, verdict = result.problems, f"refused: nothing was posted for {month}"
         case workflows.StatementImport(layout_usable=False):
@@ -233,6 +239,26 @@ def _show_import(result: ImportResult) -> None:
                     "(refused once the bank has paid that period's batches)",
                     markup=False,
                 )
+
+
+def _show_fee_details(result: FeeDetailsImport) -> None:
+    for location, notice in result.notices:
+        err.print(
+            f"note: {location}: {notice.field} '{notice.value}': {notice.message}",
+            markup=False,
+            soft_wrap=True,
+        )
+    for summary in result.files:
+        if summary.already_imported:
+            out.print(
+                f"{summary.path}: already imported (same sha256), nothing to do", markup=False
+            )
+            continue
+        out.print(
+            f"{summary.path}: {plural(summary.rows, 'item')}, {summary.written} imported, "
+            f"{summary.rows - summary.written} already in the register (identical, skipped)",
+            markup=False,
+        )
 
 
 def _import_problems(result: ImportResult) -> list[str]:

@@ -33,6 +33,7 @@ from reports.audit.policy import books_policy as policy_of_books
 
 if TYPE_CHECKING:
     from importers.contributions import ContributionsImport
+    from importers.fee_details.loader import FeeDetailsImport
     from importers.lists import ListImport
     from importers.opening_balances import OpeningImport
     from importers.settlements.results import ImportResult
@@ -557,6 +558,17 @@ class ListImported:
 
 
 @dataclass(frozen=True)
+class FeeDetailsImported:
+    """Fee details (费用明细): the files of one command, in one transaction."""
+
+    result: FeeDetailsImport
+
+    @property
+    def ok(self) -> bool:
+        return self.result.ok
+
+
+@dataclass(frozen=True)
 class SettlementsImported:
     result: ImportResult
 
@@ -594,6 +606,7 @@ DemoStep = (
     | ContributionsImported
     | ListImported
     | SettlementsImported
+    | FeeDetailsImported
     | PeriodPosted
     | StatementImport
     | BooksChecked
@@ -607,6 +620,7 @@ __all__ = [
     "BooksReady",
     "ChartMoved",
     "DemoStep",
+    "FeeDetailsImported",
     "Hold",
     "ListImported",
     "MonthClosed",

@@ -463,7 +463,7 @@ def test_a_broken_policy_names_every_problem() -> None:
         (
             "colour",
             "unknown field (expected one of region, name, document, med_types, civil_servants, "
-            "period, crediting, indicators, pharmacy)",
+            "period, crediting, indicators, pharmacy, prescription_days)",
         ),
         ("region", "not a region code (found '2103', expected 6 digits)"),
         (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +33,7 @@ from importers.settlements.rules import (
     TIME_FORMAT,
     TIME_RE,
     YUAN_DIGITS,
+    TextField,
     code_notice,
 )
 from ledger.money import ZERO, parse_amount
@@ -76,23 +77,30 @@ def parse_settlement(
     def problem(field: str, message: str, found: str = "", expected: str = "") -> None:
         problems.append(Problem(location, field, message, found, expected))
 
-    _read_text(raw, record, problem)
-    _read_money(raw, record, problem)
+    read_text_fields(raw, record, problem)
+    read_money_fields(raw, record, problem)
     _read_typed(raw, record, problem)
     _check_codes(record, problem, notices)
     _check_refund_link(record, problem)
     if not problems:
         _check_amounts(record, record["refd_setl_flag"], problem)
-    extra = _extra_columns(raw, problem)
+    extra = extra_columns(raw, problem)
     if problems:
         return None, problems, notices
     record["extra"] = extra or None
     return record, problems, notices
 
 
-def _read_text(raw: Mapping[str, Any], record: dict[str, Any], problem: Report) -> None:
-    """Codes and free text as the file has them (nothing trimmed), checked by their rule."""
-    for rule in TEXT_FIELDS:
+def read_text_fields(
+    raw: Mapping[str, Any],
+    record: dict[str, Any],
+    problem: Report,
+    fields: Sequence[TextField] = TEXT_FIELDS,
+) -> None:
+    """Codes and free text as the file has them (nothing trimmed), checked by their rule; a
+    time is only read here (``read_time`` types it). ``fields``: a rules table in the style of
+    ``rules.TEXT_FIELDS`` (the settlement's by default; fee details have their own)."""
+    for rule in fields:
         name = rule.name
         value = _text(raw, name) if rule.kind == "time" else _exact(raw, name)
         if not value:
@@ -111,11 +119,18 @@ def _read_text(raw: Mapping[str, Any], record: dict[str, Any], problem: Report) 
             problem(name, *wrong)
 
 
-def _read_money(raw: Mapping[str, Any], record: dict[str, Any], problem: Report) -> None:
-    for name in MONEY_FIELDS:
+def read_money_fields(
+    raw: Mapping[str, Any],
+    record: dict[str, Any],
+    problem: Report,
+    names: Sequence[str] = MONEY_FIELDS,
+    required: Sequence[str] = REQUIRED_MONEY,
+) -> None:
+    """Amounts in yuan with at most 2 decimals, as Decimal (an empty optional one is 0)."""
+    for name in names:
         text = _text(raw, name)
         if not text:
-            if name in REQUIRED_MONEY:
+            if name in required:
                 problem(name, "required amount is empty", "", "yuan such as 12.34")
             record[name] = ZERO
             continue
@@ -159,14 +174,8 @@ def _read_typed(raw: Mapping[str, Any], record: dict[str, Any], problem: Report)
             problem("rx_date", "not a date", rx_date, DATE_FORMAT)
 
     setl_time = record["setl_time"]
-    if setl_time:
-        try:
-            if not TIME_RE.fullmatch(setl_time):
-                raise ValueError
-            record["setl_time"] = datetime.datetime.fromisoformat(setl_time)
-            record["setl_period"] = setl_time[:7]
-        except ValueError:
-            problem("setl_time", "not a settlement time", setl_time, TIME_FORMAT)
+    if setl_time and read_time(record, "setl_time", problem):
+        record["setl_period"] = setl_time[:7]
 
 
 def _check_codes(record: dict[str, Any], problem: Report, notices: list[Notice]) -> None:
@@ -200,12 +209,31 @@ def _check_refund_link(record: dict[str, Any], problem: Report) -> None:
         problem("init_setl_id", "only a refund names another settlement", init, "empty")
 
 
-def _extra_columns(raw: Mapping[str, Any], problem: Report) -> dict[str, str]:
+def read_time(record: dict[str, Any], name: str, problem: Report) -> bool:
+    """``record[name]``, read as ``yyyy-MM-dd HH:mm:ss`` text, typed as a datetime; False
+    (and the problem said) when it is not one. An empty value is left as it is."""
+    value = record[name]
+    if not value:
+        return True
+    try:
+        if not TIME_RE.fullmatch(value):
+            raise ValueError
+        record[name] = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        what = "not a settlement time" if name == "setl_time" else "not a time"
+        problem(name, what, value, TIME_FORMAT)
+        return False
+    return True
+
+
+def extra_columns(
+    raw: Mapping[str, Any], problem: Report, known: frozenset[str] = KNOWN_FIELDS
+) -> dict[str, str]:
     """Unknown columns, kept as given (domain.md section 2), as text the register can store."""
     extra = {
         str(k): _exact(raw, k)
         for k in raw
-        if k not in KNOWN_FIELDS and _exact(raw, k) and not str(k).startswith("_")
+        if k not in known and _exact(raw, k) and not str(k).startswith("_")
     }
     for name, value in extra.items():
         wrong = text_problem(value, None)

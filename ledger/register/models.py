@@ -435,6 +435,54 @@ class FamilyBinding(Base):
     line: Mapped[int] = mapped_column(Integer)  # where in that file
 
 
+#: A fee detail's amounts (费用明细, 2204 output), in the platform's order.
+FEE_MONEY_FIELDS = (
+    "det_item_fee_sumamt",
+    "fulamt_ownpay_amt",
+    "overlmt_amt",
+    "preselfpay_amt",
+    "inscp_scp_amt",
+)
+
+
+class FeeDetail(Base):
+    """One item of a visit's fee details (费用明细, transaction 2204 and its output): what was
+    billed, how much of it, at what price and for how many days, and its self-pay parts. It
+    joins its settlements by ``mdtrt_id`` and ``fixmedins_code`` (migration 0014); the audit
+    checks that they add up, since either may come first."""
+
+    __tablename__ = "fee_details"
+    __table_args__ = (
+        # the platform's key (feedetl_sn is unique within one visit) and the join to the
+        # visit's settlements
+        Index("ix_fee_details_key", "mdtrt_id", "fixmedins_code", "feedetl_sn", unique=True),
+        Index("ix_fee_details_psn_time", "psn_no", "fee_ocur_time"),
+        Index("ix_fee_details_period_institution", "fee_period", "fixmedins_code"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    feedetl_sn: Mapped[str] = mapped_column(Code(30))
+    mdtrt_id: Mapped[str] = mapped_column(Code(30))
+    psn_no: Mapped[str] = mapped_column(Code(30))
+    fixmedins_code: Mapped[str] = mapped_column(Code(30))  # not a foreign key: may come first
+    fee_ocur_time: Mapped[datetime.datetime] = mapped_column(DateTime)
+    fee_period: Mapped[str] = mapped_column(String(7))  # YYYY-MM of fee_ocur_time
+    med_list_codg: Mapped[str] = mapped_column(String(50))
+    med_chrgitm_type: Mapped[str] = mapped_column(String(6))  # ledger.charge_items
+    rxno: Mapped[str | None] = mapped_column(String(30))
+    det_item_fee_sumamt: Mapped[Decimal] = mapped_column(Money)
+    cnt: Mapped[Decimal] = mapped_column(Scaled(4))  # the platform's 16,4
+    pric: Mapped[Decimal] = mapped_column(Scaled(6))  # the platform's 16,6
+    prd_days: Mapped[Decimal | None] = mapped_column(Scaled(2))  # 周期天数, the platform's 4,2
+    fulamt_ownpay_amt: Mapped[Decimal] = mapped_column(Money)
+    overlmt_amt: Mapped[Decimal] = mapped_column(Money)
+    preselfpay_amt: Mapped[Decimal] = mapped_column(Money)
+    inscp_scp_amt: Mapped[Decimal] = mapped_column(Money)
+    extra: Mapped[dict[str, str] | None] = mapped_column(JSON)  # unknown columns, as given
+    file_id: Mapped[int] = mapped_column(ForeignKey("imported_files.id"))
+    line: Mapped[int] = mapped_column(Integer)
+
+
 class BankStatement(Base):
     """An imported bank statement (银行对账单) of one disbursement account."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from sqlalchemy import Engine
 
@@ -21,10 +21,12 @@ from reports.audit.findings import AuditResult
 from reports.audit.policy import Policy
 from reports.audit.rows import (
     Binding,
+    Item,
     Row,
     Span,
     designated_medical_institutions,
     read_bindings,
+    read_items,
     read_rows,
     read_spans,
     refunded_settlements,
@@ -59,11 +61,11 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
     bindings = read_bindings(engine)
     prescribers = designated_medical_institutions(engine)
     refunded = refunded_settlements(engine)
-    for psn_no, rows in itertools.groupby(
-        read_rows(engine, read_from, end), key=lambda r: r.psn_no
-    ):
+    people = _by_person(read_rows(engine, read_from, end), read_items(engine, read_from, end))
+    for psn_no, rows, items in people:
         _audit_person(
-            list(rows),
+            rows,
+            items,
             spans.get(psn_no, []),
             bindings.get(psn_no, []),
             policy,
@@ -77,8 +79,30 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
     return result
 
 
+def _by_person(
+    rows: Iterator[Row], items: Iterator[Item]
+) -> Iterator[tuple[str, list[Row], list[Item]]]:
+    """The two streams, both in psn_no order (the same column type, so the same collation),
+    merged: each person's settlements and fee details, either possibly empty."""
+    row_groups = ((k, list(g)) for k, g in itertools.groupby(rows, key=lambda r: r.psn_no))
+    item_groups = ((k, list(g)) for k, g in itertools.groupby(items, key=lambda i: i.psn_no))
+    row_next, item_next = next(row_groups, None), next(item_groups, None)
+    while row_next is not None or item_next is not None:
+        if item_next is None or (row_next is not None and row_next[0] < item_next[0]):
+            assert row_next is not None
+            yield row_next[0], row_next[1], []
+            row_next = next(row_groups, None)
+        elif row_next is None or item_next[0] < row_next[0]:
+            yield item_next[0], [], item_next[1]
+            item_next = next(item_groups, None)
+        else:
+            yield row_next[0], row_next[1], item_next[1]
+            row_next, item_next = next(row_groups, None), next(item_groups, None)
+
+
 def _audit_person(
     rows: list[Row],
+    items: list[Item],
     spans: Sequence[Span],
     bindings: Sequence[Binding],
     policy: Policy,
@@ -110,6 +134,8 @@ def _audit_person(
         outside_policy=outside,
         as_of=as_of,
         bindings=bindings,
+        items=items,
+        rows=rows,
     )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported

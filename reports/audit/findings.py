@@ -128,6 +128,41 @@ RULES: dict[str, tuple[str, str, str]] = {
         "the civil-servant subsidy is more than the policy-scope amount pooling left to the "
         "person (inscp_scp_amt - hifp_pay)",
     ),
+    "fee-details-mismatch": (
+        "晋医保办发〔2022〕27号 第九条、第十三条",
+        "就诊费用明细合计与结算的医疗费总额或自付、自费部分不符",
+        "a visit's fee details do not add up to its settlements' total or self-pay parts",
+    ),
+    "fee-details-without-settlement": (
+        "晋医保办发〔2022〕27号 第九条、第十三条",
+        "已上传费用明细的就诊在登记簿中没有结算",
+        "fee details of a visit the register has no settlement of",
+    ),
+    "item-same-drug-two-institutions": (
+        "晋医保办发〔2022〕27号 第十四条",
+        "同一处方的同一药品（费用明细）在不同医药机构购买",
+        "the same drug of one prescription was billed by two institutions (fee details)",
+    ),
+    "item-supply-over-usual": (
+        "鞍医保发〔2022〕14号 第二十三条",
+        "药品处方量超过7日且无长期处方情形",
+        "a drug item supplies more than 7 days without a long-prescription reason",
+    ),
+    "item-supply-over-longest": (
+        "鞍医保发〔2022〕14号 第二十三条",
+        "药品处方量超过三个月",
+        "a drug item supplies more than three months (90 days)",
+    ),
+    "exam-at-pharmacy": (
+        "晋医保办发〔2022〕27号 第九条",
+        "检查、化验项目由定点零售药店收费",
+        "an examination or test was billed by a pharmacy",
+    ),
+    "exam-outside-prescriber": (
+        "晋医保办发〔2022〕27号 第九条",
+        "检查、化验项目未在开具诊疗单的医疗机构进行",
+        "an examination or test was billed by another institution than the one that prescribed it",
+    ),
 }
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

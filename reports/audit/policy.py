@@ -38,6 +38,7 @@ _TOP_FIELDS = (
     "crediting",
     "indicators",
     "pharmacy",
+    "prescription_days",
 )
 #: ``[pharmacy]``: how the audit treats a pharmacy purchase's pooled payment (定点药店购药, med_type
 #: 41): the Anshan rules give one annual cap (art. 9) and leave the pharmacy standard to later
@@ -48,6 +49,7 @@ _PHARMACY_FIELDS = ("reading", "tier", "article")
 #: ``[indicators]``: the thresholds above which an institution's indicator is marked (Shanxi
 #: art. 16 names the indicators and gives no figures), each a ratio in quotes.
 INDICATOR_LIMITS = ("cost_growth", "self_pay_share", "co_pay_share", "exam_share")
+_PRESCRIPTION_FIELDS = ("usual", "longest", "reason_med_types", "reason_drugs", "article")
 _CREDITING_FIELDS = (
     "begins",
     "in_work_share",
@@ -114,6 +116,20 @@ class PharmacyReading:
 
 
 @dataclass(frozen=True)
+class PrescriptionDays:
+    """How many days of drugs one prescription may supply (处方量, Anshan art. 23): ``usual``
+    (7), up to ``longest`` (three months, 90) only with a long-prescription reason: a visit of
+    one of ``reason_med_types`` (the settlement's med_type) or a drug (med_list_codg) of
+    ``reason_drugs``. The register has no field for the reason itself."""
+
+    usual: int = 7
+    longest: int = 90
+    reason_med_types: frozenset[str] = frozenset({"14"})
+    reason_drugs: frozenset[str] = frozenset()
+    article: str = "鞍医保发〔2022〕14号 第二十三条"
+
+
+@dataclass(frozen=True)
 class Policy:
     region: str
     name: str
@@ -132,6 +148,8 @@ class Policy:
     #: The reading of pharmacy purchases (``[pharmacy]``); None: the policy file has none, and
     #: pharmacy purchases are not recomputed (a file made before it).
     pharmacy: PharmacyReading | None = None
+    #: The supply days of a prescription (Anshan art. 23), read by the fee-detail rules.
+    prescription_days: PrescriptionDays = PrescriptionDays()
 
     #: Each day's period once looked up: the audit asks for every settlement, several times.
     _by_day: dict[datetime.date, PolicyPeriod | None] = field(
@@ -327,6 +345,7 @@ def parse_policy(text: str, source: str) -> Policy:
     crediting = _crediting(raw.get("crediting", []), problems)
     limits = _indicator_limits(raw.get("indicators", {}), problems)
     pharmacy = _pharmacy(raw.get("pharmacy"), {t for _i, p in periods for t in p.tiers}, problems)
+    days = _prescription_days(raw.get("prescription_days", {}), problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -339,6 +358,7 @@ def parse_policy(text: str, source: str) -> Policy:
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
         indicator_limits=limits,
         pharmacy=pharmacy,
+        prescription_days=days,
     )
 
 
@@ -380,6 +400,44 @@ def _indicator_limits(raw: Any, problems: _Problems) -> tuple[tuple[str, Decimal
         (name, _decimal(raw[name], f"indicators.{name}", problems, places=4, ratio=True))
         for name in INDICATOR_LIMITS
         if name in raw
+    )
+
+
+def _prescription_days(raw: Any, problems: _Problems) -> PrescriptionDays:
+    """``[prescription_days]``: whole days, usual below longest, lists of codes."""
+    where, default = "prescription_days", PrescriptionDays()
+    if not isinstance(raw, dict):
+        problems.add(where, "not a table (expected [prescription_days])")
+        return default
+    _unknown(raw, _PRESCRIPTION_FIELDS, where, problems)
+    days = {}
+    for key in ("usual", "longest"):
+        value = raw.get(key, getattr(default, key))
+        if type(value) is not int or value < 1:
+            problems.add(
+                f"{where}.{key}",
+                f"not a number of days (found {_found(value)}, expected a whole number such as 7)",
+            )
+            value = getattr(default, key)
+        days[key] = value
+    if days["usual"] > days["longest"]:
+        problems.add(
+            f"{where}.usual",
+            f"more than longest (found {days['usual']}, expected at most {days['longest']})",
+        )
+    article = raw.get("article", default.article)
+    if not isinstance(article, str) or not article.strip():
+        problems.add(
+            f"{where}.article",
+            f"missing or empty (found {_found(article)}, expected a text in quotes)",
+        )
+        article = default.article
+    return PrescriptionDays(
+        days["usual"],
+        days["longest"],
+        _codes(raw, "reason_med_types", where, default.reason_med_types, problems),
+        _codes(raw, "reason_drugs", where, default.reason_drugs, problems),
+        article,
     )
 
 
@@ -436,6 +494,18 @@ def _psn_types(raw: Mapping[str, Any], key: str, problems: _Problems) -> frozens
 
 def _is_psn_type(code: object) -> bool:
     return isinstance(code, str) and code.isascii() and code.isdigit() and 2 <= len(code) <= 6
+
+
+def _codes(
+    raw: Mapping[str, Any], key: str, where: str, default: frozenset[str], p: _Problems
+) -> frozenset[str]:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        p.add(f"{where}.{key}", f'not a list of codes (found {_found(value)}, expected ["14"])')
+        return default
+    return frozenset(value)
 
 
 def load_policy(path: Path) -> Policy:

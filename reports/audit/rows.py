@@ -1,7 +1,8 @@
 """What the audit reads of the register: settlements (结算) with their institution and batch,
-ordered by person and time and streamed; person records (备案, 欠费) as date spans; family
-bindings (家庭共济) with what the register says of each holder's psn_type; the designated
-medical institutions; the settlements a refund (退费) reverses."""
+ordered by person and time and streamed; fee details (费用明细) the same way; person records
+(备案, 欠费) as date spans; family bindings (家庭共济) with what the register says of each
+holder's psn_type; the designated medical institutions; the settlements a refund (退费)
+reverses."""
 
 from __future__ import annotations
 
@@ -14,13 +15,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Engine, String, func, select, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    String,
+    and_,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 
 from ledger.month import Month
 from ledger.register.models import (
     ClearingBatch,
     ContributionRow,
     FamilyBinding,
+    FeeDetail,
     Institution,
     PersonRecord,
     Settlement,
@@ -102,15 +115,6 @@ class Binding:
             return None
         index = bisect.bisect_right(self.holder_types, day, key=lambda seen: seen[0])
         return self.holder_types[max(index - 1, 0)][1]
-
-
-SETTLEMENT_COLUMNS = (
-    "setl_id", "mdtrt_id", "psn_no", "psn_type", "med_type", "setl_time", "fixmedins_code",
-    "inscp_scp_amt", "act_pay_dedc", "hifp_pay", "acct_pay", "acct_mulaid_pay", "refd_setl_flag",
-    "init_setl_id", "emergency_flag", "rx_no", "rx_institution", "rx_date", "drug_code",
-    "medfee_sumamt", "fulamt_ownpay_amt", "overlmt_selfpay", "preselfpay_amt", "cvlserv_pay",
-    "hifob_pay",
-)  # fmt: skip
 
 
 #: The Row fields read from the institution; the batch is worked out from the batches' keys.
@@ -203,6 +207,80 @@ def read_rows(engine: Engine, since: datetime.date, until: datetime.date) -> Ite
             link = batch[1] if batch is not None and file_id <= batch[0] else None
             fields.append(link)
             yield Row(*fields)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One fee detail (费用明细) with its institution's type (None: not in the register's
+    institutions) and whether any settlement of its visit is in the register at all."""
+
+    feedetl_sn: str
+    mdtrt_id: str
+    psn_no: str
+    fixmedins_code: str
+    fee_ocur_time: datetime.datetime
+    med_list_codg: str
+    med_chrgitm_type: str
+    rxno: str | None
+    det_item_fee_sumamt: Decimal
+    fulamt_ownpay_amt: Decimal
+    overlmt_amt: Decimal
+    preselfpay_amt: Decimal
+    inscp_scp_amt: Decimal
+    prd_days: Decimal | None
+    fixmedins_type: str | None
+    settled: bool
+
+    @property
+    def visit(self) -> tuple[str, str]:
+        return self.mdtrt_id, self.fixmedins_code
+
+
+ITEM_COLUMNS = (
+    "feedetl_sn", "mdtrt_id", "psn_no", "fixmedins_code", "fee_ocur_time", "med_list_codg",
+    "med_chrgitm_type", "rxno", "det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_amt",
+    "preselfpay_amt", "inscp_scp_amt", "prd_days",
+)  # fmt: skip
+
+
+def _of_visit(
+    since: datetime.datetime | None = None, until: datetime.datetime | None = None
+) -> Any:
+    """A settlement of the fee detail's visit (the same mdtrt_id and institution) exists, set
+    between ``since`` and ``until`` when given."""
+    where = [
+        Settlement.mdtrt_id == FeeDetail.mdtrt_id,
+        Settlement.fixmedins_code == FeeDetail.fixmedins_code,
+    ]
+    if since is not None and until is not None:
+        where += [Settlement.setl_time >= since, Settlement.setl_time < until]
+    return exists(select(Settlement.id).where(and_(*where)))
+
+
+def read_items(engine: Engine, since: datetime.date, until: datetime.date) -> Iterator[Item]:
+    """The fee details of the days ``since`` to ``until`` inclusive and every item of a visit
+    settled on those days (wherever its own time falls), by person, time, feedetl_sn."""
+    start = datetime.datetime.combine(since, datetime.time())
+    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time())
+    query = (
+        select(
+            *(getattr(FeeDetail, name) for name in ITEM_COLUMNS),
+            Institution.fixmedins_type,
+            _of_visit().label("settled"),
+        )
+        .outerjoin(Institution, Institution.code == FeeDetail.fixmedins_code)
+        .where(
+            or_(
+                and_(FeeDetail.fee_ocur_time >= start, FeeDetail.fee_ocur_time < end),
+                _of_visit(start, end),
+            )
+        )
+        .order_by(FeeDetail.psn_no, FeeDetail.fee_ocur_time, FeeDetail.feedetl_sn)
+        .execution_options(yield_per=5000)
+    )
+    with engine.connect() as conn:
+        for values in conn.execute(query):
+            yield Item(**{**values._mapping, "settled": bool(values.settled)})
 
 
 def read_spans(engine: Engine) -> dict[str, list[Span]]:
@@ -302,12 +380,14 @@ def refunded_settlements(engine: Engine) -> frozenset[str | None]:
 
 
 __all__ = [
-    "SETTLEMENT_COLUMNS",
+    "ITEM_COLUMNS",
     "Binding",
+    "Item",
     "Row",
     "Span",
     "designated_medical_institutions",
     "read_bindings",
+    "read_items",
     "read_rows",
     "read_spans",
     "refunded_settlements",

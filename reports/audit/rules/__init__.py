@@ -11,6 +11,12 @@ from reports.audit.rules.accounts import flexible_worker_personal_account
 from reports.audit.rules.amounts import amount_consistency
 from reports.audit.rules.coverage import no_policy_period, not_covered
 from reports.audit.rules.deductible import duplicate_visit_deductible
+from reports.audit.rules.fee_details import (
+    exam_elsewhere,
+    fee_details_mismatch,
+    item_same_drug_two_institutions,
+    supply_days,
+)
 from reports.audit.rules.funds import (
     civil_servant_subsidy_not_civil_servant,
     civil_servant_subsidy_over_scope,
@@ -48,6 +54,10 @@ FAMILIES: tuple[Family, ...] = (
     large_amount_subsidy_outpatient,
     civil_servant_subsidy_not_civil_servant,
     civil_servant_subsidy_over_scope,
+    fee_details_mismatch,
+    item_same_drug_two_institutions,
+    supply_days,
+    exam_elsewhere,
 )
 
 __all__ = ["FAMILIES", "Family", "Person"]

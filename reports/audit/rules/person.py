@@ -9,7 +9,7 @@ from decimal import Decimal
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
 from reports.audit.policy import Policy
-from reports.audit.rows import Binding, Row
+from reports.audit.rows import Binding, Item, Row
 
 PHARMACY_PURCHASE = "41"  # med_type 定点药店购药 (national code)
 
@@ -44,6 +44,12 @@ class Person:
     #: (``refund-out-of-order``); only where that differs from ``expected``.
     as_of: dict[str, tuple[Expected, tuple[str, ...]]] = field(default_factory=dict)
 
+    #: The person's fee details (费用明细), in time order: every item of a visit settled in
+    #: the rows' days, and every item of those days; ``rows``: every settlement read, the
+    #: refunded pairs too (the fee-detail rules join items to visits by all of them).
+    items: Sequence[Item] = ()
+    rows: Sequence[Row] = ()
+
     def outpatient_pooling(self) -> list[Row]:
         """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
         recomputed and the pharmacy purchases (定点药店购药) dated within a period of the
@@ -58,6 +64,22 @@ class Person:
                 and self.policy.period_for(row.setl_time.date()) is not None
             )
         ]
+
+
+def item_finding(
+    rule: str,
+    item: Item,
+    settlement: Row | None,
+    evidence: tuple[tuple[str, str], ...],
+) -> Finding:
+    """The finding of ``rule`` about a fee detail: of its settlement when the visit has one
+    (its setl_id, time and batch), else of the item alone (no setl_id, the item's time)."""
+    if settlement is None:
+        return Finding(
+            rule, "", item.psn_no, item.fixmedins_code, item.fee_ocur_time, None,
+            evidence=evidence,
+        )  # fmt: skip
+    return finding(rule, settlement, evidence=evidence)
 
 
 def finding(
@@ -87,4 +109,4 @@ def money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-__all__ = ["PHARMACY_PURCHASE", "Person", "finding", "money"]
+__all__ = ["PHARMACY_PURCHASE", "Person", "finding", "item_finding", "money"]
