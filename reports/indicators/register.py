@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, and_, exists, func, se
 from sqlalchemy.orm import aliased
 
 from ledger.money import ZERO, to_fen
+from ledger.register.fee_totals import exam_fen
 from ledger.register.models import Institution, Money, Settlement
 from reports.indicators.figures import Counts, Indicator, Thresholds, indicators
 from reports.indicators.figures import Institution as InstitutionInfo
@@ -61,6 +62,7 @@ def span_counts(conn: Connection, periods: Sequence[str], by_month: bool) -> lis
         )
     }
     year = periods[0][:4]
+    exams = exam_fen(conn, periods, by_month)
     return [
         Counts(
             row[0],
@@ -69,6 +71,7 @@ def span_counts(conn: Connection, periods: Sequence[str], by_month: bool) -> lis
             to_fen(row.medfee),
             to_fen(row.ownpay),
             to_fen(row.overlimit + row.preself),
+            exams.get((row[0], row[1] if by_month else year)),
         )
         for row in sums
     ]
