@@ -16,6 +16,11 @@ from reports.audit.rules.funds import (
     civil_servant_subsidy_over_scope,
     large_amount_subsidy_outpatient,
 )
+from reports.audit.rules.monitoring import (
+    account_drained_at_pharmacies,
+    pharmacies_in_a_day,
+    visits_in_a_week,
+)
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded
 from reports.audit.rules.person import Person
 from reports.audit.rules.prescriptions import (
@@ -45,6 +50,9 @@ FAMILIES: tuple[Family, ...] = (
     large_amount_subsidy_outpatient,
     civil_servant_subsidy_not_civil_servant,
     civil_servant_subsidy_over_scope,
+    pharmacies_in_a_day,
+    visits_in_a_week,
+    account_drained_at_pharmacies,
 )
 
 __all__ = ["FAMILIES", "Family", "Person"]
