@@ -463,7 +463,7 @@ def test_a_broken_policy_names_every_problem() -> None:
         (
             "colour",
             "unknown field (expected one of region, name, document, med_types, civil_servants, "
-            "period, crediting, indicators, pharmacy, prescription_days)",
+            "period, crediting, indicators, pharmacy, prescription_days, monitoring)",
         ),
         ("region", "not a region code (found '2103', expected 6 digits)"),
         (
@@ -492,6 +492,7 @@ def test_a_broken_policy_names_every_problem() -> None:
         ("period[2].article", "missing or empty (found nothing, expected a text in quotes)"),
         ("period[2].tiers.outside.retired", "not a number (found 'abc', expected a ratio in"),
         ("period[2].begins", "overlaps period[3] (2023-03-01 to 2023-12-31) (found 2023-06-01,"),
+        ("monitoring", "missing or not a table (found nothing, expected a [monitoring] table"),
     ]
     problems = caught.value.problems
     assert len(problems) == len(expected), "\n".join(problems)
@@ -533,6 +534,7 @@ def test_a_policy_that_is_not_toml_or_is_empty() -> None:
         "med_types",
         "civil_servants",
         "period",
+        "monitoring",
     ]
 
 
@@ -554,6 +556,13 @@ level-1 = { deductible = "100.00", in_work = "0.70", retired = "0.75" }
 level-2 = { deductible = "200.00", in_work = "0.65", retired = "0.70" }
 level-3 = { deductible = "300.00", in_work = "0.60", retired = "0.65" }
 outside = { deductible = "300.00", in_work = "0.40", retired = "0.40" }
+
+[monitoring]
+min_pharmacies_in_a_day = 4
+max_visits_in_7_days = 6
+drain_min_purchases = 4
+drain_min_acct_pay = "1500.00"
+drain_acct_share = "1.00"
 """
 
 

@@ -163,6 +163,24 @@ RULES: dict[str, tuple[str, str, str]] = {
         "检查、化验项目未在开具诊疗单的医疗机构进行",
         "an examination or test was billed by another institution than the one that prescribed it",
     ),
+    "pharmacies-in-a-day": (
+        "鞍医保发〔2022〕14号 第二十五条",
+        "智能监控：同一参保人同一天在多家定点零售药店购药，达到监控阈值",
+        "monitoring: purchases at different pharmacies on one day, as many as the policy's "
+        "min_pharmacies_in_a_day or more",
+    ),
+    "visits-in-a-week": (
+        "鞍医保发〔2022〕14号 第二十五条",
+        "智能监控：同一参保人连续7天内就诊次数超过监控阈值（疑似过度诊疗）",
+        "monitoring: more visits in 7 consecutive days than the policy's max_visits_in_7_days",
+    ),
+    "account-drained-at-pharmacies": (
+        "鞍医保发〔2022〕14号 第二十五条",
+        "智能监控：当月在定点零售药店多次几乎全部由个人账户支付、无统筹支付，累计金额达到监控阈值"
+        "（疑似个人账户套现）",
+        "monitoring: in one month, pharmacy purchases paid (almost) wholly from the personal "
+        "account with no pooled payment, as many and as much as the policy's drain thresholds",
+    ),
 }
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"

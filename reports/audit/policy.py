@@ -39,6 +39,7 @@ _TOP_FIELDS = (
     "indicators",
     "pharmacy",
     "prescription_days",
+    "monitoring",
 )
 #: ``[pharmacy]``: how the audit treats a pharmacy purchase's pooled payment (定点药店购药, med_type
 #: 41): the Anshan rules give one annual cap (art. 9) and leave the pharmacy standard to later
@@ -50,6 +51,12 @@ _PHARMACY_FIELDS = ("reading", "tier", "article")
 #: art. 16 names the indicators and gives no figures), each a ratio in quotes.
 INDICATOR_LIMITS = ("cost_growth", "self_pay_share", "co_pay_share", "exam_share")
 _PRESCRIPTION_FIELDS = ("usual", "longest", "reason_med_types", "reason_drugs", "article")
+#: ``[monitoring]`` (Anshan art. 25, 智能监控): the thresholds of the monitoring patterns, each
+#: a whole number (counts) or a quoted amount or ratio; every one required.
+MONITORING_COUNTS = ("min_pharmacies_in_a_day", "max_visits_in_7_days", "drain_min_purchases")
+MONITORING_FIELDS = (*MONITORING_COUNTS, "drain_min_acct_pay", "drain_acct_share")
+#: The least each count may be: one pharmacy a day, or one purchase, is no pattern.
+_COUNT_LEAST = {"min_pharmacies_in_a_day": 2, "max_visits_in_7_days": 1, "drain_min_purchases": 1}
 _CREDITING_FIELDS = (
     "begins",
     "in_work_share",
@@ -130,6 +137,22 @@ class PrescriptionDays:
 
 
 @dataclass(frozen=True)
+class Monitoring:
+    """The monitoring patterns' thresholds (``[monitoring]``, Anshan art. 25: 智能监控)."""
+
+    #: pharmacies-in-a-day: this many different pharmacies or more on one calendar day.
+    min_pharmacies_in_a_day: int
+    #: visits-in-a-week: more visits than this in 7 consecutive calendar days.
+    max_visits_in_7_days: int
+    #: account-drained-at-pharmacies, in a calendar month: at least this many account-only
+    #: pharmacy purchases (hifp_pay 0, acct_pay at least ``drain_acct_share`` of the cost)...
+    drain_min_purchases: int
+    #: ...whose acct_pay comes to at least this much.
+    drain_min_acct_pay: Decimal
+    drain_acct_share: Decimal
+
+
+@dataclass(frozen=True)
 class Policy:
     region: str
     name: str
@@ -141,6 +164,8 @@ class Policy:
     civil_servants: frozenset[str]
     #: In date order, not overlapping.
     periods: tuple[PolicyPeriod, ...]
+    #: The monitoring patterns' thresholds (``[monitoring]``, required).
+    monitoring: Monitoring
     #: Personal-account crediting (个人账户计入), in date order; none before the first.
     crediting: tuple[CreditingRule, ...] = ()
     #: Institution indicators' thresholds (``[indicators]``, INDICATOR_LIMITS): a ratio each.
@@ -346,6 +371,7 @@ def parse_policy(text: str, source: str) -> Policy:
     limits = _indicator_limits(raw.get("indicators", {}), problems)
     pharmacy = _pharmacy(raw.get("pharmacy"), {t for _i, p in periods for t in p.tiers}, problems)
     days = _prescription_days(raw.get("prescription_days", {}), problems)
+    monitoring = _monitoring(raw.get("monitoring"), problems)
     if problems.items:
         raise PolicyError(problems.items)
     return Policy(
@@ -355,6 +381,7 @@ def parse_policy(text: str, source: str) -> Policy:
         med_types=frozenset(med_types_raw),
         civil_servants=civil_servants,
         periods=tuple(sorted((p for _i, p in periods), key=lambda p: p.begins)),
+        monitoring=monitoring,
         crediting=tuple(sorted(crediting, key=lambda rule: rule.begins)),
         indicator_limits=limits,
         pharmacy=pharmacy,
@@ -439,6 +466,55 @@ def _prescription_days(raw: Any, problems: _Problems) -> PrescriptionDays:
         _codes(raw, "reason_drugs", where, default.reason_drugs, problems),
         article,
     )
+
+
+def _monitoring(raw: Any, problems: _Problems) -> Monitoring:
+    """The required ``[monitoring]`` table: MONITORING_FIELDS, each once, nothing else."""
+    if not isinstance(raw, dict):
+        shown = "nothing" if raw is None else _found(raw)
+        problems.add(
+            "monitoring",
+            f"missing or not a table (found {shown}, expected a [monitoring] table with "
+            f"{', '.join(MONITORING_FIELDS)})",
+        )
+        # one problem, not one per field: the policy is refused anyway
+        return Monitoring(2, 1, 1, ZERO, ZERO)
+    _unknown(raw, MONITORING_FIELDS, "monitoring", problems)
+    counts = {name: _count(raw.get(name), name, problems) for name in MONITORING_COUNTS}
+    return Monitoring(
+        min_pharmacies_in_a_day=counts["min_pharmacies_in_a_day"],
+        max_visits_in_7_days=counts["max_visits_in_7_days"],
+        drain_min_purchases=counts["drain_min_purchases"],
+        drain_min_acct_pay=_decimal(
+            raw.get("drain_min_acct_pay"),
+            "monitoring.drain_min_acct_pay",
+            problems,
+            places=2,
+            ratio=False,
+        ),
+        drain_acct_share=_decimal(
+            raw.get("drain_acct_share"),
+            "monitoring.drain_acct_share",
+            problems,
+            places=RATIO_PLACES,
+            ratio=True,
+        ),
+    )
+
+
+def _count(value: object, name: str, problems: _Problems) -> int:
+    """A count of ``[monitoring]``: a whole TOML number, unquoted, at least _COUNT_LEAST."""
+    where, least = f"monitoring.{name}", _COUNT_LEAST[name]
+    # a TOML true is a Python bool, which is an int: refuse it too
+    if not isinstance(value, int) or isinstance(value, bool):
+        shown = "nothing" if value is None else _found(value)
+        problems.add(
+            where, f"not a whole number (found {shown}, expected a number such as 3, unquoted)"
+        )
+        return least
+    if value < least:
+        problems.add(where, f"out of range (found {value}, expected {least} or more)")
+    return value
 
 
 def _crediting(items: Any, problems: _Problems) -> list[CreditingRule]:

@@ -22,6 +22,11 @@ from reports.audit.rules.funds import (
     civil_servant_subsidy_over_scope,
     large_amount_subsidy_outpatient,
 )
+from reports.audit.rules.monitoring import (
+    account_drained_at_pharmacies,
+    pharmacies_in_a_day,
+    visits_in_a_week,
+)
 from reports.audit.rules.mutual_aid import mutual_aid
 from reports.audit.rules.payments import benefit_mismatch, cap_exceeded, refund_out_of_order
 from reports.audit.rules.person import Person
@@ -58,6 +63,9 @@ FAMILIES: tuple[Family, ...] = (
     item_same_drug_two_institutions,
     supply_days,
     exam_elsewhere,
+    pharmacies_in_a_day,
+    visits_in_a_week,
+    account_drained_at_pharmacies,
 )
 
 __all__ = ["FAMILIES", "Family", "Person"]
