@@ -61,10 +61,12 @@ from mzledger.terminal import (
     progress_bar,
     refusal,
     show,
+    show_chart_move,
     show_close,
     show_decision,
     show_findings,
     show_held,
+    show_indicators,
     show_month_report,
     show_year_report,
 )
@@ -547,15 +549,7 @@ def indicators(
         limits = workflows.books_policy(books, config).indicator_limits
         found = indicator_report(engine, year, thresholds_of(limits))
         paths = write_indicator_report(found, report_dir(books.root, f"{year:04d}"))
-    marked = sum(1 for item in found.yearly if item.marks)
-    marked_months = sum(1 for item in found.monthly if item.marks)
-    out.print(
-        f"{year}: {len(found.yearly)} institutions, {len(found.months)} months; above a "
-        f"threshold: {marked} in the year, {marked_months} institution-months",
-        markup=False,
-    )
-    for path in paths:
-        out.print(f"written: {path}", markup=False)
+    show_indicators(found, paths)
 
 
 @app.command()
@@ -604,17 +598,9 @@ def migrate_chart(
     with _user_errors():
         opened = _open(books_dir, writing="migrate-chart")
         moved = workflows.migrate_chart(opened, reason, getpass.getuser(), _now())
-    if moved.already:
-        out.print("the books are on the national chart already: nothing to do", markup=False)
-        return
     if not moved.ok:
         refuse(*moved.problems, "refused: nothing was changed")
-    for old, new in sorted(moved.renames.items()):
-        out.print(f"{old} -> {new}", markup=False)
-    for old, by_fund in sorted(moved.split.items()):
-        out.print(f"{old} -> {' / '.join(by_fund)} (by the bank account's sub-fund)", markup=False)
-    months = ", ".join(map(str, moved.relocked)) or "none"
-    out.print(f"books moved to the national chart; locked again: {months}", markup=False)
+    show_chart_move(moved)
 
 
 def _now() -> datetime.datetime:

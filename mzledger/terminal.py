@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from reports.audit.findings import AuditResult
     from reports.books.fund_report import MonthReport
     from reports.controls.books_vs_register import CheckResult
+    from reports.indicators.register import IndicatorReport
 
 # Piped output (scripts, CI) gets wide lines rather than rich's 80-column default, so that
 # account names and messages are never cut.
@@ -540,3 +541,29 @@ class GenerationReport:
             f"{self.rows:,} settlement rows in {seconds:.1f} s ({rate:,.0f} rows/s), "
             f"exports in {out_dir}"
         )
+
+
+def show_chart_move(moved: workflows.ChartMoved) -> None:
+    """``migrate-chart``: each account renamed or split, the months locked again."""
+    if moved.already:
+        out.print("the books are on the national chart already: nothing to do", markup=False)
+        return
+    for old, new in sorted(moved.renames.items()):
+        out.print(f"{old} -> {new}", markup=False)
+    for old, by_fund in sorted(moved.split.items()):
+        out.print(f"{old} -> {' / '.join(by_fund)} (by the bank account's sub-fund)", markup=False)
+    months = ", ".join(map(str, moved.relocked)) or "none"
+    out.print(f"books moved to the national chart; locked again: {months}", markup=False)
+
+
+def show_indicators(found: IndicatorReport, paths: Sequence[Path]) -> None:
+    """``indicators``: how many institutions and months, how many marked, the files."""
+    marked = sum(1 for item in found.yearly if item.marks)
+    marked_months = sum(1 for item in found.monthly if item.marks)
+    out.print(
+        f"{found.year}: {len(found.yearly)} institutions, {len(found.months)} months; above a "
+        f"threshold: {marked} in the year, {marked_months} institution-months",
+        markup=False,
+    )
+    for path in paths:
+        out.print(f"written: {path}", markup=False)
