@@ -28,7 +28,7 @@ from ledger.money import ZERO, quantize
 from reports.audit.policy import Policy, PolicyPeriod
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Visit:
     """One settlement as the benefit rule sees it."""
 
@@ -50,7 +50,7 @@ class Visit:
     reported: Decimal = ZERO
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expected:
     setl_id: str
     #: What the pooled fund should pay (统筹基金支出).

@@ -40,7 +40,7 @@ from ledger.register.models import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Row:
     """One settlement with what the audit needs of its institution and batch."""
 
