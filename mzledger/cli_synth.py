@@ -46,9 +46,10 @@ def synth_command(
         ),
     ] = True,
 ) -> None:
-    """Generate a synthetic city's exports at scale: settlements-YYYY-MM.csv (one per month),
-    institutions.csv, persons.csv, family-bindings.csv, the disbursement accounts' bank
-    statements, bank-accounts.json and planted.json. Deterministic; the rows are streamed."""
+    """Generate a synthetic city's exports at scale: settlements-YYYY-MM.csv and
+    fee-details-YYYY-MM.csv (one per month), institutions.csv, persons.csv,
+    family-bindings.csv, the disbursement accounts' bank statements, bank-accounts.json and
+    planted.json. Deterministic; the rows are streamed."""
     from mzledger import synth
 
     try:

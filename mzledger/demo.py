@@ -16,6 +16,7 @@ from mzledger.workflows import (
     BooksChecked,
     BooksReady,
     DemoStep,
+    FeeDetailsImported,
     Hold,
     ListImported,
     PeriodPosted,
@@ -32,11 +33,12 @@ if TYPE_CHECKING:
 
 def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[DemoStep]:
     """Demo books in ``directory``: a small city's exports generated (``mzledger.synth``) into
-    ``exports/``, the books created, the lists and settlements imported, each month posted
-    (cleared, unpaid), the bank statements imported month by month (they pay the batches),
-    the books checked. Each step is yielded when done; a refused one ends the demo. Run
-    again, it finds everything done and changes nothing."""
+    ``exports/``, the books created, the lists, settlements and fee details imported, each
+    month posted (cleared, unpaid), the bank statements imported month by month (they pay
+    the batches), the books checked. Each step is yielded when done; a refused one ends the
+    demo. Run again, it finds everything done and changes nothing."""
     from importers.family_bindings import import_family_bindings
+    from importers.fee_details.loader import import_fee_details
     from importers.institutions import import_institutions
     from importers.persons import import_persons
     from importers.settlements.loader import import_settlements
@@ -82,6 +84,12 @@ def demo(directory: Path, hold: Hold, spec: CitySpec | None = None) -> Iterator[
             return
     settlements = [path for name, path in sorted(files.items()) if name.startswith("settlements")]
     step = SettlementsImported(import_settlements(engine, settlements))
+    yield step
+    if not step.ok:
+        return
+    # their items (费用明细, 2204): the audit holds each visit's items to its settlements
+    fees = [path for name, path in sorted(files.items()) if name.startswith("fee-details-")]
+    step = FeeDetailsImported(import_fee_details(engine, fees))
     yield step
     if not step.ok:
         return

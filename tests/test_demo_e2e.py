@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from beancount import loader
 from beancount.core import data
@@ -187,3 +188,34 @@ def test_demo_audit_finds_exactly_the_planted_mistakes(demo: tuple[Path, str]) -
         assert code == 3
         found |= {(f["rule"], f["setl_id"]) for f in json.loads(out)}
     assert found == {(p["rule"], p["setl_id"]) for p in planted}
+
+
+#: The audit's fee-detail rules (reports.audit.rules.fee_details).
+FEE_RULES = frozenset(
+    {"fee-details-mismatch", "fee-details-without-settlement", "item-same-drug-two-institutions",
+     "item-supply-over-usual", "item-supply-over-longest", "exam-at-pharmacy",
+     "exam-outside-prescriber"}
+)  # fmt: skip
+
+
+def test_demo_fee_details_imported_and_the_rules_silent(demo: tuple[Path, str]) -> None:
+    books, stdout = demo
+    for path in sorted((books / "exports").glob("fee-details-*.csv")):
+        with path.open(encoding="utf-8") as handle:
+            count = sum(1 for _ in csv.DictReader(handle))
+        assert count > 1000
+        assert f"{path.name}: {count} items, {count} imported" in stdout
+    for period in ("2022-12", "2023-01", "2023-02", "2023-03", "2023"):
+        code, out, _err = Cli(books.parent)(
+            "audit", "--period", period, "--format", "json", "--books", str(books), expect=None
+        )
+        rules = {f["rule"] for f in json.loads(out)}
+        assert code == 3 and rules and not rules & FEE_RULES, period
+    # the items give the medical institutions an examination share, the pharmacies none
+    Cli(books.parent)("indicators", "--year", "2023", "--books", str(books))
+    sheet = openpyxl.load_workbook(books / "reports" / "2023" / "indicators-2023.xlsx")["年度指标"]
+    header, *rows = sheet.iter_rows(values_only=True)
+    share = {r[header.index("机构编码")]: r[header.index("检查费用占比")] for r in rows}
+    hospitals = [c for c in share if str(c).startswith("H") and share[c]]
+    assert len(hospitals) >= 8 and all(0 < share[c] < 0.25 for c in hospitals)
+    assert all(share[c] == 0 for c in share if str(c).startswith("P"))

@@ -221,7 +221,14 @@ def test_files_deterministic_and_equal_to_stream(tmp_path: Path, city: City) -> 
     months = CitySpec().months
     codes = ("100401", "100402", "1003")  # the fiscal special account's statements last
     bank = [f"bank-{code}-2023-{m:02d}.csv" for code in codes for m in range(1, 5)]
-    names = ["institutions.csv", "persons.csv", *(f"settlements-{m}.csv" for m in months), *bank]
+    fees = [f"fee-details-{m}.csv" for m in months]
+    names = [
+        "institutions.csv",
+        "persons.csv",
+        *(f"settlements-{m}.csv" for m in months),
+        *fees,
+        *bank,
+    ]
     assert [p.name for p in a] == names == [p.name for p in b]
     extra = (
         "planted.json",

@@ -12,8 +12,10 @@ listed in ``planted.json`` beside the exports: the audit's known answer.
 The city: designated hospitals and pharmacies (``institutions.csv``), two hospitals outside the
 city where a few insured persons are treated (long-term residence elsewhere, referral, emergency
 or none of these), person records (``persons.csv``: residence, referral, arrears periods) and one
-settlement file per month, with pharmacy purchases carrying their prescription, and the family
-bindings (``family-bindings.csv``, 家庭共济) the settlements' mutual-aid payments use.
+settlement file per month, with pharmacy purchases carrying their prescription, and its fee
+details (``fee-details-YYYY-MM.csv``, 费用明细: each settlement's items, adding up to it
+exactly), and the family bindings (``family-bindings.csv``, 家庭共济) the settlements'
+mutual-aid payments use.
 
 The bank side: the agency pays each month's clearing batches (settlements grouped by month,
 institution and clr_type) on the 10th of the next month, the pooled part (hifp_pay) from the
@@ -35,7 +37,8 @@ is computed once.
 
 The modules, by what they write: ``spec`` (the city's shape, its months), ``population`` (the
 institution list and the persons with their records), ``settlements`` (the month files, the
-rows streamed), ``bank`` (the disbursement accounts' statements and bank-accounts.json),
+rows streamed), ``fees`` (the fee details, each month's beside its settlements), ``bank``
+(the disbursement accounts' statements and bank-accounts.json),
 ``fiscal`` (the fiscal special account's statements), ``contributions`` (the collections),
 ``opening`` (the opening trial balance), ``family`` (the family bindings), ``city``
 (``write_city``: all of them and planted.json); beside them ``rules`` (the benefit rule in

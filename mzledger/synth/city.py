@@ -1,5 +1,5 @@
-"""A whole city's files (``write_city``): the lists, the month's settlements, the bank
-statements and ``planted.json``."""
+"""A whole city's files (``write_city``): the lists, the month's settlements and fee details,
+the bank statements and ``planted.json``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mzledger.synth.bank import _write_statements, write_bank_accounts
 from mzledger.synth.contributions import write_contributions
 from mzledger.synth.draws import ZERO
 from mzledger.synth.family import FAMILY_BINDINGS_FILE, write_family_bindings
+from mzledger.synth.fees import FeeItems, fee_details_file, write_month
 from mzledger.synth.fiscal import write_fiscal_statements
 from mzledger.synth.opening import reserves, write_opening
 from mzledger.synth.output import _write_atomic, _write_csv
@@ -23,7 +24,7 @@ from mzledger.synth.population import (
     _records,
     institution_rows,
 )
-from mzledger.synth.settlements import _sorted_planted, _Stream, _write_settlements
+from mzledger.synth.settlements import _sorted_planted, _Stream
 from mzledger.synth.spec import CitySpec, _validate
 
 
@@ -35,18 +36,20 @@ def write_city(
     spec: CitySpec, out_dir: Path, report: Callable[[Path, int], None] = _no_report
 ) -> list[Path]:
     """Writes out_dir/institutions.csv, out_dir/persons.csv, out_dir/settlements-YYYY-MM.csv
-    (one per month), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's statement
-    of each payment month: the month after each of the spec's months; 100401 in UTF-8, 100402
-    in GB18030; and the fiscal special account's, 1003, of each month it moves money, UTF-8),
-    out_dir/bank-accounts.json (books account, code and statement files of each account),
-    out_dir/opening-balances.csv (the opening trial balance, GB18030),
+    (one per month), out_dir/fee-details-YYYY-MM.csv (费用明细: each settlement's items, beside
+    its month; ``fees``), out_dir/bank-<code>-<YYYY-MM>.csv (each disbursement account's
+    statement of each payment month: the month after each of the spec's months; 100401 in
+    UTF-8, 100402 in GB18030; and the fiscal special account's, 1003, of each month it moves
+    money, UTF-8), out_dir/bank-accounts.json (books account, code and statement files of
+    each account), out_dir/opening-balances.csv (the opening trial balance, GB18030),
     out_dir/contributions-YYYY-MM.csv (each month's collection from 2023-01) and
     out_dir/family-bindings.csv (家庭共济: a binding for each person whose settlements used
     mutual aid), not among the returned paths, and out_dir/planted.json (the planted
     mistakes, sorted by rule and setl_id; an empty list when none are planted). Returns the
-    paths of the CSV files: institutions, persons, the settlement months in order, then the
-    statements (100401's months in order, then 100402's, then 1003's). ``report(path, rows)``
-    is called as each CSV file is written (rows without the header)."""
+    paths of the CSV files: institutions, persons, the settlement months in order, the
+    fee-detail months in order, then the statements (100401's months in order, then
+    100402's, then 1003's). ``report(path, rows)`` is called as each CSV file is written
+    (rows without the header)."""
     _validate(spec)
     out_dir.mkdir(parents=True, exist_ok=True)
     institutions = institution_rows(spec)
@@ -58,10 +61,16 @@ def write_city(
     report(paths[1], len(persons))
     del persons
     stream = _Stream(spec, pop)
+    items, fee_paths = FeeItems(spec), []
     for month, rows in stream.months_rows():
-        path, count = _write_settlements(out_dir / f"settlements-{month}.csv", rows)
+        # the month's settlements and, as they go by, their fee details (费用明细)
+        path, fees = out_dir / f"settlements-{month}.csv", out_dir / fee_details_file(month)
+        count, item_count = write_month(items, stream, rows, path, fees)
         paths.append(path)
         report(path, count)
+        fee_paths.append(fees)
+        report(fees, item_count)
+    paths += fee_paths
     # the bindings of those whose settlements used a family member's account (家庭共济)
     family, count = write_family_bindings(
         spec, pop, stream.mutual_aid, out_dir / FAMILY_BINDINGS_FILE

@@ -125,6 +125,9 @@ class _Stream:
         # Persons whose settlements used a family member's account (家庭共济): the day of the
         # first, for their binding (``mzledger.synth.family``).
         self.mutual_aid: dict[int, int] = {}
+        # The setl_ids of rows still to come by that have no fee details (``fees``): those
+        # to be refunded and the planted second purchases; each leaves as its row goes by.
+        self.no_items: set[str] = set()
         if spec.plant_mistakes:
             if TRANSITION in self.months:
                 self.slots["monthly-cap"] = (_first_day(TRANSITION) * DAY, DEC_2022)
@@ -365,6 +368,8 @@ class _Stream:
             rx, plant, found = self._prescription(t, info, pi, inst, v_rx, kinds, plant, found)
         if plant and key is not None:
             self._planted(pi, key, plant, found)
+        if v_plant == "same-drug":
+            self.no_items.add(f"X{self.setl_no + 1}")  # numbered next, in _row
         amounts = (medfee, ful, over, pre, inscp, ded, pay, cvl, maf, acct, mulaid)
         return self._row(t, info, pi, inst, mdtrt_id, med_type, amounts, prop, flag, rx, refund_at)
 
@@ -517,6 +522,7 @@ class _Stream:
         )
         if refund_at is not None:
             self._push(refund_at, _Refund(row, inst, pay, personal))
+            self.no_items.add(setl_id)
         return row
 
     def _prescription(
