@@ -17,10 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from importers.fields import code_problem
-from importers.lists import ListImport, begin_file, date_span, end_file, line_of, read_list
+from importers.lists import ListImport, date_span, import_records, line_of
 from ledger.problems import Problem
 from ledger.register.models import FAMILY_RELATIONS, FamilyBinding
 
@@ -73,34 +73,16 @@ def parse_family_binding(
 def import_family_bindings(
     engine: Engine, path: Path, *, user: str | None = None
 ) -> tuple[ListImport, list[Problem]]:
-    """The file's bindings into the register, in one transaction; nothing when any row is
-    refused, nothing new when these bytes were imported before (sha256)."""
-    listed = read_list(path, REQUIRED, parse_family_binding)
-    summary = ListImport(path, rows=listed.rows)
-    if listed.problems:
-        return summary, listed.problems
-    with engine.begin() as conn:
-        file_id = begin_file(conn, "family-bindings", listed, user)
-        if file_id is None:
-            summary.already_imported = not listed.problems
-            return summary, listed.problems
-        key = (
-            FamilyBinding.user_psn_no,
-            FamilyBinding.holder_psn_no,
-            FamilyBinding.relation,
-            FamilyBinding.begndate,
-            FamilyBinding.enddate,
-        )
-        known = {tuple(row) for row in conn.execute(select(*key))}
-        for _location, record in listed.records:
-            identity = tuple(record[column.key] for column in key)
-            if identity in known:
-                continue
-            known.add(identity)
-            conn.execute(insert(FamilyBinding).values(**record, file_id=file_id))
-            summary.written += 1
-        end_file(conn, file_id, summary.written, summary.rows)
-    return summary, []
+    """The file's bindings into the register (``importers.lists.import_records``)."""
+    key = (
+        FamilyBinding.user_psn_no,
+        FamilyBinding.holder_psn_no,
+        FamilyBinding.relation,
+        FamilyBinding.begndate,
+        FamilyBinding.enddate,
+    )
+    spec = ("family-bindings", REQUIRED, parse_family_binding)
+    return import_records(engine, path, spec, FamilyBinding, key, user)
 
 
 __all__ = ["REQUIRED", "import_family_bindings", "parse_family_binding"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from importers.imported_files import earlier_import, file_sha256, record_file
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
@@ -145,3 +145,37 @@ def end_file(conn: Connection, file_id: int, written: int, rows: int) -> None:
         .where(ImportedFile.id == file_id)
         .values(inserted_count=written, skipped_count=rows - written)
     )
+
+
+def import_records(
+    engine: Engine,
+    path: Path,
+    spec: tuple[str, Sequence[str], RowParser],
+    table: Any,
+    key: Sequence[Any],
+    user: str | None,
+) -> tuple[ListImport, list[Problem]]:
+    """A list of dated records (``spec``: its kind, required columns and row parser) into
+    ``table``, in one transaction: nothing when any row is refused, nothing new when these
+    bytes were imported before (sha256); a record already in the register (the same ``key``
+    columns) is kept once."""
+    kind, required, parse = spec
+    listed = read_list(path, required, parse)
+    summary = ListImport(path, rows=listed.rows)
+    if listed.problems:
+        return summary, listed.problems
+    with engine.begin() as conn:
+        file_id = begin_file(conn, kind, listed, user)
+        if file_id is None:
+            summary.already_imported = not listed.problems
+            return summary, listed.problems
+        known = {tuple(row) for row in conn.execute(select(*key))}
+        for _location, record in listed.records:
+            identity = tuple(record[column.key] for column in key)
+            if identity in known:
+                continue
+            known.add(identity)
+            conn.execute(insert(table).values(**record, file_id=file_id))
+            summary.written += 1
+        end_file(conn, file_id, summary.written, summary.rows)
+    return summary, []

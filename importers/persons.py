@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine
 
 from importers.fields import code_problem
-from importers.lists import ListImport, begin_file, date_span, end_file, read_list
+from importers.lists import ListImport, date_span, import_records
 from ledger.problems import Problem
 from ledger.register.models import PERSON_RECORDS, PersonRecord
 
@@ -56,28 +56,7 @@ def parse_person_record(raw: dict[str, Any], location: str) -> tuple[dict[str, A
 def import_persons(
     engine: Engine, path: Path, *, user: str | None = None
 ) -> tuple[ListImport, list[Problem]]:
-    listed = read_list(path, REQUIRED, parse_person_record)
-    summary = ListImport(path, rows=listed.rows)
-    if listed.problems:
-        return summary, listed.problems
-    with engine.begin() as conn:
-        file_id = begin_file(conn, "persons", listed, user)
-        if file_id is None:
-            summary.already_imported = not listed.problems
-            return summary, listed.problems
-        key = (
-            PersonRecord.psn_no,
-            PersonRecord.record,
-            PersonRecord.begndate,
-            PersonRecord.enddate,
-        )
-        known = {tuple(row) for row in conn.execute(select(*key))}
-        for _location, record in listed.records:
-            identity = (record["psn_no"], record["record"], record["begndate"], record["enddate"])
-            if identity in known:
-                continue
-            known.add(identity)
-            conn.execute(insert(PersonRecord).values(**record, file_id=file_id))
-            summary.written += 1
-        end_file(conn, file_id, summary.written, summary.rows)
-    return summary, []
+    """The file's records into the register (``importers.lists.import_records``)."""
+    key = (PersonRecord.psn_no, PersonRecord.record, PersonRecord.begndate, PersonRecord.enddate)
+    spec = ("persons", REQUIRED, parse_person_record)
+    return import_records(engine, path, spec, PersonRecord, key, user)
