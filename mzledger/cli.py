@@ -548,6 +548,8 @@ def indicators(
         books, config, _chart, engine = _open(books_dir)
         limits = workflows.books_policy(books, config).indicator_limits
         found = indicator_report(engine, year, thresholds_of(limits))
+        if not found.months:
+            refuse(f"--year: the register holds no settlements of {year}: nothing written")
         paths = write_indicator_report(found, report_dir(books.root, f"{year:04d}"))
     show_indicators(found, paths)
 

@@ -99,6 +99,9 @@ def test_the_report_of_a_year_re_read(books: Path, cli: Cli) -> None:
     assert any("次均费用增长 > 10.00%" in n for n in notes)
     html = (books / "reports" / "2023" / "indicators-2023.html").read_text("utf-8")
     assert "<h2>年度指标</h2>" in html and "80.00%" in html and "&lt;" not in html
+    _code, _out, err = cli("indicators", "--year", "2031", "--books", "books", expect=1)
+    assert "--year: the register holds no settlements of 2031: nothing written" in err
+    assert not (books / "reports" / "2031").exists()
     before = (books / "reports" / "2023" / "indicators-2023.xlsx").read_bytes()
     cli("indicators", "--year", "2023", "--books", "books")
     assert (books / "reports" / "2023" / "indicators-2023.xlsx").read_bytes() == before
