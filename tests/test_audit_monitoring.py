@@ -6,6 +6,7 @@ in 7 days, 5 account-only pharmacy purchases of 2,000 yuan in a month (share 0.9
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from decimal import Decimal
@@ -17,7 +18,7 @@ import pytest
 from reports.audit.findings import RULES
 from reports.audit.policy import PolicyError, parse_policy, shipped_policy
 from reports.audit.rows import Row
-from reports.audit.rules.monitoring import visits_in_a_week
+from reports.audit.rules.monitoring import account_drained_at_pharmacies, visits_in_a_week
 from reports.audit.rules.person import Person
 from tests.conftest import Cli, settlement, write_csv
 
@@ -174,7 +175,7 @@ def _findings(cli: Cli, period: str) -> dict[tuple[str, str], dict[str, object]]
 def _line(setl_id: str, time: str, institution: str, cost: str, hifp: str, acct: str) -> str:
     return (
         f"{setl_id} | {time} | {institution} | medfee_sumamt {cost} | hifp_pay {hifp} | "
-        f"acct_pay {acct}"
+        f"acct_pay {acct} | acct_mulaid_pay 0.00"
     )
 
 
@@ -231,7 +232,7 @@ def test_each_pattern_is_found_once_with_its_settlements(audited: Path, cli: Cli
     assert found[("account-drained-at-pharmacies", "Y15")]["evidence"] == {
         "month": "2023-07",
         "purchases": "6",
-        "acct_pay": "2105.00",
+        "personal_accounts": "2105.00",
         "drain_min_purchases": "5",
         "drain_min_acct_pay": "2000.00",
         "drain_acct_share": "0.9500",
@@ -283,7 +284,7 @@ def test_the_thresholds_are_the_policy_files(audited: Path, cli: Cli) -> None:
     ]
     drained = found[("account-drained-at-pharmacies", "Y25")]["evidence"]
     assert isinstance(drained, dict)
-    assert (drained["purchases"], drained["acct_pay"], drained["drain_min_acct_pay"]) == (
+    assert (drained["purchases"], drained["personal_accounts"], drained["drain_min_acct_pay"]) == (
         "5",
         "1999.99",
         "1999.99",
@@ -304,6 +305,7 @@ def _row(**fields: object) -> Row:
     """A live settlement at a medical institution, 10 yuan each amount."""
     base: dict[str, object] = dict.fromkeys(Row.__dataclass_fields__)
     base.update(dict.fromkeys(("medfee_sumamt", "hifp_pay", "acct_pay"), Decimal("10.00")))
+    base["acct_mulaid_pay"] = Decimal("0.00")
     base.update(psn_no="Q1", fixmedins_type="1", refd_setl_flag=False, **fields)
     return Row(**base)  # type: ignore[arg-type]
 
@@ -329,6 +331,7 @@ def test_the_count_starts_again_after_a_finding() -> None:
     assert dict(found[1].evidence)["mdtrt_ids"] == "M07, M08, M09, M10, M11, M12"
     assert dict(found[0].evidence)["settlement_6"] == (
         "S06 | 2023-09-06 09:00:00 | H2 | medfee_sumamt 10.00 | hifp_pay 10.00 | acct_pay 10.00"
+        " | acct_mulaid_pay 0.00"
     )
 
 
@@ -409,3 +412,29 @@ def test_the_shipped_monitoring_thresholds() -> None:
         monitoring.drain_min_acct_pay,
         monitoring.drain_acct_share,
     ) == (3, 5, 5, Decimal("2000.00"), Decimal("0.95"))
+
+
+def test_a_family_account_drained_counts_too() -> None:
+    """Five account-only purchases paid from a family member's account (共济, acct_mulaid_pay):
+    2,250.00 of personal accounts in May, a drain like one from the person's own account."""
+    rows = [
+        dataclasses.replace(
+            _row(
+                setl_id=f"F{day}",
+                mdtrt_id=f"FM{day}",
+                setl_time=datetime.datetime(2023, 5, day, 9),
+                fixmedins_code="P1",
+                medfee_sumamt=Decimal("450.00"),
+                hifp_pay=Decimal("0.00"),
+                acct_pay=Decimal("0.00"),
+                acct_mulaid_pay=Decimal("450.00"),
+            ),
+            fixmedins_type="2",
+        )
+        for day in range(1, 6)
+    ]
+    person = Person(rows, [], [], {}, {}, shipped_policy("210300"), frozenset())
+    found = list(account_drained_at_pharmacies(person))
+    assert [(f.setl_id, dict(f.evidence)["personal_accounts"]) for f in found] == [
+        ("F5", "2250.00")
+    ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 from collections import deque
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from ledger.money import ZERO
 from reports.audit.findings import Finding
@@ -19,6 +20,11 @@ RETAIL_PHARMACY = "2"  # fixmedins_type 定点零售药店
 WEEK = 7  # days: a window is 7 consecutive calendar days
 
 
+def personal_part(row: Row) -> Decimal:
+    """What the personal accounts paid: the person's own and a family member's (共济)."""
+    return row.acct_pay + row.acct_mulaid_pay
+
+
 def settlements_evidence(rows: Iterable[Row]) -> tuple[tuple[str, str], ...]:
     """``settlement_1``, ``settlement_2``... in time order: setl_id, time, institution and the
     amounts of each settlement that makes a pattern."""
@@ -27,7 +33,7 @@ def settlements_evidence(rows: Iterable[Row]) -> tuple[tuple[str, str], ...]:
             f"settlement_{n}",
             f"{row.setl_id} | {row.setl_time:%Y-%m-%d %H:%M:%S} | {row.fixmedins_code} | "
             f"medfee_sumamt {money(row.medfee_sumamt)} | hifp_pay {money(row.hifp_pay)} | "
-            f"acct_pay {money(row.acct_pay)}",
+            f"acct_pay {money(row.acct_pay)} | acct_mulaid_pay {money(row.acct_mulaid_pay)}",
         )
         for n, row in enumerate(rows, start=1)
     )
@@ -100,9 +106,11 @@ def visits_in_a_week(person: Person) -> Iterator[Finding]:
 
 def account_drained_at_pharmacies(person: Person) -> Iterator[Finding]:
     """account-drained-at-pharmacies (个人账户套现): in one calendar month, at least
-    ``drain_min_purchases`` account-only pharmacy purchases whose acct_pay comes to at least
-    ``drain_min_acct_pay``. Account-only: at a pharmacy (fixmedins_type 2), no pooled payment
-    (hifp_pay 0), and acct_pay more than 0 and at least ``drain_acct_share`` of medfee_sumamt.
+    ``drain_min_purchases`` account-only pharmacy purchases whose personal-account part (the
+    person's own account and a family member's, acct_pay + acct_mulaid_pay: a family account
+    drained is drained too) comes to at least ``drain_min_acct_pay``. Account-only: at a
+    pharmacy (fixmedins_type 2), no pooled payment (hifp_pay 0), and that part more than 0
+    and at least ``drain_acct_share`` of medfee_sumamt.
     One finding a month, at the purchase that completes the pattern; the evidence is every
     account-only purchase of the month."""
     rule = person.policy.monitoring
@@ -111,15 +119,15 @@ def account_drained_at_pharmacies(person: Person) -> Iterator[Finding]:
         if (
             row.fixmedins_type == RETAIL_PHARMACY
             and row.hifp_pay == ZERO
-            and row.acct_pay > ZERO
-            and row.acct_pay >= rule.drain_acct_share * row.medfee_sumamt
+            and personal_part(row) > ZERO
+            and personal_part(row) >= rule.drain_acct_share * row.medfee_sumamt
         ):
             months.setdefault(f"{row.setl_time:%Y-%m}", []).append(row)
     for month, rows in months.items():
         total = ZERO
         anchor = None
         for count, row in enumerate(rows, start=1):
-            total += row.acct_pay
+            total += personal_part(row)
             if (
                 anchor is None
                 and count >= rule.drain_min_purchases
@@ -133,7 +141,7 @@ def account_drained_at_pharmacies(person: Person) -> Iterator[Finding]:
                 evidence=(
                     ("month", month),
                     ("purchases", str(len(rows))),
-                    ("acct_pay", money(total)),
+                    ("personal_accounts", money(total)),
                     ("drain_min_purchases", str(rule.drain_min_purchases)),
                     ("drain_min_acct_pay", money(rule.drain_min_acct_pay)),
                     ("drain_acct_share", str(rule.drain_acct_share)),
