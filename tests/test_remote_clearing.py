@@ -62,6 +62,17 @@ ROWS = [
 ]
 
 
+#: The pooled fund's February statement: a transfer in, the advance to 沈阳's agency, H1 paid
+#: itself, the agency paid R1's and R2's pooled parts (120 + 150) in one line, R3 paid itself.
+POOLED_LINES = [
+    ("2023-02-02", "", "1000.00", "鞍山市社会保险基金财政专户", "财政专户拨入"),
+    ("2023-02-05", "500.00", "", AGENCY, "异地就医预付金"),
+    ("2023-02-10", "60.00", "", "本市医院", "门诊统筹结算款 clr-2023-01-H1-11"),
+    ("2023-02-10", "270.00", "", AGENCY, "异地就医清算资金 2023-01"),
+    ("2023-02-10", "20.00", "", "北京某医院", "门诊统筹结算款 clr-2023-01-R3-11"),
+]
+
+
 def _posted(cli: Cli, rows: list[dict[str, str]] = ROWS, expect: int = 0) -> str:
     (cli.cwd / "institutions.csv").write_text(INSTITUTIONS, "utf-8")
     cli("import", "institutions", "institutions.csv", "--books", "books")
@@ -77,13 +88,7 @@ def test_agency_batches_are_paid_in_one_line_and_the_advance_sits_in_1101(
     assert "4 batches cleared, unpaid" in _posted(cli)
     clearing = (books / "clearing" / "2023-01.beancount").read_text("utf-8")
     assert clearing.count('clr_optins: "210100"') == 0  # unpaid: not in the books yet
-    _statement(cli.cwd / "pooled.csv", [
-        ("2023-02-02", "", "1000.00", "鞍山市社会保险基金财政专户", "财政专户拨入"),
-        ("2023-02-05", "500.00", "", AGENCY, "异地就医预付金"),
-        ("2023-02-10", "60.00", "", "本市医院", "门诊统筹结算款 clr-2023-01-H1-11"),
-        ("2023-02-10", "270.00", "", AGENCY, "异地就医清算资金 2023-01"),
-        ("2023-02-10", "20.00", "", "北京某医院", "门诊统筹结算款 clr-2023-01-R3-11"),
-    ])  # fmt: skip
+    _statement(cli.cwd / "pooled.csv", POOLED_LINES)
     _code, out, err = cli(
         "import", "statement", "pooled.csv", "--account", POOLED, "--books", "books"
     )
@@ -114,13 +119,7 @@ def test_agency_batches_are_paid_in_one_line_and_the_advance_sits_in_1101(
 
 def test_an_agencys_parts_paid_the_same_day_book_every_batch(books: Path, cli: Cli) -> None:
     _posted(cli)
-    _statement(cli.cwd / "pooled.csv", [
-        ("2023-02-02", "", "1000.00", "鞍山市社会保险基金财政专户", "财政专户拨入"),
-        ("2023-02-05", "500.00", "", AGENCY, "异地就医预付金"),
-        ("2023-02-10", "60.00", "", "本市医院", "门诊统筹结算款 clr-2023-01-H1-11"),
-        ("2023-02-10", "270.00", "", AGENCY, "异地就医清算资金 2023-01"),
-        ("2023-02-10", "20.00", "", "北京某医院", "门诊统筹结算款 clr-2023-01-R3-11"),
-    ])  # fmt: skip
+    _statement(cli.cwd / "pooled.csv", POOLED_LINES)
     cli("import", "statement", "pooled.csv", "--account", POOLED, "--books", "books")
     _statement(cli.cwd / "personal.csv", [
         ("2023-02-02", "", "100.00", "鞍山市社会保险基金财政专户", "财政专户拨入"),
