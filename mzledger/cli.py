@@ -464,8 +464,10 @@ def audit(
         AuditFormat, typer.Option("--format", help="How to write the findings.")
     ] = AuditFormat.table,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    jobs: Annotated[int, typer.Option(min=0, help="Worker processes; 0: one a core.")] = 0,
 ) -> None:
-    """Recompute every pooled payment by the rules and check them: exit 3 when findings."""
+    """Recompute every pooled payment by the rules and check them: exit 3 when findings.
+    It holds the register while it reads: its workers read one state of it."""
     from reports.audit.audit import audit as run_audit
     from reports.audit.audit import parse_period
     from reports.audit.output import as_csv, as_json, as_xlsx
@@ -479,8 +481,9 @@ def audit(
     if output_format is AuditFormat.xlsx and out_file is None:
         raise typer.BadParameter("xlsx needs a file", param_hint="--out")
     with _user_errors():
-        books, config, _chart, engine = _open(books_dir)
-        result = run_audit(engine, workflows.books_policy(books, config), config.region, period)
+        books, config, _chart, engine = _open(books_dir, writing="audit")
+        policy = workflows.books_policy(books, config)
+        result = run_audit(engine, policy, config.region, period, jobs)
     if result.errors:
         refuse(*result.errors, "audit stopped: nothing was written")
     rendered: str | bytes | None = None

@@ -551,7 +551,7 @@ def _row(**fields: object) -> Row:
     import datetime
     from decimal import Decimal
 
-    base: dict[str, object] = dict.fromkeys(Row.__dataclass_fields__)
+    base: dict[str, object] = dict.fromkeys(Row._fields)
     base.update(
         setl_id="S",
         mdtrt_id="M",

@@ -6,7 +6,6 @@ in 7 days, 5 account-only pharmacy purchases of 2,000 yuan in a month (share 0.9
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import json
 from decimal import Decimal
@@ -303,7 +302,7 @@ def test_a_books_policy_without_the_monitoring_table_is_refused(audited: Path, c
 
 def _row(**fields: object) -> Row:
     """A live settlement at a medical institution, 10 yuan each amount."""
-    base: dict[str, object] = dict.fromkeys(Row.__dataclass_fields__)
+    base: dict[str, object] = dict.fromkeys(Row._fields)
     base.update(dict.fromkeys(("medfee_sumamt", "hifp_pay", "acct_pay"), Decimal("10.00")))
     base["acct_mulaid_pay"] = Decimal("0.00")
     base.update(psn_no="Q1", fixmedins_type="1", refd_setl_flag=False, **fields)
@@ -418,19 +417,16 @@ def test_a_family_account_drained_counts_too() -> None:
     """Five account-only purchases paid from a family member's account (共济, acct_mulaid_pay):
     2,250.00 of personal accounts in May, a drain like one from the person's own account."""
     rows = [
-        dataclasses.replace(
-            _row(
-                setl_id=f"F{day}",
-                mdtrt_id=f"FM{day}",
-                setl_time=datetime.datetime(2023, 5, day, 9),
-                fixmedins_code="P1",
-                medfee_sumamt=Decimal("450.00"),
-                hifp_pay=Decimal("0.00"),
-                acct_pay=Decimal("0.00"),
-                acct_mulaid_pay=Decimal("450.00"),
-            ),
-            fixmedins_type="2",
-        )
+        _row(
+            setl_id=f"F{day}",
+            mdtrt_id=f"FM{day}",
+            setl_time=datetime.datetime(2023, 5, day, 9),
+            fixmedins_code="P1",
+            medfee_sumamt=Decimal("450.00"),
+            hifp_pay=Decimal("0.00"),
+            acct_pay=Decimal("0.00"),
+            acct_mulaid_pay=Decimal("450.00"),
+        )._replace(fixmedins_type="2")
         for day in range(1, 6)
     ]
     person = Person(rows, [], [], {}, {}, shipped_policy("210300"), frozenset())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import itertools
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
@@ -23,6 +24,7 @@ from reports.audit.rows import (
     Binding,
     Item,
     Row,
+    Shard,
     Span,
     designated_medical_institutions,
     read_bindings,
@@ -30,6 +32,7 @@ from reports.audit.rows import (
     read_rows,
     read_spans,
     refunded_settlements,
+    settled_visits,
 )
 from reports.audit.rules import FAMILIES, Person
 from reports.audit.rules.coverage import classify
@@ -45,9 +48,43 @@ def parse_period(text: str) -> tuple[datetime.date, datetime.date]:
     return month.first, month.last
 
 
-def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> AuditResult:
-    """Findings for the settlements dated in ``period`` (a year or a month)."""
-    result = AuditResult(period)
+@dataclass(frozen=True)
+class Context:
+    """What every part of the audit reads the same: the policy and the days, and the register's
+    small tables (person records, family bindings, prescribers, refunded settlements)."""
+
+    policy: Policy
+    own_region: str
+    period: str
+    start: datetime.date
+    end: datetime.date
+    #: Where reading starts: the accumulation key of the first day begins there.
+    read_from: datetime.date
+    spans: dict[str, list[Span]]
+    bindings: dict[str, list[Binding]]
+    prescribers: frozenset[str]
+    refunded: frozenset[str | None]
+
+
+def audit(
+    engine: Engine, policy: Policy, own_region: str, period: str, jobs: int = 1
+) -> AuditResult:
+    """Findings for the settlements dated in ``period`` (a year or a month), read by ``jobs``
+    worker processes, each a part of the people (``reports.audit.parts``; 0: as many as the
+    machine's cores for a large register); 1 reads in this process. The findings are the
+    same whatever ``jobs`` is."""
+    context = read_context(engine, policy, own_region, period)
+    if jobs != 1:
+        from reports.audit.parts import audit_in_parts  # it runs audit_part: imported here
+
+        result = audit_in_parts(engine, context, jobs)
+    else:
+        result = audit_part(engine, context, None)
+    result.findings.sort(key=lambda f: (f.rule, f.setl_time, f.setl_id))
+    return result
+
+
+def read_context(engine: Engine, policy: Policy, own_region: str, period: str) -> Context:
     start, end = parse_period(period)
     # Earlier settlements of the same accumulation key (year, or month) shape the deductible
     # and cap left, so reading starts where the key of the first day starts.
@@ -57,36 +94,48 @@ def audit(engine: Engine, policy: Policy, own_region: str, period: str) -> Audit
         read_from = max(opening.begins, start.replace(month=1, day=1))
         if opening.scope == "month":
             read_from = start
-    spans = read_spans(engine)
-    bindings = read_bindings(engine)
-    prescribers = designated_medical_institutions(engine)
-    refunded = refunded_settlements(engine)
-    people = _by_person(read_rows(engine, read_from, end), read_items(engine, read_from, end))
+    return Context(
+        policy,
+        own_region,
+        period,
+        start,
+        end,
+        read_from,
+        read_spans(engine),
+        read_bindings(engine),
+        designated_medical_institutions(engine),
+        refunded_settlements(engine),
+    )
+
+
+def audit_part(engine: Engine, context: Context, shard: Shard | None) -> AuditResult:
+    """The audit of the people of ``shard`` (every person when None), findings unsorted."""
+    result = AuditResult(context.period)
+    start, end = context.read_from, context.end
+    people = _by_person(read_rows(engine, start, end, shard), read_items(engine, start, end, shard))
     for psn_no, rows, items in people:
-        _audit_person(
-            rows,
-            items,
-            spans.get(psn_no, []),
-            bindings.get(psn_no, []),
-            policy,
-            own_region,
-            prescribers,
-            refunded,
-            start,
-            result,
-        )
-    result.findings.sort(key=lambda f: (f.rule, f.setl_time, f.setl_id))
+        settled = _settled_elsewhere(engine, rows, items)
+        _audit_person(rows, items, settled, psn_no, context, result)
     return result
 
 
+def _settled_elsewhere(
+    engine: Engine, rows: Sequence[Row], items: Sequence[Item]
+) -> frozenset[tuple[str, str]]:
+    """The visits of the person's items with no settlement among the rows read but one in the
+    register (another period's, or another person's): rare, so looked up only then."""
+    read = {(row.mdtrt_id, row.fixmedins_code) for row in rows}
+    unmatched = sorted({item.visit for item in items} - read)
+    return settled_visits(engine, unmatched) if unmatched else frozenset()
+
+
 def _by_person(
-    rows: Iterator[Row], items: Iterator[Item]
+    rows: Iterator[Row], items: Iterator[tuple[str, list[Item]]]
 ) -> Iterator[tuple[str, list[Row], list[Item]]]:
-    """The two streams, both in psn_no order (the same column type, so the same collation),
-    merged: each person's settlements and fee details, either possibly empty."""
+    """The settlements and each person's fee details, both in psn_no order (the same column
+    type, so the same collation), merged: each person's, either possibly empty."""
     row_groups = ((k, list(g)) for k, g in itertools.groupby(rows, key=lambda r: r.psn_no))
-    item_groups = ((k, list(g)) for k, g in itertools.groupby(items, key=lambda i: i.psn_no))
-    row_next, item_next = next(row_groups, None), next(item_groups, None)
+    row_next, item_next = next(row_groups, None), next(items, None)
     while row_next is not None or item_next is not None:
         if item_next is None or (row_next is not None and row_next[0] < item_next[0]):
             assert row_next is not None
@@ -94,24 +143,22 @@ def _by_person(
             row_next = next(row_groups, None)
         elif row_next is None or item_next[0] < row_next[0]:
             yield item_next[0], [], item_next[1]
-            item_next = next(item_groups, None)
+            item_next = next(items, None)
         else:
             yield row_next[0], row_next[1], item_next[1]
-            row_next, item_next = next(row_groups, None), next(item_groups, None)
+            row_next, item_next = next(row_groups, None), next(items, None)
 
 
 def _audit_person(
     rows: list[Row],
     items: list[Item],
-    spans: Sequence[Span],
-    bindings: Sequence[Binding],
-    policy: Policy,
-    own_region: str,
-    prescribers: frozenset[str],
-    refunded: frozenset[str | None],
-    start: datetime.date,
+    settled_elsewhere: frozenset[tuple[str, str]],
+    psn_no: str,
+    context: Context,
     result: AuditResult,
 ) -> None:
+    policy, own_region, start = context.policy, context.own_region, context.start
+    spans, refunded = context.spans.get(psn_no, []), context.refunded
     # a refund cancels the settlement it reverses: the pair is left out of every check
     live = [r for r in rows if not r.refd_setl_flag and r.setl_id not in refunded]
     result.settlements += sum(1 for r in rows if r.setl_time.date() >= start)
@@ -120,7 +167,7 @@ def _audit_person(
         expected = {e.setl_id: e for e in recompute(visits, policy)}
         as_of = _as_of(rows, refunded, visits, expected, (spans, policy, own_region, start))
     except ValueError as exc:  # the engine refuses data it cannot judge: say whose
-        result.errors.append(f"psn_no {rows[0].psn_no}: {exc}")
+        result.errors.append(f"psn_no {psn_no}: {exc}")
         return
     result.recomputed += sum(1 for r in pooled if r.setl_time.date() >= start)
     person = Person(
@@ -130,12 +177,13 @@ def _audit_person(
         expected,
         uncovered,
         policy,
-        prescribers,
+        context.prescribers,
         outside_policy=outside,
         as_of=as_of,
-        bindings=bindings,
+        bindings=context.bindings.get(psn_no, []),
         items=items,
         rows=rows,
+        settled_elsewhere=settled_elsewhere,
     )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported
@@ -223,4 +271,4 @@ def _not_recomputed(row: Row, policy: Policy) -> str | None:
     return None if dated else "no policy period"
 
 
-__all__ = ["audit", "parse_period"]
+__all__ = ["Context", "audit", "audit_part", "parse_period", "read_context"]

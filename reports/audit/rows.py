@@ -7,13 +7,13 @@ reverses."""
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import datetime
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple, get_type_hints
 
 from sqlalchemy import (
     BigInteger,
@@ -40,9 +40,9 @@ from ledger.register.models import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One settlement with what the audit needs of its institution and batch."""
+class Row(NamedTuple):
+    """One settlement with what the audit needs of its institution and batch. A named tuple:
+    the audit builds ten million of them a year, and a tuple is made in one step."""
 
     setl_id: str
     mdtrt_id: str
@@ -121,12 +121,10 @@ class Binding:
 INSTITUTION_COLUMNS = ("fixmedins_type", "medins_lv", "spec_hosp", "admdvs", "listed")
 #: Money fields, read as the stored integer fen and made Decimal here (``_yuan``): the
 #: register's type would build a Decimal through ``scaleb`` for every one, zeros included.
-MONEY_COLUMNS = frozenset(f.name for f in dataclasses.fields(Row) if f.type in ("Decimal", Decimal))
+MONEY_COLUMNS = frozenset(name for name, kind in get_type_hints(Row).items() if kind is Decimal)
 
 
 def _column(name: str, sqlite: bool) -> Any:
-    if name in INSTITUTION_COLUMNS:
-        return getattr(Institution, name)
     column = getattr(Settlement, name)
     if name in MONEY_COLUMNS:
         return type_coerce(column, BigInteger)
@@ -166,13 +164,75 @@ def _batch_links(conn: Connection) -> dict[tuple[str, str, str], tuple[int, str]
     }
 
 
-def read_rows(engine: Engine, since: datetime.date, until: datetime.date) -> Iterator[Row]:
-    """The settlements dated from ``since`` to ``until`` inclusive, by person, time, setl_id.
+#: A part of the people by psn_no, from the first to before the second (None: no bound); the
+#: audit splits the register into such parts, one a worker (``reports.audit.shards``).
+Shard = tuple[str | None, str | None]
+#: Rows fetched from the database at a time: large ordered blocks, the hot path of the audit.
+BLOCK = 20_000
 
-    The hot path of the audit: one ordered query streamed in blocks, money as integer fen made
-    Decimal once per distinct value, each Row built positionally."""
+
+def _blocks(conn: Connection, query: Any) -> Iterator[Sequence[Any]]:
+    """The rows of ``query`` in blocks of BLOCK, as the driver gives them: on SQLite straight
+    from its cursor (its columns read as they are stored: text times, integer fen, 0/1), on
+    PostgreSQL from a server-side cursor."""
+    if conn.dialect.name != "sqlite":
+        yield from conn.execute(query.execution_options(yield_per=BLOCK)).partitions()
+        return
+    compiled = query.compile(dialect=conn.dialect)
+    params = [_stored(compiled.params[name]) for name in compiled.positiontup or ()]
+    conn.execute(select(1))  # the connection's transaction begins (make_engine's BEGIN)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(str(compiled), params)
+        while block := cursor.fetchmany(BLOCK):
+            yield block
+    finally:
+        cursor.close()
+
+
+def _stored(value: Any) -> Any:
+    """A bound value as SQLAlchemy stores it on SQLite (DateTime: ISO text with microseconds)."""
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(" ", "microseconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def _of_shard(column: Any, shard: Shard | None) -> list[Any]:
+    if shard is None:
+        return []
+    low, high = shard
+    return [
+        *([] if low is None else [column >= low]),
+        *([] if high is None else [column < high]),
+    ]
+
+
+def _day_bounds(since: datetime.date, until: datetime.date) -> tuple[datetime.datetime, ...]:
+    start = datetime.datetime.combine(since, datetime.time())
+    return start, datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time())
+
+
+def _institutions(conn: Connection) -> dict[str, tuple[Any, ...]]:
+    """code -> the Row's INSTITUTION_COLUMNS of the institution: a few hundred, looked up here
+    rather than joined for every settlement."""
+    columns = [getattr(Institution, name) for name in INSTITUTION_COLUMNS]
+    return {code: tuple(rest) for code, *rest in conn.execute(select(Institution.code, *columns))}
+
+
+def read_rows(
+    engine: Engine, since: datetime.date, until: datetime.date, shard: Shard | None = None
+) -> Iterator[Row]:
+    """The settlements dated from ``since`` to ``until`` inclusive, by person, time, setl_id,
+    of the people of ``shard`` (all when None).
+
+    The hot path of the audit: one ordered query fetched in large blocks, money as integer fen
+    made Decimal once per distinct value, each Row made as a tuple in one step."""
     sqlite = engine.dialect.name == "sqlite"
-    names = [f.name for f in dataclasses.fields(Row) if f.name != "batch"]
+    names = [name for name in Row._fields[: -len(INSTITUTION_COLUMNS) - 1]]
+    assert Row._fields[len(names) :] == (*INSTITUTION_COLUMNS, "batch")
+    start, end = _day_bounds(since, until)
     query = (
         select(
             *(_column(name, sqlite) for name in names),
@@ -180,39 +240,44 @@ def read_rows(engine: Engine, since: datetime.date, until: datetime.date) -> Ite
             Settlement.clr_type,
             Settlement.file_id,
         )
-        .join(Institution, Institution.code == Settlement.fixmedins_code)
         .where(
-            Settlement.setl_time >= datetime.datetime.combine(since, datetime.time()),
-            Settlement.setl_time
-            < datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time()),
+            Settlement.setl_time >= start,
+            Settlement.setl_time < end,
+            *_of_shard(Settlement.psn_no, shard),
         )
         .order_by(Settlement.psn_no, Settlement.setl_time, Settlement.setl_id)
-        .execution_options(yield_per=20_000)
     )
     money = [index for index, name in enumerate(names) if name in MONEY_COLUMNS]
     time_at, date_at = names.index("setl_time"), names.index("rx_date")
     code_at = names.index("fixmedins_code")
+    refund_at, emergency_at = names.index("refd_setl_flag"), names.index("emergency_flag")
     parse_time, parse_date = datetime.datetime.fromisoformat, datetime.date.fromisoformat
+    yuan, make = _yuan, Row._make
     with engine.connect() as conn:
-        batches = _batch_links(conn)
-        for values in conn.execute(query):
-            *fields, period, clr_type, file_id = values
-            for index in money:
-                fields[index] = _yuan(fields[index])
-            if sqlite:
-                fields[time_at] = parse_time(fields[time_at])
-                if fields[date_at] is not None:
-                    fields[date_at] = parse_date(fields[date_at][:10])
-            batch = batches.get((period, fields[code_at], clr_type))
-            link = batch[1] if batch is not None and file_id <= batch[0] else None
-            fields.append(link)
-            yield Row(*fields)
+        batches, institutions = _batch_links(conn), _institutions(conn)
+        for block in _blocks(conn, query):
+            for values in block:
+                fields = list(values)
+                file_id, clr_type, period = fields.pop(), fields.pop(), fields.pop()
+                for index in money:
+                    fields[index] = yuan(fields[index])
+                if sqlite:  # as stored: ISO text, 0/1
+                    fields[time_at] = parse_time(fields[time_at])
+                    fields[refund_at] = bool(fields[refund_at])
+                    if fields[emergency_at] is not None:
+                        fields[emergency_at] = bool(fields[emergency_at])
+                    if fields[date_at] is not None:
+                        fields[date_at] = parse_date(fields[date_at][:10])
+                code = fields[code_at]
+                fields.extend(institutions[code])  # a settlement's institution is listed (FK)
+                batch = batches.get((period, code, clr_type))
+                fields.append(batch[1] if batch is not None and file_id <= batch[0] else None)
+                yield make(fields)
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One fee detail (费用明细) with its institution's type (None: not in the register's
-    institutions) and whether any settlement of its visit is in the register at all."""
+    institutions)."""
 
     feedetl_sn: str
     mdtrt_id: str
@@ -222,65 +287,154 @@ class Item:
     med_list_codg: str
     med_chrgitm_type: str
     rxno: str | None
-    det_item_fee_sumamt: Decimal
-    fulamt_ownpay_amt: Decimal
-    overlmt_amt: Decimal
-    preselfpay_amt: Decimal
-    inscp_scp_amt: Decimal
+    #: Money in integer fen, as stored: the audit reads three items a settlement, and the
+    #: rules add them up per visit (``from_fen`` once a visit, or in evidence).
+    det_item_fee_sumamt: int
+    fulamt_ownpay_amt: int
+    overlmt_amt: int
+    preselfpay_amt: int
+    inscp_scp_amt: int
     prd_days: Decimal | None
     fixmedins_type: str | None
-    settled: bool
 
     @property
     def visit(self) -> tuple[str, str]:
         return self.mdtrt_id, self.fixmedins_code
 
 
-ITEM_COLUMNS = (
-    "feedetl_sn", "mdtrt_id", "psn_no", "fixmedins_code", "fee_ocur_time", "med_list_codg",
-    "med_chrgitm_type", "rxno", "det_item_fee_sumamt", "fulamt_ownpay_amt", "overlmt_amt",
-    "preselfpay_amt", "inscp_scp_amt", "prd_days",
-)  # fmt: skip
+ITEM_COLUMNS = Item._fields[:-1]
+ITEM_MONEY = frozenset(name for name, kind in get_type_hints(Item).items() if kind is int)
 
 
-def _of_visit(
-    since: datetime.datetime | None = None, until: datetime.datetime | None = None
-) -> Any:
-    """A settlement of the fee detail's visit (the same mdtrt_id and institution) exists, set
-    between ``since`` and ``until`` when given."""
-    where = [
-        Settlement.mdtrt_id == FeeDetail.mdtrt_id,
-        Settlement.fixmedins_code == FeeDetail.fixmedins_code,
+def _items_query(sqlite: bool, *where: Any) -> Any:
+    columns = [
+        # money and days as stored, integer fen and hundredths of a day (``_item``)
+        type_coerce(getattr(FeeDetail, name), BigInteger)
+        if name in ITEM_MONEY or name == "prd_days"
+        else type_coerce(FeeDetail.fee_ocur_time, String)
+        if sqlite and name == "fee_ocur_time"
+        else getattr(FeeDetail, name)
+        for name in ITEM_COLUMNS
     ]
-    if since is not None and until is not None:
-        where += [Settlement.setl_time >= since, Settlement.setl_time < until]
-    return exists(select(Settlement.id).where(and_(*where)))
-
-
-def read_items(engine: Engine, since: datetime.date, until: datetime.date) -> Iterator[Item]:
-    """The fee details of the days ``since`` to ``until`` inclusive and every item of a visit
-    settled on those days (wherever its own time falls), by person, time, feedetl_sn."""
-    start = datetime.datetime.combine(since, datetime.time())
-    end = datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time())
-    query = (
-        select(
-            *(getattr(FeeDetail, name) for name in ITEM_COLUMNS),
-            Institution.fixmedins_type,
-            _of_visit().label("settled"),
-        )
-        .outerjoin(Institution, Institution.code == FeeDetail.fixmedins_code)
-        .where(
-            or_(
-                and_(FeeDetail.fee_ocur_time >= start, FeeDetail.fee_ocur_time < end),
-                _of_visit(start, end),
-            )
-        )
+    return (
+        select(*columns)
+        .where(*where)
         .order_by(FeeDetail.psn_no, FeeDetail.fee_ocur_time, FeeDetail.feedetl_sn)
-        .execution_options(yield_per=5000)
+    )
+
+
+def _settled_between(start: datetime.datetime, end: datetime.datetime) -> Any:
+    """A settlement of the fee detail's visit (the same mdtrt_id and institution) is dated
+    from ``start`` to before ``end``."""
+    return exists(
+        select(Settlement.id).where(
+            Settlement.mdtrt_id == FeeDetail.mdtrt_id,
+            Settlement.fixmedins_code == FeeDetail.fixmedins_code,
+            Settlement.setl_time >= start,
+            Settlement.setl_time < end,
+        )
+    )
+
+
+def read_items(
+    engine: Engine, since: datetime.date, until: datetime.date, shard: Shard | None = None
+) -> Iterator[tuple[str, list[Item]]]:
+    """The fee details of the days ``since`` to ``until`` inclusive and every item of a visit
+    settled on those days (wherever its own time falls), of the people of ``shard``: each
+    person's, in psn_no order, by time and feedetl_sn.
+
+    The items of the days are one ordered scan; the others (a visit's items on the day before,
+    settled after midnight) are looked for only among the items of the months outside the days,
+    through their month (fee_period), and merged in."""
+    sqlite = engine.dialect.name == "sqlite"
+    start, end = _day_bounds(since, until)
+    first, last = str(Month.of(since)), str(Month.of(until))
+    days = _items_query(
+        sqlite,
+        FeeDetail.fee_ocur_time >= start,
+        FeeDetail.fee_ocur_time < end,
+        *_of_shard(FeeDetail.psn_no, shard),
+    )
+    around = _items_query(
+        sqlite,
+        or_(
+            and_(FeeDetail.fee_period <= first, FeeDetail.fee_ocur_time < start),
+            and_(FeeDetail.fee_period >= last, FeeDetail.fee_ocur_time >= end),
+        ),
+        _settled_between(start, end),
+        *_of_shard(FeeDetail.psn_no, shard),
     )
     with engine.connect() as conn:
-        for values in conn.execute(query):
-            yield Item(**{**values._mapping, "settled": bool(values.settled)})
+        kinds = {
+            code: kind
+            for code, kind in conn.execute(select(Institution.code, Institution.fixmedins_type))
+        }
+        others: dict[str, list[Item]] = defaultdict(list)
+        for values in conn.execute(around):
+            others[values[2]].append(_item(values, sqlite, kinds))
+        blocks = _blocks(conn, days)
+        items = (_item(values, sqlite, kinds) for block in blocks for values in block)
+        yield from _merged(itertools.groupby(items, key=lambda i: i.psn_no), others)
+
+
+def _merged(
+    days: Iterator[tuple[str, Iterator[Item]]], others: dict[str, list[Item]]
+) -> Iterator[tuple[str, list[Item]]]:
+    """The days' items of each person, in psn_no order, with the person's ``others`` merged
+    in time order (and the people who have only those, in their place)."""
+    pending = sorted(others)
+    at = 0
+    for psn_no, group in days:
+        items = list(group)
+        while at < len(pending) and pending[at] < psn_no:
+            yield pending[at], _in_order(others[pending[at]])
+            at += 1
+        if at < len(pending) and pending[at] == psn_no:
+            items = _in_order(items + others[psn_no])
+            at += 1
+        yield psn_no, items
+    for psn_no in pending[at:]:
+        yield psn_no, _in_order(others[psn_no])
+
+
+def _in_order(items: list[Item]) -> list[Item]:
+    return sorted(items, key=lambda i: (i.fee_ocur_time, i.feedetl_sn))
+
+
+_ITEM_TIME_AT = ITEM_COLUMNS.index("fee_ocur_time")
+
+
+_ITEM_CODE_AT = ITEM_COLUMNS.index("fixmedins_code")
+_ITEM_DAYS_AT = ITEM_COLUMNS.index("prd_days")
+
+
+def _item(values: Any, sqlite: bool, kinds: dict[str, str]) -> Item:
+    """An Item of its columns; ``kinds``: the institutions' types (an item's institution may
+    not be in the register yet: None)."""
+    fields = list(values)
+    fields.append(kinds.get(fields[_ITEM_CODE_AT]))
+    if fields[_ITEM_DAYS_AT] is not None:
+        fields[_ITEM_DAYS_AT] = Decimal(fields[_ITEM_DAYS_AT]).scaleb(-2)  # Scaled(2)
+    if sqlite:
+        fields[_ITEM_TIME_AT] = datetime.datetime.fromisoformat(fields[_ITEM_TIME_AT])
+    return Item._make(fields)
+
+
+def settled_visits(engine: Engine, visits: Sequence[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+    """The visits (mdtrt_id, institution) of ``visits`` the register holds a settlement of."""
+    found: set[tuple[str, str]] = set()
+    with engine.connect() as conn:
+        for start in range(0, len(visits), HOLDERS_PER_QUERY):
+            chunk = visits[start : start + HOLDERS_PER_QUERY]
+            found.update(
+                (mdtrt_id, code)
+                for mdtrt_id, code in conn.execute(
+                    select(Settlement.mdtrt_id, Settlement.fixmedins_code)
+                    .where(Settlement.mdtrt_id.in_(sorted({m for m, _c in chunk})))
+                    .distinct()
+                )
+            )
+    return frozenset(found) & frozenset(visits)
 
 
 def read_spans(engine: Engine) -> dict[str, list[Span]]:

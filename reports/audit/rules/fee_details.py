@@ -13,11 +13,12 @@ rule): a visit whose settlements were all refunded should have no items left (th
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
+from operator import attrgetter
 
 from ledger.charge_items import DRUGS, EXAMINATIONS
-from ledger.money import ZERO
+from ledger.money import ZERO, from_fen
 from reports.audit.findings import Finding
 from reports.audit.rows import Item, Row
 from reports.audit.rules.person import Person, item_finding
@@ -41,12 +42,28 @@ def _visits(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
     return visits
 
 
-def _settlement_of(person: Person, item: Item) -> Row | None:
-    """The first live settlement of the item's visit, None when it has none."""
+def _first_live(person: Person) -> dict[tuple[str, str], Row]:
+    """visit -> its first live settlement (``.get``: None when it has none)."""
+    first: dict[tuple[str, str], Row] = {}
     for row in person.live:
-        if (row.mdtrt_id, row.fixmedins_code) == item.visit:
-            return row
-    return None
+        first.setdefault((row.mdtrt_id, row.fixmedins_code), row)
+    return first
+
+
+_ITEM_TOTALS = attrgetter(*(item_field for item_field, _settled in ITEM_TOTALS))
+_SETTLED_TOTALS = attrgetter(*(settled for _item_field, settled in ITEM_TOTALS))
+
+
+def _totals(values: Iterable[tuple[Decimal, ...]]) -> list[Decimal]:
+    """The column sums of ``values`` (one tuple of ITEM_TOTALS' fields each), 0.00 when none."""
+    columns = list(zip(*values, strict=True))
+    return [sum(column, ZERO) for column in columns] if columns else [ZERO] * len(ITEM_TOTALS)
+
+
+def _item_totals(items: Sequence[Item]) -> list[Decimal]:
+    """The items' sums of ITEM_TOTALS' fields, added in fen (as the items hold them)."""
+    columns = list(zip(*map(_ITEM_TOTALS, items), strict=True))
+    return [from_fen(sum(column)) for column in columns] if columns else [ZERO] * len(ITEM_TOTALS)
 
 
 def _names(items: Sequence[Item]) -> str:
@@ -66,7 +83,7 @@ def fee_details_mismatch(person: Person) -> Iterator[Finding]:
     live, every = _visits(person.live), _visits(person.rows)
     for visit, items in items_of.items():
         if visit not in every:
-            if not any(i.settled for i in items):
+            if visit not in person.settled_elsewhere:
                 yield item_finding(
                     "fee-details-without-settlement",
                     items[0],
@@ -76,18 +93,23 @@ def fee_details_mismatch(person: Person) -> Iterator[Finding]:
                         ("items", _names(items)),
                         (
                             "det_item_fee_sumamt",
-                            f"{sum((i.det_item_fee_sumamt for i in items), ZERO)}",
+                            f"{from_fen(sum(i.det_item_fee_sumamt for i in items))}",
                         ),
                     ),
                 )
             continue  # settled outside the rows read (another period): judged there
         settlements = live.get(visit, [])
-        differ = []
-        for item_field, settlement_field in ITEM_TOTALS:
-            billed: Decimal = sum((getattr(i, item_field) for i in items), ZERO)
-            settled: Decimal = sum((getattr(r, settlement_field) for r in settlements), ZERO)
-            if billed != settled:
-                differ.append((item_field, f"items {billed}, {settlement_field} {settled}"))
+        billed = _item_totals(items)
+        settled = _totals(map(_SETTLED_TOTALS, settlements))
+        if billed == settled:
+            continue
+        differ = [
+            (item_field, f"items {b}, {settlement_field} {t}")
+            for (item_field, settlement_field), b, t in zip(
+                ITEM_TOTALS, billed, settled, strict=True
+            )
+            if b != t
+        ]
         if differ:
             first = settlements[0] if settlements else every[visit][0]
             yield item_finding(
@@ -108,6 +130,7 @@ def item_same_drug_two_institutions(person: Person) -> Iterator[Finding]:
     med_list_codg were billed before at another institution (the first seller is the
     earliest item)."""
     first: dict[tuple[str, str], Item] = {}
+    settlement_of = _first_live(person).get
     for item in person.items:
         if item.rxno and item.med_chrgitm_type in DRUGS:
             seller = first.setdefault((item.rxno, item.med_list_codg), item)
@@ -115,12 +138,12 @@ def item_same_drug_two_institutions(person: Person) -> Iterator[Finding]:
                 yield item_finding(
                     "item-same-drug-two-institutions",
                     item,
-                    _settlement_of(person, item),
+                    settlement_of(item.visit),
                     (
                         ("feedetl_sn", item.feedetl_sn),
                         ("rxno", item.rxno),
                         ("med_list_codg", item.med_list_codg),
-                        ("det_item_fee_sumamt", f"{item.det_item_fee_sumamt}"),
+                        ("det_item_fee_sumamt", f"{from_fen(item.det_item_fee_sumamt)}"),
                         ("first_bought_at", seller.fixmedins_code),
                         ("first_feedetl_sn", seller.feedetl_sn),
                     ),
@@ -132,10 +155,13 @@ def supply_days(person: Person) -> Iterator[Finding]:
     whatever the reason; item-supply-over-usual: above the usual (7) without a
     long-prescription reason (the policy's med_types of the visit, or drugs)."""
     rule = person.policy.prescription_days
+    settlement_of = _first_live(person).get
     for item in person.items:
         if item.prd_days is None or item.med_chrgitm_type not in DRUGS:
             continue
-        settlement = _settlement_of(person, item)
+        if item.prd_days <= rule.usual:
+            continue  # within the usual days: nothing to judge, whatever the reason
+        settlement = settlement_of(item.visit)
         reason = ""
         if settlement is not None and settlement.med_type in rule.reason_med_types:
             reason = f"med_type {settlement.med_type}"
@@ -157,7 +183,7 @@ def supply_days(person: Person) -> Iterator[Finding]:
                 ("prd_days", f"{item.prd_days.normalize():f}"),
                 ("limit", str(limit)),
                 ("reason", reason or "none"),
-                ("det_item_fee_sumamt", f"{item.det_item_fee_sumamt}"),
+                ("det_item_fee_sumamt", f"{from_fen(item.det_item_fee_sumamt)}"),
             ),
         )
 
@@ -168,18 +194,19 @@ def exam_elsewhere(person: Person) -> Iterator[Finding]:
     the visit's settlement's rx_institution when it names one, else the institution that
     billed the item's rxno first."""
     rx_first: dict[str, Item] = {}
+    settlement_of = _first_live(person).get
     for item in person.items:
         if item.rxno:
             rx_first.setdefault(item.rxno, item)
     for item in person.items:
         if item.med_chrgitm_type not in EXAMINATIONS:
             continue
-        settlement = _settlement_of(person, item)
+        settlement = settlement_of(item.visit)
         shown = (
             ("feedetl_sn", item.feedetl_sn),
             ("med_chrgitm_type", item.med_chrgitm_type),
             ("med_list_codg", item.med_list_codg),
-            ("det_item_fee_sumamt", f"{item.det_item_fee_sumamt}"),
+            ("det_item_fee_sumamt", f"{from_fen(item.det_item_fee_sumamt)}"),
         )
         if item.fixmedins_type == PHARMACY:
             yield item_finding("exam-at-pharmacy", item, settlement, shown)

@@ -49,6 +49,9 @@ class Person:
     #: refunded pairs too (the fee-detail rules join items to visits by all of them).
     items: Sequence[Item] = ()
     rows: Sequence[Row] = ()
+    #: The visits (mdtrt_id, institution) of ``items`` with no settlement among ``rows`` that
+    #: the register holds a settlement of all the same (another period's or person's).
+    settled_elsewhere: frozenset[tuple[str, str]] = frozenset()
 
     def outpatient_pooling(self) -> list[Row]:
         """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
