@@ -54,6 +54,8 @@ class Dataset:
     institutions: Path
     persons: Path | None
     settlements: list[Path]  # month files in order
+    fee_details: list[Path]  # month files in order (data generated before them: none)
+    family_bindings: Path | None
     generation: dict[str, Any]  # generated.json
     generated_now: bool
     measured: Measured | None
@@ -127,6 +129,7 @@ def dataset(out: Path, spec: Spec, *, regenerate: bool, command: str) -> Dataset
     settlements = sorted(exports.glob("settlements-*.csv"))
     institutions = exports / "institutions.csv"
     persons = exports / "persons.csv"
+    bindings = exports / "family-bindings.csv"
     if not settlements or not institutions.is_file():
         raise SystemExit(f"{exports}: no settlements-*.csv or institutions.csv was generated")
     return Dataset(
@@ -134,6 +137,8 @@ def dataset(out: Path, spec: Spec, *, regenerate: bool, command: str) -> Dataset
         institutions,
         persons if persons.is_file() else None,
         settlements,
+        sorted(exports.glob("fee-details-*.csv")),
+        bindings if bindings.is_file() else None,
         generation,
         measured is not None,
         measured,

@@ -2,6 +2,8 @@
 
 The peak is read from /proc while the process runs: getrusage's figure for a child would start
 from the benchmark's own size, and a process's VmHWM is its own address space's high-water mark.
+A step that starts processes of its own (the audit's workers) counts theirs too: the sum of
+every process's own peak, an upper bound of what they held at once.
 """
 
 from __future__ import annotations
@@ -60,6 +62,37 @@ def high_water_kb(pid: int) -> int:
     return 0
 
 
+def descendants(pid: int) -> list[int]:
+    """The process's children, theirs, and so on (/proc/<pid>/task/*/children)."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                kids = [int(kid) for kid in children.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+class TreePeak:
+    """Each process's own peak in a process tree, polled: their sum (KiB)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peaks: dict[int, int] = {}
+
+    def poll(self) -> int:
+        for pid in (self.pid, *descendants(self.pid)):
+            self.peaks[pid] = max(self.peaks.get(pid, 0), high_water_kb(pid))
+        return sum(self.peaks.values())
+
+
 def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(UNCACHED_ENV)
@@ -92,8 +125,9 @@ def run(
         process = subprocess.Popen(
             list(argv), cwd=cwd, stdout=stdout, stderr=stderr, env=environment(env)
         )
+        tree = TreePeak(process.pid)
         while process.poll() is None:
-            peak_kb = max(peak_kb, high_water_kb(process.pid))
+            peak_kb = max(peak_kb, tree.poll())
             time.sleep(0.01)
         seconds = time.perf_counter() - started
         stdout.seek(0)

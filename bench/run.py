@@ -174,6 +174,17 @@ class Bench:
         (the audit reads from the year's first day: the cap and deductible accumulate)."""
         year = _month(data.settlements[-1])[:4]
         out = self.run_dir / f"audit-{year}.json"
+        if data.family_bindings is not None:
+            self.step(
+                "import family-bindings", "import", "family-bindings", str(data.family_bindings),
+                "--books", "books",
+            )  # fmt: skip
+        items = None
+        if data.fee_details:
+            items = self.step(
+                f"import fee-details: all {len(data.fee_details)} files",
+                "import", "fee-details", *(str(p) for p in data.fee_details), "--books", "books",
+            )  # fmt: skip
         measured = self.step(
             f"audit --period {year} (every rule, JSON)",
             "audit", "--period", year, "--format", "json", "--out", str(out), "--books", "books",
@@ -184,6 +195,8 @@ class Bench:
             "seconds": measured.seconds,
             "peak_rss_mb": measured.peak_rss_mb,
             "summary": measured.stdout.strip().splitlines()[-1:],
+            "fee_detail_files": len(data.fee_details),
+            "fee_details_import_seconds": None if items is None else items.seconds,
         }
 
     def bean_check(self, books: Path) -> dict[str, Any]:

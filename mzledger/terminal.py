@@ -244,8 +244,10 @@ def _show_import(result: ImportResult) -> None:
 
 def _show_fee_details(result: FeeDetailsImport) -> None:
     for location, notice in result.notices:
+        count = result.notice_counts[(notice.field, notice.value, notice.message)]
+        more = f" ({plural(count, 'item')} in all)" if count > 1 else ""
         err.print(
-            f"note: {location}: {notice.field} '{notice.value}': {notice.message}",
+            f"note: {location}: {notice.field} '{notice.value}': {notice.message}{more}",
             markup=False,
             soft_wrap=True,
         )

@@ -611,3 +611,39 @@ def test_classify(
         for kind, since, until in spans
     ]
     assert classify(_row(**fields), dated, "210300") == expected
+
+
+def test_the_audit_in_parts_finds_what_one_process_finds(audited: Path, cli: Cli) -> None:
+    """Three worker processes, each a part of the people (reports.audit.parts), write the
+    same findings, byte for byte, as the audit in one process."""
+    outputs = []
+    for jobs in ("1", "3"):
+        _code, out, _err = cli(
+            "audit", "--period", "2023", "--format", "json", "--jobs", jobs, "--books", "books",
+            expect=3,
+        )  # fmt: skip
+        outputs.append(out)
+    assert outputs[0] == outputs[1]
+    assert {(f["rule"], f["setl_id"]) for f in json.loads(outputs[1])} == PLANTED_2023
+
+
+def test_the_parts_split_the_people_and_keep_each_whole(audited: Path) -> None:
+    from mzledger.workflows import open_books
+    from reports.audit.parts import split_people
+
+    engine = open_books(audited).engine
+    shards = split_people(engine, 3)
+    engine.dispose()
+    assert len(shards) == 3 and shards[0][0] is None and shards[-1][1] is None
+    assert all(shards[i][1] == shards[i + 1][0] for i in range(len(shards) - 1))
+
+    def owners(psn_no: str) -> list[int]:
+        return [
+            i
+            for i, (low, high) in enumerate(shards)
+            if (low is None or psn_no >= low) and (high is None or psn_no < high)
+        ]
+
+    people = {row["psn_no"] for row in ROWS}
+    assert all(len(owners(psn_no)) == 1 for psn_no in people)
+    assert {owners(psn_no)[0] for psn_no in people} == {0, 1, 2}

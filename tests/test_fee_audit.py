@@ -133,6 +133,12 @@ def _audit(books: Path, cli: Cli) -> list[dict[str, object]]:
 def test_each_fee_detail_rule_fires_where_planted_and_only_there(books: Path, cli: Cli) -> None:
     found = _audit(books, cli)
     assert {(f["rule"], f["setl_id"]) for f in found} == PLANTED
+    # two worker processes, each a part of the people, find the same
+    _code, out, _err = cli(
+        "audit", "--period", "2023-03", "--format", "json", "--jobs", "2", "--books", "books",
+        expect=3,
+    )  # fmt: skip
+    assert json.loads(out) == found
 
 
 def test_fee_detail_findings_carry_items_and_amounts(books: Path, cli: Cli) -> None:

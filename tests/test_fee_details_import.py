@@ -107,3 +107,40 @@ def test_a_file_imported_as_settlements_is_refused(books: Path) -> None:
     assert code == 1
     assert "required column missing from the header" in stderr
     assert "== fee_details: 0 ==" in dump_fee_details(books)
+
+
+def test_items_are_streamed_in_chunks_and_checked_across_them(
+    books: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two items a chunk (the import writes CHUNK at a time and holds no more): an item
+    repeated three rows on, across chunks, is skipped when identical and refused, naming its
+    first line, when it differs; the refusal keeps nothing of the earlier chunks."""
+    from importers.fee_details import loader
+
+    monkeypatch.setattr(loader, "CHUNK", 2)
+    lines = (GOLDEN / "csv_utf8" / "in.csv").read_text("utf-8").splitlines()
+    header, first = lines[0], lines[1]
+    columns = header.split(",")
+    fields = first.split(",")
+
+    def item(sn: str, **changed: str) -> str:
+        values = dict(zip(columns, fields, strict=True))
+        values.update(feedetl_sn=sn, **changed)
+        return ",".join(values[c] for c in columns)
+
+    rows = [item("1"), item("2"), item("3"), item("1"), item("4")]
+    Path("same.csv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    code, stdout, _stderr = _import("same.csv")
+    assert (code, stdout) == (
+        0,
+        "same.csv: 5 items, 4 imported, 1 already in the register (identical, skipped)\n",
+    )
+    rows[3] = item("1", prd_days="3")
+    Path("changed.csv").write_text("\n".join([header, *rows]) + "\n", "utf-8")
+    before = dump_fee_details(books)
+    code, _stdout, stderr = _import("changed.csv")
+    assert code == 1
+    assert "changed.csv:5: feedetl_sn: the same item as same.csv:2, with different prd_days" in (
+        stderr.replace("\n", " ")
+    )
+    assert dump_fee_details(books) == before

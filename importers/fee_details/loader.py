@@ -1,9 +1,10 @@
 """``mzledger import fee-details FILE...``: fee details (费用明细) into the register.
 
 The settlement import's rules (README, "Choices where the issue was silent"): every row of
-every file is checked first, each problem as ``file:line: field: ...``; one problem refuses
-the whole command and nothing of any file is written; the files go in one database
-transaction; a file whose sha256 was imported before is skipped; an item already in the
+every file is checked, each problem as ``file:line: field: ...``; one problem refuses the
+whole command and nothing of any file is written; the files go in one database transaction,
+streamed (a month of a city's items is millions of rows: memory does not grow with them); a
+file whose sha256 was imported before is skipped; an item already in the
 register (its key: mdtrt_id, fixmedins_code, feedetl_sn) is skipped when identical and refuses
 the import when it differs, naming where the first copy came from.
 
@@ -14,16 +15,20 @@ an item's settlement may never come). Whether they add up is the audit's questio
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from importers.fee_details.record import parse_fee_detail
 from importers.fee_details.rules import ITEM_CONTENT, ITEM_KEY, REQUIRED_COLUMNS
-from importers.lists import ListFile, ListImport, begin_file, end_file, read_list
+from importers.imported_files import file_sha256
+from importers.lists import ListFile, ListImport, begin_file
+from importers.settlements.results import MAX_PROBLEMS_PER_FILE
+from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.problems import Notice, Problem
 from ledger.register.models import FeeDetail, ImportedFile
 
@@ -31,17 +36,29 @@ KIND = "fee-details"
 VISITS_PER_QUERY = 500  # bound parameters per lookup of the register's items
 
 
+#: Items checked against the register and written at a time: memory does not grow with the file.
+CHUNK = 5000
+
+
 @dataclass
 class FeeDetailsImport:
-    """What one command did: per file, rows read and items new; notices; or the problems."""
+    """What one command did: per file, rows read and items new; notices (the first item of
+    each, and how many items had it); or the problems (at most MAX_PROBLEMS_PER_FILE a file)."""
 
     files: list[ListImport] = field(default_factory=list)
     notices: list[tuple[str, Notice]] = field(default_factory=list)  # (location, notice)
+    notice_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def notice(self, location: str, notice: Notice) -> None:
+        key = (notice.field, notice.value, notice.message)
+        if not self.notice_counts[key]:
+            self.notices.append((location, notice))
+        self.notice_counts[key] += 1
 
 
 class _Refused(Exception):
@@ -54,84 +71,157 @@ class _Seen:
     content: tuple[Any, ...]
 
 
-def _read(path: Path, result: FeeDetailsImport) -> ListFile:
-    def parse(raw: dict[str, Any], location: str) -> tuple[dict[str, Any], list[Problem]]:
-        record, problems, notices = parse_fee_detail(raw, location)
-        result.notices.extend((location, notice) for notice in notices)
-        return record or {}, problems
-
-    return read_list(path, REQUIRED_COLUMNS, parse)
-
-
 def import_fee_details(
     engine: Engine, paths: Sequence[Path], *, user: str | None = None
 ) -> FeeDetailsImport:
-    """The files' items into the register, all in one transaction, or nothing."""
+    """The files' items into the register, all in one transaction, or nothing. Each file is
+    streamed: its items are checked and written CHUNK at a time, a problem anywhere refuses the
+    whole command (the transaction is rolled back)."""
     result = FeeDetailsImport()
-    listed = [_read(path, result) for path in paths]
-    for one in listed:
-        result.problems += one.problems
-    if result.problems:
-        return result
     try:
         with engine.begin() as conn:
-            seen: dict[tuple[str, ...], _Seen] = {}
-            for one in listed:
-                result.files.append(_import_file(conn, one, seen, user, result.problems))
+            for path in paths:
+                result.files.append(_import_file(conn, path, user, result))
             if result.problems:
                 raise _Refused
     except _Refused:
         result.files = []
-    skipped = {str(f.path) for f in result.files if f.already_imported}
-    result.notices = [
-        (where, notice)
-        for where, notice in result.notices
-        if where.rsplit(":", 1)[0] not in skipped
-    ]
     return result
 
 
 def _import_file(
-    conn: Connection,
-    listed: ListFile,
-    seen: dict[tuple[str, ...], _Seen],
-    user: str | None,
-    problems: list[Problem],
+    conn: Connection, path: Path, user: str | None, result: FeeDetailsImport
 ) -> ListImport:
-    summary = ListImport(listed.path, rows=listed.rows)
-    file_id = begin_file(conn, KIND, listed, user)
-    if file_id is None:
-        problems += listed.problems  # imported before as another kind
-        summary.already_imported = not listed.problems
+    summary = ListImport(path)
+    listed = ListFile(path, file_sha256(path))
+    try:
+        source = open_source(path)
+    except SourceError as exc:
+        result.problems.append(exc.problem)
         return summary
-    records = [record for _location, record in listed.records]
-    seen.update(_in_register(conn, {r["mdtrt_id"] for r in records} - {k[0] for k in seen}))
-    new = []
-    for location, record in listed.records:
+    try:
+        listed.file_format = source.file_format
+        missing = missing_columns(source, REQUIRED_COLUMNS)
+        if missing:
+            result.problems += missing
+            return summary
+        file_id = begin_file(conn, KIND, listed, user)
+        if file_id is None:
+            result.problems += listed.problems  # imported before as another kind
+            summary.already_imported = not listed.problems
+            return summary
+        _stream(conn, source, file_id, summary, result)
+    finally:
+        source.close()
+    if summary.rows == 0:
+        result.problems.append(Problem(f"{path}:1", "file", "no rows", "", "at least one row"))
+    conn.execute(
+        update(ImportedFile)
+        .where(ImportedFile.id == file_id)
+        .values(
+            row_count=summary.rows,
+            inserted_count=summary.written,
+            skipped_count=summary.rows - summary.written,
+        )
+    )
+    return summary
+
+
+def _stream(
+    conn: Connection, source: Any, file_id: int, summary: ListImport, result: FeeDetailsImport
+) -> None:
+    """Every row of the file checked; the good ones written, CHUNK at a time."""
+    problems = _Problems(result)
+    chunk: dict[tuple[Any, ...], tuple[str, dict[str, Any]]] = {}
+    for raw in source.rows:
+        summary.rows += 1
+        unreadable = shape_problem(raw)
+        if unreadable is not None:
+            problems.add(unreadable)
+            continue
+        record, found, notices = parse_fee_detail(raw.fields, raw.location)
+        for notice in notices:
+            result.notice(raw.location, notice)
+        for problem in found:
+            problems.add(problem)
+        if record is None or found:
+            continue
         key = tuple(record[name] for name in ITEM_KEY)
-        content = tuple(record[name] for name in ITEM_CONTENT)
-        first = seen.get(key)
-        if first is None:
-            seen[key] = _Seen(location, content)
-            new.append({**record, "file_id": file_id})
-        elif first.content != content:
-            differ = [
-                n for n, a, b in zip(ITEM_CONTENT, first.content, content, strict=True) if a != b
-            ]
-            problems.append(
+        first = chunk.get(key)
+        if first is not None:
+            _same_item(raw.location, record, first[0], first[1], problems)
+            continue
+        chunk[key] = (raw.location, {**record, "file_id": file_id})
+        if len(chunk) >= CHUNK:
+            summary.written += _flush(conn, chunk, problems)
+    summary.written += _flush(conn, chunk, problems)
+
+
+class _Problems:
+    """A file's problems into the result, at most MAX_PROBLEMS_PER_FILE of them kept (and how
+    many more there were, as the last)."""
+
+    def __init__(self, result: FeeDetailsImport) -> None:
+        self.result = result
+        self.count = 0
+
+    def add(self, problem: Problem) -> None:
+        self.count += 1
+        if self.count <= MAX_PROBLEMS_PER_FILE:
+            self.result.problems.append(problem)
+        elif self.count == MAX_PROBLEMS_PER_FILE + 1:
+            self.result.problems.append(
                 Problem(
-                    location,
-                    "feedetl_sn",
-                    f"the same item as {first.where}, with different {', '.join(differ)}",
-                    record["feedetl_sn"],
-                    "the same content or a new feedetl_sn",
+                    problem.location.rsplit(":", 1)[0],
+                    "file",
+                    f"more problems than the {MAX_PROBLEMS_PER_FILE} shown",
+                    "",
+                    "a file with none",
                 )
             )
+
+
+def _same_item(
+    location: str,
+    record: dict[str, Any],
+    where: str,
+    first: dict[str, Any],
+    problems: _Problems,
+) -> None:
+    """An item whose key was seen before: identical content is skipped, other refused."""
+    differ = [n for n in ITEM_CONTENT if first[n] != record[n]]
+    if differ:
+        problems.add(
+            Problem(
+                location,
+                "feedetl_sn",
+                f"the same item as {where}, with different {', '.join(differ)}",
+                record["feedetl_sn"],
+                "the same content or a new feedetl_sn",
+            )
+        )
+
+
+def _flush(
+    conn: Connection,
+    chunk: dict[tuple[Any, ...], tuple[str, dict[str, Any]]],
+    problems: _Problems,
+) -> int:
+    """The chunk's items against the register's (earlier chunks' included: they are written
+    in this transaction); the new ones written. Returns how many."""
+    seen = _in_register(conn, {key[0] for key in chunk})
+    new = []
+    for key, (location, record) in chunk.items():
+        first = seen.get(key)
+        if first is None:
+            new.append(record)
+        else:
+            stored = dict(zip(ITEM_CONTENT, first.content, strict=True))
+            _same_item(location, record, first.where, stored, problems)
     if new:
         conn.execute(insert(FeeDetail), new)
-    summary.written = len(new)
-    end_file(conn, file_id, summary.written, summary.rows)
-    return summary
+    chunk.clear()
+    return len(new)
 
 
 def _in_register(conn: Connection, visits: Iterable[str]) -> dict[tuple[str, ...], _Seen]:
