@@ -1,10 +1,10 @@
 """The audit in parts (分片): the people split by psn_no into as many parts as worker
-processes, each part audited in its own process (``audit.audit_part``), the results added up.
+processes, each part audited in its own process (``people.audit_part``), the results added up.
 
 A person's settlements and fee details are all in one part, so every rule sees all of a
 person; the parts are cut where the register's settlements divide evenly. Workers are spawned,
 not forked: each opens its own connection to the register and gets the small tables read once
-here (``audit.Context``). The caller holds the register (``mzledger audit``), so every part
+here (``people.Context``). The caller holds the register (``mzledger audit``), so every part
 reads it as it is at one moment.
 """
 
@@ -21,8 +21,8 @@ from sqlalchemy import Engine, func, select
 
 from ledger.register.models import Settlement
 from ledger.register.opening import make_engine
-from reports.audit.audit import Context, audit_part
 from reports.audit.findings import AuditResult
+from reports.audit.people import Context, audit_part
 from reports.audit.rows import Shard
 
 
