@@ -114,7 +114,8 @@ def audit_figures(audit: dict[str, Any] | None, per: PerRow) -> list[Figure]:
     rows, seconds = int(audit["register_rows"]), float(audit["seconds"])
     return [
         Figure(
-            f"audit --period {audit['year']} over the register's {rows:,} rows (every rule), "
+            f"audit --period {audit['year']} over the register's {rows:,} rows (every rule"
+            f"{_fee_details(audit)}), {audit.get('findings', '?')} findings, "
             f"peak {float(audit['peak_rss_mb']):,.0f} MB",
             f"≤ {AUDIT_TARGET:.0f} s and ≤ {MEMORY_TARGET:.0f} MB",
             f"{seconds:.1f} s ({_n(_rate(rows, seconds))} rows/s)",
@@ -124,6 +125,11 @@ def audit_figures(audit: dict[str, Any] | None, per: PerRow) -> list[Figure]:
             *per.vs(seconds, rows),
         )
     ]
+
+
+def _fee_details(audit: dict[str, Any]) -> str:
+    files = int(audit.get("fee_detail_files") or 0)
+    return f"; fee details: {files} month files imported" if files else "; no fee details"
 
 
 def baseline_figures(

@@ -232,3 +232,32 @@ def test_prescription_days_are_read_strictly() -> None:
         "prescription_days.usual",
         "prescription_days.reason_drugs",
     ]
+
+
+def test_a_visit_with_only_its_refund_in_the_year_is_judged_where_its_settlements_are(
+    books: Path, cli: Cli
+) -> None:
+    """A December visit of two settlements, the first with its items, the second (no items)
+    refunded on 2 January: the audit of 2023 reads the refund and the items (of a visit one of
+    its rows names) but not the December settlements, and says nothing of the visit; December,
+    where its settlements are, finds the items adding up to the one left. (Before, the year's
+    audit compared the items with no settlement: a fee-details-mismatch against 0.)"""
+    first, items = visit("D1", "Q09", "H1", "2022-12-30 09:00:00", ("09", "60.00"))
+    second = settlement("D2", "Q09", "2022-12-30 09:30:00", "H1", "40.00", "0.00", mdtrt_id="MD1")
+    refund = settlement("D2R", "Q09", "2023-01-02 10:00:00", "H1", "-40.00", "0.00", mdtrt_id="MD1")
+    refund.update(refd_setl_flag="1", init_setl_id="D2", psn_cash_pay="-40.00")
+    refund.update(psn_part_amt="-40.00")
+    later, later_items = visit("J1", "Q09", "H1", "2023-01-05 09:00:00", ("09", "20.00"))
+    (cli.cwd / "institutions.csv").write_text(INSTITUTIONS, "utf-8")
+    write_csv(cli.cwd / "settlements.csv", [first, second, refund, later])
+    write_csv(cli.cwd / "fee.csv", [*items, *later_items])
+    cli("import", "institutions", "institutions.csv", "--books", "books")
+    cli("import", "settlements", "settlements.csv", "--books", "books")
+    cli("import", "fee-details", "fee.csv", "--books", "books")
+    for period in ("2023", "2022-12"):
+        _code, out, err = cli(
+            "audit", "--period", period, "--format", "json", "--books", "books", expect=None
+        )
+        # (December 2022's own policy pays from the first yuan: its benefit finding is not here)
+        fee_rules = [f["rule"] for f in json.loads(out) if str(f["rule"]).startswith("fee-")]
+        assert fee_rules == [], (period, out, err)

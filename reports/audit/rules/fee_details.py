@@ -80,10 +80,14 @@ def fee_details_mismatch(person: Person) -> Iterator[Finding]:
     items_of: dict[tuple[str, str], list[Item]] = defaultdict(list)
     for item in person.items:
         items_of[item.visit].append(item)
-    live, every = _visits(person.live), _visits(person.rows)
+    live = _visits(person.live)
+    # a visit of which only a refund is among the rows read (its settlement is of another
+    # period) is judged where that settlement is: its items are that settlement's
+    every = _visits([row for row in person.rows if not row.refd_setl_flag])
+    refunded = {(row.mdtrt_id, row.fixmedins_code) for row in person.rows if row.refd_setl_flag}
     for visit, items in items_of.items():
         if visit not in every:
-            if visit not in person.settled_elsewhere:
+            if visit not in person.settled_elsewhere and visit not in refunded:
                 yield item_finding(
                     "fee-details-without-settlement",
                     items[0],
