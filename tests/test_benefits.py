@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import itertools
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -338,7 +338,7 @@ def test_refund_problems_are_refused() -> None:
     orphan = visit("R", "2023-01-06 09:00", "-500", "level-1", refund_of="X")
     with pytest.raises(UnmatchedRefund, match="R: refunds X"):
         recompute([a, orphan], ANSHAN)
-    twice = [a, replace(orphan, refund_of="A"), replace(orphan, setl_id="R2", refund_of="A")]
+    twice = [a, orphan._replace(refund_of="A"), orphan._replace(setl_id="R2", refund_of="A")]
     with pytest.raises(UnmatchedRefund, match="a second time"):
         recompute(twice, ANSHAN)
     with pytest.raises(ValueError, match="more than once"):
@@ -642,8 +642,8 @@ def test_a_refunded_settlement_changes_nothing(
 ) -> None:
     base = recompute(visits, ANSHAN)
     source = visits[at % len(visits)]
-    extra = replace(source, setl_id="X", inscp_scp_amt=data.draw(fen), tier=data.draw(tiers))
-    refund = replace(extra, setl_id="XR", inscp_scp_amt=-extra.inscp_scp_amt, refund_of="X")
+    extra = source._replace(setl_id="X", inscp_scp_amt=data.draw(fen), tier=data.draw(tiers))
+    refund = extra._replace(setl_id="XR", inscp_scp_amt=-extra.inscp_scp_amt, refund_of="X")
     assert recompute([refund, *visits, extra], ANSHAN) == base
 
 
@@ -660,7 +660,7 @@ def test_splitting_a_visit_into_settlements_keeps_the_year(
     )
     bounds = [0, *cuts, whole]
     parts = [
-        replace(source, setl_id=f"{source.setl_id}-{n}", inscp_scp_amt=Decimal(hi - lo).scaleb(-2))
+        source._replace(setl_id=f"{source.setl_id}-{n}", inscp_scp_amt=Decimal(hi - lo).scaleb(-2))
         for n, (lo, hi) in enumerate(itertools.pairwise(bounds))
     ]
     split = [v for v in visits if v is not source] + parts

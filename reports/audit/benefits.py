@@ -20,17 +20,17 @@ reported pooled payment up to the cap left, without a deductible, and counts it 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from ledger.money import ZERO, quantize
 from reports.audit.policy import Policy, PolicyPeriod
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """One settlement as the benefit rule sees it."""
+class Visit(NamedTuple):
+    """One settlement as the benefit rule sees it (a named tuple: one a settlement, made in
+    one step)."""
 
     setl_id: str
     setl_time: datetime
@@ -50,8 +50,9 @@ class Visit:
     reported: Decimal = ZERO
 
 
-@dataclass(frozen=True, slots=True)
-class Expected:
+class Expected(NamedTuple):
+    """What the engine says of one settlement (a named tuple, as Visit)."""
+
     setl_id: str
     #: What the pooled fund should pay (统筹基金支出).
     hifp_pay: Decimal

@@ -51,8 +51,8 @@ def parse_period(text: str) -> tuple[datetime.date, datetime.date]:
 
 @dataclass(frozen=True)
 class Context:
-    """What every part of the audit reads the same: the policy and the days, and the register's
-    small tables (person records, family bindings, prescribers, refunded settlements)."""
+    """What every part of the audit reads the same: the policy and the days, the prescribers
+    and the refunded settlements (a part reads its own people's records and bindings)."""
 
     policy: Policy
     own_region: str
@@ -61,8 +61,6 @@ class Context:
     end: datetime.date
     #: Where reading starts: the accumulation key of the first day begins there.
     read_from: datetime.date
-    spans: dict[str, list[Span]]
-    bindings: dict[str, list[Binding]]
     prescribers: frozenset[str]
     refunded: frozenset[str | None]
 
@@ -84,8 +82,6 @@ def read_context(engine: Engine, policy: Policy, own_region: str, period: str) -
         start,
         end,
         read_from,
-        read_spans(engine),
-        read_bindings(engine),
         designated_medical_institutions(engine),
         refunded_settlements(engine),
     )
@@ -95,10 +91,12 @@ def audit_part(engine: Engine, context: Context, shard: Shard | None) -> AuditRe
     """The audit of the people of ``shard`` (every person when None), findings unsorted."""
     result = AuditResult(context.period)
     start, end = context.read_from, context.end
+    spans, bindings = read_spans(engine, shard), read_bindings(engine, shard)
     people = _by_person(read_rows(engine, start, end, shard), read_items(engine, start, end, shard))
     for psn_no, rows, items in people:
         settled = _settled_elsewhere(engine, rows, items)
-        _audit_person(rows, items, settled, psn_no, context, result)
+        found = (spans.get(psn_no, []), bindings.get(psn_no, []), settled)
+        _audit_person(rows, items, found, psn_no, context, result)
     return result
 
 
@@ -135,13 +133,16 @@ def _by_person(
 def _audit_person(
     rows: list[Row],
     items: list[Item],
-    settled_elsewhere: frozenset[tuple[str, str]],
+    found: tuple[list[Span], list[Binding], frozenset[tuple[str, str]]],
     psn_no: str,
     context: Context,
     result: AuditResult,
 ) -> None:
+    """One person's audit; ``found``: the person's records, family bindings, and the visits
+    of their items settled elsewhere in the register."""
     policy, own_region, start = context.policy, context.own_region, context.start
-    spans, refunded = context.spans.get(psn_no, []), context.refunded
+    spans, bindings, settled_elsewhere = found
+    refunded = context.refunded
     # a refund cancels the settlement it reverses: the pair is left out of every check
     live = [r for r in rows if not r.refd_setl_flag and r.setl_id not in refunded]
     result.settlements += sum(1 for r in rows if r.setl_time.date() >= start)
@@ -163,7 +164,7 @@ def _audit_person(
         context.prescribers,
         outside_policy=outside,
         as_of=as_of,
-        bindings=context.bindings.get(psn_no, []),
+        bindings=bindings,
         items=items,
         rows=rows,
         settled_elsewhere=settled_elsewhere,

@@ -437,8 +437,19 @@ def settled_visits(engine: Engine, visits: Sequence[tuple[str, str]]) -> frozens
     return frozenset(found) & frozenset(visits)
 
 
-def read_spans(engine: Engine) -> dict[str, list[Span]]:
-    """Every person's records (referral, long-term residence, arrears), by psn_no."""
+def in_shard(psn_no: str, shard: Shard | None) -> bool:
+    """Whether the person is of the part. Compared here, in code point order (the settlements'
+    "C" order, by which the parts are cut), not by the database: these tables' numbers sort in
+    the database's own collation on PostgreSQL."""
+    if shard is None:
+        return True
+    low, high = shard
+    return (low is None or psn_no >= low) and (high is None or psn_no < high)
+
+
+def read_spans(engine: Engine, shard: Shard | None = None) -> dict[str, list[Span]]:
+    """The person records (referral, long-term residence, arrears) of the people of
+    ``shard`` (everyone's when None), by psn_no."""
     spans: dict[str, list[Span]] = defaultdict(list)
     with engine.connect() as conn:
         for psn_no, record, since, until in conn.execute(
@@ -449,7 +460,8 @@ def read_spans(engine: Engine) -> dict[str, list[Span]]:
                 PersonRecord.enddate,
             )
         ):
-            spans[psn_no].append(Span(record, since, until))
+            if in_shard(psn_no, shard):
+                spans[psn_no].append(Span(record, since, until))
     return spans
 
 
@@ -458,11 +470,11 @@ def read_spans(engine: Engine) -> dict[str, list[Span]]:
 HOLDERS_PER_QUERY = 500
 
 
-def read_bindings(engine: Engine) -> dict[str, list[Binding]]:
-    """Every family binding, by the user's psn_no, in (begndate, holder) order, each with its
-    holder's psn_types (:class:`Binding`)."""
+def read_bindings(engine: Engine, shard: Shard | None = None) -> dict[str, list[Binding]]:
+    """The family bindings of the users of ``shard`` (every one when None), by the user's
+    psn_no, in (begndate, holder) order, each with its holder's psn_types (:class:`Binding`)."""
     with engine.connect() as conn:
-        listed = conn.execute(
+        every = conn.execute(
             select(
                 FamilyBinding.user_psn_no,
                 FamilyBinding.holder_psn_no,
@@ -472,7 +484,8 @@ def read_bindings(engine: Engine) -> dict[str, list[Binding]]:
             ).order_by(
                 FamilyBinding.user_psn_no, FamilyBinding.begndate, FamilyBinding.holder_psn_no
             )
-        ).all()
+        )
+        listed = [binding for binding in every if in_shard(binding[0], shard)]
         first_seen = _holder_types(conn, sorted({holder for _user, holder, *_ in listed}))
     bindings: dict[str, list[Binding]] = defaultdict(list)
     for user, holder, relation, since, until in listed:
@@ -540,6 +553,7 @@ __all__ = [
     "Row",
     "Span",
     "designated_medical_institutions",
+    "in_shard",
     "read_bindings",
     "read_items",
     "read_rows",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from reports.audit.benefits import Expected, Visit
 from reports.audit.findings import Finding
@@ -56,7 +57,11 @@ class Person:
     def outpatient_pooling(self) -> list[Row]:
         """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
         recomputed and the pharmacy purchases (定点药店购药) dated within a period of the
-        policy."""
+        policy. Worked out once a person (several rules ask)."""
+        return self._outpatient_pooling
+
+    @cached_property
+    def _outpatient_pooling(self) -> list[Row]:
         pooled = {row.setl_id for row in self.pooled}
         return [
             row
