@@ -119,7 +119,7 @@ class Binding:
 
 #: The Row fields read from the institution; the batch is worked out from the batches' keys.
 INSTITUTION_COLUMNS = ("fixmedins_type", "medins_lv", "spec_hosp", "admdvs", "listed")
-#: Money fields, read as the stored integer fen and made Decimal here (``_yuan``): the
+#: Money fields, read as the stored integer fen and made Decimal here (``yuan``): the
 #: register's type would build a Decimal through ``scaleb`` for every one, zeros included.
 MONEY_COLUMNS = frozenset(name for name, kind in get_type_hints(Row).items() if kind is Decimal)
 
@@ -137,7 +137,7 @@ def _column(name: str, sqlite: bool) -> Any:
 _YUAN: dict[int, Decimal] = {}
 
 
-def _yuan(fen: int) -> Decimal:
+def yuan(fen: int) -> Decimal:
     """Integer fen as Decimal yuan, exact; the values repeat, so they are kept once made."""
     found = _YUAN.get(fen)
     if found is None:
@@ -252,7 +252,7 @@ def read_rows(
     code_at = names.index("fixmedins_code")
     refund_at, emergency_at = names.index("refd_setl_flag"), names.index("emergency_flag")
     parse_time, parse_date = datetime.datetime.fromisoformat, datetime.date.fromisoformat
-    yuan, make = _yuan, Row._make
+    make = Row._make
     with engine.connect() as conn:
         batches, institutions = _batch_links(conn), _institutions(conn)
         for block in _blocks(conn, query):
@@ -559,4 +559,5 @@ __all__ = [
     "read_rows",
     "read_spans",
     "refunded_settlements",
+    "yuan",
 ]

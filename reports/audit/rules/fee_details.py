@@ -20,7 +20,7 @@ from operator import attrgetter
 from ledger.charge_items import DRUGS, EXAMINATIONS
 from ledger.money import ZERO, from_fen
 from reports.audit.findings import Finding
-from reports.audit.rows import Item, Row
+from reports.audit.rows import Item, Row, yuan
 from reports.audit.rules.person import Person, item_finding
 
 #: What a visit's items must add up to: (the items' field, the settlement's field).
@@ -63,7 +63,7 @@ def _totals(values: Iterable[tuple[Decimal, ...]]) -> list[Decimal]:
 def _item_totals(items: Sequence[Item]) -> list[Decimal]:
     """The items' sums of ITEM_TOTALS' fields, added in fen (as the items hold them)."""
     columns = list(zip(*map(_ITEM_TOTALS, items), strict=True))
-    return [from_fen(sum(column)) for column in columns] if columns else [ZERO] * len(ITEM_TOTALS)
+    return [yuan(sum(column)) for column in columns] if columns else [ZERO] * len(ITEM_TOTALS)
 
 
 def _names(items: Sequence[Item]) -> str:
