@@ -140,10 +140,11 @@ def line_of(location: str) -> int:
 
 
 def end_file(conn: Connection, file_id: int, written: int, rows: int) -> None:
+    """The file's counts once it is read: rows, rows written, the others skipped."""
     conn.execute(
         update(ImportedFile)
         .where(ImportedFile.id == file_id)
-        .values(inserted_count=written, skipped_count=rows - written)
+        .values(row_count=rows, inserted_count=written, skipped_count=rows - written)
     )
 
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select
 
 from importers.fee_details.record import parse_fee_detail
 from importers.fee_details.rules import ITEM_CONTENT, ITEM_KEY, REQUIRED_COLUMNS
 from importers.imported_files import file_sha256
-from importers.lists import ListFile, ListImport, begin_file
+from importers.lists import ListFile, ListImport, begin_file, end_file
 from importers.settlements.results import MAX_PROBLEMS_PER_FILE
 from importers.sources import SourceError, missing_columns, open_source, shape_problem
 from ledger.problems import Notice, Problem
@@ -115,15 +115,7 @@ def _import_file(
         source.close()
     if summary.rows == 0:
         result.problems.append(Problem(f"{path}:1", "file", "no rows", "", "at least one row"))
-    conn.execute(
-        update(ImportedFile)
-        .where(ImportedFile.id == file_id)
-        .values(
-            row_count=summary.rows,
-            inserted_count=summary.written,
-            skipped_count=summary.rows - summary.written,
-        )
-    )
+    end_file(conn, file_id, summary.written, summary.rows)
     return summary
 
 
