@@ -15,7 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from importers.imported_files import earlier_import, file_sha256, record_file
-from importers.sources import SourceError, missing_columns, open_source, shape_problem
+from importers.sources import (
+    Source,
+    SourceError,
+    missing_columns,
+    open_source,
+    shape_problem,
+)
 from ledger.problems import Problem
 from ledger.register.models import ImportedFile
 
@@ -45,19 +51,29 @@ class ListImport:
     already_imported: bool = False
 
 
-def read_list(path: Path, required: Sequence[str], parse: RowParser) -> ListFile:
-    """Every row parsed; problems collected for the whole file."""
+def open_list(path: Path, required: Sequence[str]) -> tuple[ListFile, Source | None]:
+    """The file's sha256 and format, and its rows to read; no rows (None) when it cannot be
+    opened or lacks a required column, the problems in the ListFile."""
     result = ListFile(path, file_sha256(path))
     try:
         source = open_source(path)
     except SourceError as exc:
         result.problems.append(exc.problem)
-        return result
+        return result, None
     result.file_format = source.file_format
+    result.problems += missing_columns(source, required)
+    if result.problems:
+        source.close()
+        return result, None
+    return result, source
+
+
+def read_list(path: Path, required: Sequence[str], parse: RowParser) -> ListFile:
+    """Every row parsed; problems collected for the whole file."""
+    result, source = open_list(path, required)
+    if source is None:
+        return result
     try:
-        result.problems += missing_columns(source, required)
-        if result.problems:
-            return result
         for raw in source.rows:
             unreadable = shape_problem(raw)
             if unreadable is not None:

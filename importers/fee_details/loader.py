@@ -25,10 +25,9 @@ from sqlalchemy import Connection, Engine, insert, select
 
 from importers.fee_details.record import parse_fee_detail
 from importers.fee_details.rules import ITEM_CONTENT, ITEM_KEY, REQUIRED_COLUMNS
-from importers.imported_files import file_sha256
-from importers.lists import ListFile, ListImport, begin_file, end_file
+from importers.lists import ListImport, begin_file, end_file, open_list
 from importers.settlements.results import MAX_PROBLEMS_PER_FILE
-from importers.sources import SourceError, missing_columns, open_source, shape_problem
+from importers.sources import shape_problem
 from ledger.problems import Notice, Problem
 from ledger.register.models import FeeDetail, ImportedFile
 
@@ -93,18 +92,11 @@ def _import_file(
     conn: Connection, path: Path, user: str | None, result: FeeDetailsImport
 ) -> ListImport:
     summary = ListImport(path)
-    listed = ListFile(path, file_sha256(path))
-    try:
-        source = open_source(path)
-    except SourceError as exc:
-        result.problems.append(exc.problem)
+    listed, source = open_list(path, REQUIRED_COLUMNS)
+    if source is None:
+        result.problems += listed.problems
         return summary
     try:
-        listed.file_format = source.file_format
-        missing = missing_columns(source, REQUIRED_COLUMNS)
-        if missing:
-            result.problems += missing
-            return summary
         file_id = begin_file(conn, KIND, listed, user)
         if file_id is None:
             result.problems += listed.problems  # imported before as another kind
