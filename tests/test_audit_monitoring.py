@@ -434,3 +434,34 @@ def test_a_family_account_drained_counts_too() -> None:
     assert [(f.setl_id, dict(f.evidence)["personal_accounts"]) for f in found] == [
         ("F5", "2250.00")
     ]
+
+
+def test_a_week_across_new_year_is_judged_whole(books: Path, cli: Cli) -> None:
+    """Six visits from 29 December to 3 January: three in each year, six in the 7 days ending
+    on 3 January. The year's audit reaches 6 days back for the window and finds them at the
+    sixth; December's audit, which sees only three, is silent; and nothing of those December
+    days becomes a finding of the year (only the window looks back)."""
+    days = ("2022-12-29", "2022-12-30", "2022-12-31", "2023-01-01", "2023-01-02", "2023-01-03")
+    rows = [visit(f"N{n}", "Q61", f"{day} 09:00:00") for n, day in enumerate(days, start=1)]
+    # Q62: a December purchase the December audit finds (prescription missing): the year's
+    # audit does not repeat it.
+    rows.append(purchase("N9", "Q62", "2022-12-30 10:00:00", "P1", "80.00", hifp="40.00"))
+    (cli.cwd / "institutions.csv").write_text(INSTITUTIONS, "utf-8")
+    write_csv(cli.cwd / "settlements.csv", rows)
+    cli("import", "institutions", "institutions.csv", "--books", "books")
+    cli("import", "settlements", "settlements.csv", "--books", "books")
+    found = _findings(cli, "2023")
+    assert set(found) == {("visits-in-a-week", "N6")}
+    evidence = found[("visits-in-a-week", "N6")]["evidence"]
+    assert isinstance(evidence, dict)
+    assert (evidence["days"], evidence["visits"], evidence["mdtrt_ids"]) == (
+        "2022-12-28..2023-01-03",
+        "6",
+        ", ".join(f"MN{n}" for n in range(1, 7)),
+    )
+    assert [v.split(" | ")[0] for k, v in evidence.items() if k.startswith("settlement_")] == [
+        f"N{n}" for n in range(1, 7)
+    ]
+    december = {rule for rule, _setl_id in _findings(cli, "2022-12")}
+    assert "visits-in-a-week" not in december
+    assert "prescription-missing" in december

@@ -10,6 +10,7 @@ data never appears (person numbers only).
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import itertools
 from collections.abc import Iterator, Sequence
@@ -37,6 +38,7 @@ from reports.audit.rows import (
 )
 from reports.audit.rules import FAMILIES, Person
 from reports.audit.rules.coverage import classify
+from reports.audit.rules.monitoring import WEEK
 from reports.audit.rules.person import PHARMACY_PURCHASE
 
 
@@ -61,6 +63,9 @@ class Context:
     end: datetime.date
     #: Where reading starts: the accumulation key of the first day begins there.
     read_from: datetime.date
+    #: The days before ``read_from`` that a 7-day window of the monitoring rules reaches back
+    #: to: their settlements are read for that window alone.
+    look_back_from: datetime.date
     prescribers: frozenset[str]
     refunded: frozenset[str | None]
 
@@ -82,6 +87,7 @@ def read_context(engine: Engine, policy: Policy, own_region: str, period: str) -
         start,
         end,
         read_from,
+        read_from - datetime.timedelta(days=WEEK - 1),
         designated_medical_institutions(engine),
         refunded_settlements(engine),
     )
@@ -92,12 +98,28 @@ def audit_part(engine: Engine, context: Context, shard: Shard | None) -> AuditRe
     result = AuditResult(context.period)
     start, end = context.read_from, context.end
     spans, bindings = read_spans(engine, shard), read_bindings(engine, shard)
-    people = _by_person(read_rows(engine, start, end, shard), read_items(engine, start, end, shard))
-    for psn_no, rows, items in people:
+    people = _by_person(
+        read_rows(engine, context.look_back_from, end, shard),
+        read_items(engine, start, end, shard),
+    )
+    for psn_no, read, items in people:
+        before, rows = _split_at(read, start)
+        if not rows and not items:
+            continue  # only settlements of the days looked back to: nothing to audit
         settled = _settled_elsewhere(engine, rows, items)
         found = (spans.get(psn_no, []), bindings.get(psn_no, []), settled)
-        _audit_person(rows, items, found, psn_no, context, result)
+        _audit_person(rows, items, found, psn_no, context, result, before)
     return result
+
+
+def _split_at(rows: list[Row], day: datetime.date) -> tuple[list[Row], list[Row]]:
+    """A person's rows (in time order) dated before ``day``, and the others."""
+    at = bisect.bisect_left(rows, datetime.datetime.combine(day, datetime.time()), key=_time)
+    return rows[:at], rows[at:]
+
+
+def _time(row: Row) -> datetime.datetime:
+    return row.setl_time
 
 
 def _settled_elsewhere(
@@ -137,14 +159,17 @@ def _audit_person(
     psn_no: str,
     context: Context,
     result: AuditResult,
+    before: Sequence[Row] = (),
 ) -> None:
     """One person's audit; ``found``: the person's records, family bindings, and the visits
-    of their items settled elsewhere in the register."""
+    of their items settled elsewhere in the register; ``before``: the person's settlements
+    of the days looked back to (``Context.look_back_from``)."""
     policy, own_region, start = context.policy, context.own_region, context.start
     spans, bindings, settled_elsewhere = found
     refunded = context.refunded
     # a refund cancels the settlement it reverses: the pair is left out of every check
     live = [r for r in rows if not r.refd_setl_flag and r.setl_id not in refunded]
+    earlier = [r for r in before if not r.refd_setl_flag and r.setl_id not in refunded]
     result.settlements += sum(1 for r in rows if r.setl_time.date() >= start)
     pooled, visits, uncovered, outside = _pooled(live, spans, policy, own_region, start, result)
     try:
@@ -168,6 +193,7 @@ def _audit_person(
         items=items,
         rows=rows,
         settled_elsewhere=settled_elsewhere,
+        looked_back=earlier,
     )
     for family in FAMILIES:
         # earlier rows are read for the running totals only: their findings are not reported

@@ -6,6 +6,7 @@ and its evidence lists every settlement that makes the pattern."""
 from __future__ import annotations
 
 import datetime
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
@@ -76,10 +77,12 @@ def visits_in_a_week(person: Person) -> Iterator[Finding]:
     days. A visit is a distinct mdtrt_id at a medical institution (fixmedins_type 1) with a
     settlement not refunded, dated by its first such settlement. The window slides: the 7 days
     ending on each visit's day; the first window over the number is a finding, at the visit
-    that passes it, and the count starts again after it (a visit is reported once)."""
+    that passes it, and the count starts again after it (a visit is reported once). The
+    window reaches back into the 6 days before the rows read (``Person.looked_back``): a week
+    across New Year is judged at its last visit, in that visit's year."""
     most = person.policy.monitoring.max_visits_in_7_days
     visits: dict[tuple[str, str], list[Row]] = {}  # in order of their first settlement
-    for row in person.live:
+    for row in itertools.chain(person.looked_back, person.live):
         if row.fixmedins_type == MEDICAL_INSTITUTION:
             visits.setdefault((row.fixmedins_code, row.mdtrt_id), []).append(row)
     window: deque[list[Row]] = deque()

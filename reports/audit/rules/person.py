@@ -53,6 +53,10 @@ class Person:
     #: The visits (mdtrt_id, institution) of ``items`` with no settlement among ``rows`` that
     #: the register holds a settlement of all the same (another period's or person's).
     settled_elsewhere: frozenset[tuple[str, str]] = frozenset()
+    #: The live settlements of the 6 days before the rows read (the year's or the month's
+    #: first day), in time order: a 7-day window of the monitoring rules reaches back into
+    #: them, so a week across New Year is judged whole; no other rule sees them.
+    looked_back: Sequence[Row] = ()
 
     def outpatient_pooling(self) -> list[Row]:
         """The outpatient-pooling settlements (普通门诊统筹), in time order: those the engine
