@@ -51,6 +51,9 @@ def character_name(char: str) -> str:
 
 def code_problem(value: str, length: int) -> FieldProblem | None:
     """Why ``value`` is not a platform code of at most ``length`` characters; None if it is."""
+    # the usual case at C speed: printable ASCII without a space is exactly CODE_CHARACTERS
+    if value.isascii() and value.isprintable() and " " not in value:
+        return _length_problem(value, length)
     for position, char in enumerate(value, start=1):
         if char not in CODE_CHARACTERS:
             return FieldProblem(

@@ -10,8 +10,7 @@ import datetime
 import getpass
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +18,6 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from importers.family_bindings import import_family_bindings
 from importers.institutions import import_institutions
@@ -30,18 +28,14 @@ from ledger.books import (
     DEFAULT_DB_URL,
     Books,
     BooksConfig,
-    BooksError,
     atomic_write,
     reopen_month,
 )
-from ledger.chart import ChartError
 from ledger.month import Month
 from ledger.problems import Problem
-from ledger.register.lock import (
-    RegisterLockError,
-    hold_register,
-)
+from ledger.register.lock import hold_register
 from mzledger import workflows
+from mzledger.cli_errors import user_errors as _user_errors
 from mzledger.cli_options import (
     BooksOption,
     ReportPeriod,
@@ -70,7 +64,6 @@ from mzledger.terminal import (
     show_month_report,
     show_year_report,
 )
-from reports.audit.policy import PolicyError
 
 # The commands' heavier modules (beanquery, beangulp, openpyxl, the reports) are imported by
 # the commands that use them: every other command starts about a quarter of a second sooner.
@@ -97,34 +90,6 @@ def _report(step: workflows.Step) -> None:
     lines = refusal(step)
     if lines:
         refuse(*lines)
-
-
-def _driver_errors() -> tuple[type[Exception], ...]:
-    """The drivers' operational errors that reach us unwrapped by SQLAlchemy (the bulk path's
-    ADBC and raw psycopg connections): of the drivers this command loaded, no others."""
-    loaded = (sys.modules.get(name) for name in ("adbc_driver_manager", "psycopg", "sqlite3"))
-    return tuple(module.OperationalError for module in loaded if module is not None)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Known failures of the user's environment become a message and exit 1, not a traceback."""
-    try:
-        yield
-    except BooksError as exc:
-        refuse(*problem_lines([exc.problem]) if exc.problem else [str(exc)])
-    except (ChartError, PolicyError, RegisterLockError) as exc:
-        refuse(str(exc))
-    except OperationalError as exc:
-        refuse(f"register: cannot use the database: {exc.orig}")
-    except IntegrityError as exc:  # a check of ours should have come first: say what and stop
-        refuse(f"register: the database refused the change, nothing was written: {exc.orig}")
-    except DBAPIError as exc:  # a schema or table that is not there, a permission refused
-        refuse(f"register: cannot use the database: {exc.orig}")
-    except Exception as exc:
-        if isinstance(exc, _driver_errors()):
-            refuse(f"register: cannot use the database: {exc}")
-        raise
 
 
 # The command being run: a writing command's hold on the books ends when its context closes.

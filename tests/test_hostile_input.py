@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from beancount import loader as beancount_loader
 from beancount.core import data
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
+from importers.fields import character_name, code_problem
 from ledger.books import Books
 from ledger.register.models import MONEY_FIELDS, HeldSettlement, Institution, Settlement
 from ledger.register.opening import open_register, resolve_url
@@ -278,3 +281,24 @@ def test_a_month_with_a_held_settlement_cannot_close(books: Path, cli: Cli) -> N
     )
     cli("held", "reject", "R1", "--reason", "重复导出", "--books", "books")
     assert held_check() == {"name": "held-settlements-decided", "ok": True, "details": []}
+
+
+@given(st.text(st.characters(max_codepoint=0x3000), max_size=12), st.integers(0, 12))
+def test_a_code_is_printable_ascii_without_spaces_and_not_too_long(value: str, length: int) -> None:
+    """code_problem's fast path (str methods) says what its character loop says: a problem
+    exactly when a character is outside U+0021..U+007E (named, with its position) or the code
+    is longer than its rule."""
+    wrong = code_problem(value, length)
+    bad = [(n, c) for n, c in enumerate(value, start=1) if not 0x21 <= ord(c) <= 0x7E]
+    if bad:
+        position, char = bad[0]
+        assert wrong is not None
+        assert (
+            wrong.message == f"not a platform code: {character_name(char)} at position {position}"
+        )
+    elif len(value) > length:
+        assert (
+            wrong is not None and wrong.message == f"longer than the platform's {length} characters"
+        )
+    else:
+        assert wrong is None
